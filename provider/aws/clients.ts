@@ -1,0 +1,54 @@
+// The one place AWS clients are built: endpoints, regions, credentials and retries.
+// Clients are built per call and never stored: the provider must stay stateless
+// (anything captured would be serialized into Pulumi state).
+import { IAMClient } from "@aws-sdk/client-iam";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { EngineSettings } from "../types";
+
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** AWS SDK default when maxRetries is -1: 3 attempts (2 retries). */
+const SDK_DEFAULT_ATTEMPTS = 3;
+
+/**
+ * Retries: the SDK's standard retry strategy retries throttling, clock skew and
+ * transient (5xx, network) errors with jittered exponential backoff, and never
+ * retries validation or permission errors - exactly the policy we want.
+ */
+function retryOptions(engine: Pick<EngineSettings, "maxRetries">) {
+  const maxAttempts = engine.maxRetries < 0 ? SDK_DEFAULT_ATTEMPTS : engine.maxRetries + 1;
+  return { maxAttempts, retryMode: "standard" as const };
+}
+
+/** The engine's root credentials, or undefined to let the SDK default chain resolve them at call time. */
+export function rootCredentials(engine: EngineSettings): StaticCredentials | undefined {
+  if (engine.accessKey && engine.secretKey) {
+    return { accessKeyId: engine.accessKey, secretAccessKey: engine.secretKey };
+  }
+  return undefined;
+}
+
+/** IAM client with the engine's root credentials (or the given ones). */
+export function iamClient(engine: EngineSettings, credentials?: StaticCredentials): IAMClient {
+  return new IAMClient({
+    region: engine.region,
+    endpoint: engine.iamEndpoint || undefined,
+    credentials: credentials ?? rootCredentials(engine),
+    ...retryOptions(engine),
+  });
+}
+
+/** STS client; sts_region applies only together with sts_endpoint, as in Vault. */
+export function stsClient(engine: EngineSettings, credentials?: StaticCredentials): STSClient {
+  const region = engine.stsEndpoint && engine.stsRegion ? engine.stsRegion : engine.region;
+  return new STSClient({
+    region,
+    endpoint: engine.stsEndpoint || undefined,
+    credentials: credentials ?? rootCredentials(engine),
+    ...retryOptions(engine),
+  });
+}

@@ -1,0 +1,74 @@
+// Plain data shapes shared by the resources, the AWS module and the CLI.
+// Durations are whole seconds once validated; 0 means "not set".
+
+export const CREDENTIAL_TYPES = ["iam_user", "assumed_role", "federation_token", "session_token"] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
+/** Engine settings (Vault `config/root` + `config/lease`), as every AWS call receives them. */
+export interface EngineSettings {
+  /** Name used in lease ids and IAM user tags (Vault's mount path). */
+  mount: string;
+  /** Static root credentials; when absent the AWS SDK default chain is used at call time. */
+  accessKey?: string;
+  secretKey?: string;
+  region: string;
+  iamEndpoint?: string;
+  stsEndpoint?: string;
+  /** Used only together with stsEndpoint (as in Vault). */
+  stsRegion?: string;
+  /** -1 = SDK default. */
+  maxRetries: number;
+  usernameTemplate?: string;
+  /** Default and maximum TTL of iam_user leases, seconds. */
+  leaseSeconds: number;
+  leaseMaxSeconds: number;
+}
+
+/** A role (Vault `roles/:name`) after validation and normalisation. */
+export interface RoleSettings {
+  name: string;
+  credentialType: CredentialType;
+  /** Compact JSON, or undefined. */
+  policyDocument?: string;
+  policyArns: string[];
+  roleArns: string[];
+  iamGroups: string[];
+  iamTags: Record<string, string>;
+  defaultStsTtl: number;
+  maxStsTtl: number;
+  /** Default "/". */
+  userPath: string;
+  permissionsBoundaryArn?: string;
+  mfaSerialNumber?: string;
+  sessionTags: Record<string, string>;
+  externalId?: string;
+}
+
+/** Per-issue parameters (Vault `creds/:name` / `sts/:name`). */
+export interface LeaseRequest {
+  /** Requested TTL in seconds; 0 = role/engine default. */
+  ttl: number;
+  roleArn?: string;
+  roleSessionName?: string;
+  mfaCode?: string;
+  /** Poll until the new IAM user key works (default true). */
+  waitUntilUsable: boolean;
+}
+
+/** What an issue returns: the lease's outputs. */
+export interface IssuedLease {
+  leaseId: string;
+  credentialType: CredentialType;
+  accessKey: string;
+  secretKey: string;
+  sessionToken?: string;
+  arn?: string;
+  /** IAM user name (iam_user) or the STS session / federation name. */
+  username?: string;
+  issuedAt: string;
+  expiresAt: string;
+  leaseDuration: number;
+  renewable: boolean;
+  /** Notes for the user, e.g. a TTL that was clamped to AWS limits. */
+  warnings: string[];
+}

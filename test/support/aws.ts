@@ -1,0 +1,44 @@
+// Clients for tests, pointed at the moto server of this run.
+import { inject } from "vitest";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { EngineSettings } from "../../provider/types";
+
+export function moto() {
+  return inject("moto");
+}
+
+export function creds(accessKeyId: string, secretAccessKey: string, sessionToken?: string) {
+  return { accessKeyId, secretAccessKey, sessionToken };
+}
+
+/** IAM and STS clients with the given keys (default: the bootstrapped root user). */
+export function clients(accessKey?: string, secretKey?: string, sessionToken?: string) {
+  const m = moto();
+  const credentials = creds(accessKey ?? m.accessKey, secretKey ?? m.secretKey, sessionToken);
+  // maxAttempts 1: a denied or rejected key must show as such, not be retried.
+  const common = { endpoint: m.endpoint, region: m.region, credentials, maxAttempts: 1 };
+  return { iam: new IAMClient(common), sts: new STSClient(common) };
+}
+
+/** Engine settings for the provider code, pointed at moto with the root keys. */
+export function engineSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
+  const m = moto();
+  return {
+    mount: "aws",
+    accessKey: m.accessKey,
+    secretKey: m.secretKey,
+    region: m.region,
+    iamEndpoint: m.endpoint,
+    stsEndpoint: m.endpoint,
+    maxRetries: 2,
+    leaseSeconds: 3600,
+    leaseMaxSeconds: 24 * 3600,
+    ...overrides,
+  };
+}
+
+/** A unique suffix so tests sharing one moto never collide. */
+export function uniq(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}

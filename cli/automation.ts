@@ -1,0 +1,235 @@
+// The Automation API plumbing in one place: where state lives (AWSLEASE_HOME, the
+// backend URL), the offline engine environment, stack naming, and the few engine
+// runs the commands need. Every command spawns as few `pulumi` processes as it can.
+import { mkdtempSync, mkdirSync, realpathSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import type * as automationTypes from "@pulumi/pulumi/automation";
+import { ValidationError } from "../provider/validation";
+
+/** The Pulumi project all awslease stacks belong to. */
+export const PROJECT = "awslease";
+
+/** The awslease package root: the engine runs the provider here so it resolves itself. */
+export const PACKAGE_ROOT = resolve(__dirname, "../..");
+
+export interface EngineContext {
+  home: string;
+  backend: string;
+  mount: string;
+  secretsProvider?: string;
+  /** Progress lines go to stderr unless quiet. */
+  progress: (line: string) => void;
+  debug: boolean;
+}
+
+export interface GlobalOptions {
+  home?: string;
+  backend?: string;
+  mount?: string;
+  secretsProvider?: string;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+export function engineContext(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): EngineContext {
+  const home = resolve(opts.home ?? env.AWSLEASE_HOME ?? join(homedir(), ".awslease"));
+  const backend = opts.backend ?? env.AWSLEASE_BACKEND ?? `file://${join(home, "state")}`;
+  const mount = opts.mount ?? env.AWSLEASE_MOUNT ?? "aws";
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(mount)) {
+    throw new ValidationError([{ field: "mount", reason: `invalid mount name "${mount}" (letters, digits, _ and -)` }]);
+  }
+  const quiet = !!opts.quiet;
+  return {
+    home,
+    backend,
+    mount,
+    secretsProvider: opts.secretsProvider ?? env.AWSLEASE_SECRETS_PROVIDER,
+    progress: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
+    debug: !!opts.debug,
+  };
+}
+
+/** Control stack of a mount: its engine config and roles. */
+export function controlStackName(mount: string): string {
+  return `mount-${mount}`;
+}
+
+/** Each lease is its own stack: parallel issues never wait on one lock. */
+export function leaseStackName(mount: string, id: string): string {
+  return `lease-${mount}-${id}`;
+}
+
+/** The stack of a lease id `<mount>/(creds|sts)/<role>/<id>`. */
+export function parseLeaseId(leaseId: string): { mount: string; kind: string; role: string; id: string } {
+  const m = /^([a-zA-Z0-9_-]+)\/(creds|sts)\/([\w+=,.@-]+)\/([a-zA-Z0-9]+)$/.exec(leaseId);
+  if (!m) throw new ValidationError([{ field: "lease_id", reason: `malformed lease id "${leaseId}" (want <mount>/creds|sts/<role>/<id>)` }]);
+  return { mount: m[1], kind: m[2], role: m[3], id: m[4] };
+}
+
+/** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
+export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (!ctx.secretsProvider && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+    throw new ValidationError([
+      {
+        field: "secrets",
+        reason:
+          "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (it encrypts the secrets in the lease table), or pass --secrets-provider",
+      },
+    ]);
+  }
+  const vars: Record<string, string> = {
+    PULUMI_BACKEND_URL: ctx.backend,
+    PULUMI_HOME: env.AWSLEASE_PULUMI_HOME ?? join(ctx.home, "pulumi"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+  };
+  return vars;
+}
+
+let pulumiCommand: Promise<automationTypes.PulumiCommand> | undefined;
+
+/** The pulumi binary: $AWSLEASE_PULUMI, else the one on PATH. Resolved once per process. */
+export function resolvePulumi(env: NodeJS.ProcessEnv = process.env): Promise<automationTypes.PulumiCommand> {
+  if (!pulumiCommand) {
+    const { PulumiCommand } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+    let bin = env.AWSLEASE_PULUMI;
+    if (!bin) {
+      try {
+        bin = execFileSync("which", ["pulumi"], { encoding: "utf8" }).trim();
+      } catch {
+        throw new Error("the pulumi CLI was not found on PATH: run `npm run setup` (or set AWSLEASE_PULUMI)");
+      }
+    }
+    // PulumiCommand wants the install root (<root>/bin/pulumi); the real path keeps
+    // the bundled dynamic-provider plugin beside it.
+    const root = dirname(dirname(realpathSync(bin)));
+    pulumiCommand = PulumiCommand.get({ root });
+  }
+  return pulumiCommand;
+}
+
+/** A throwaway work dir per engine run: nothing renew/revoke/list needs lives in it. */
+export async function withWorkspace<T>(
+  ctx: EngineContext,
+  program: automationTypes.PulumiFn | undefined,
+  fn: (ws: automationTypes.LocalWorkspace) => Promise<T>,
+): Promise<T> {
+  const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+  mkdirSync(ctx.home, { recursive: true, mode: 0o700 });
+  if (ctx.backend.startsWith("file://")) mkdirSync(ctx.backend.slice("file://".length), { recursive: true, mode: 0o700 });
+  const workDir = mkdtempSync(join(tmpdir(), "awslease-"));
+  try {
+    const ws = await LocalWorkspace.create({
+      workDir,
+      program,
+      pulumiCommand: await resolvePulumi(),
+      envVars: engineEnv(ctx),
+      secretsProvider: ctx.secretsProvider,
+      projectSettings: { name: PROJECT, runtime: "nodejs", main: PACKAGE_ROOT },
+    });
+    return await fn(ws);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a pulumi command in the workspace, with its environment. */
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export async function runPulumi(
+  ws: automationTypes.LocalWorkspace,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<CommandResult> {
+  const cmd = ws.pulumiCommand as unknown as {
+    run(args: string[], cwd: string, env: Record<string, string>): Promise<CommandResult>;
+  };
+  return cmd.run(args, ws.workDir, { ...ws.envVars, ...extraEnv });
+}
+
+/** Stack outputs as plain values (secrets decrypted), or undefined when the stack does not exist. */
+export async function readOutputs(
+  ws: automationTypes.LocalWorkspace,
+  stackName: string,
+  opts: { secrets: boolean },
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const args = ["stack", "output", "--json", "--stack", stackName];
+    if (opts.secrets) args.push("--show-secrets");
+    const res = await runPulumi(ws, args);
+    return JSON.parse(res.stdout || "{}");
+  } catch (err) {
+    if (isNoSuchStack(err)) return undefined;
+    throw err;
+  }
+}
+
+export function isNoSuchStack(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ""}`;
+  return /no stack named|stack .* not found|could not find stack/i.test(text);
+}
+
+/** Names of this project's stacks in the backend. */
+export async function listStackNames(ws: automationTypes.LocalWorkspace): Promise<string[]> {
+  const res = await runPulumi(ws, ["stack", "ls", "--json"]);
+  const stacks = JSON.parse(res.stdout || "[]") as { name: string }[];
+  return stacks.map((s) => s.name.split("/").pop() as string);
+}
+
+/**
+ * `pulumi up` of an inline program. The Automation API's `up` also runs
+ * `stack output` twice and `stack history` afterwards; commands take what they need
+ * from the program itself, so those three extra processes are skipped.
+ */
+export async function upInline(
+  ws: automationTypes.LocalWorkspace,
+  stackName: string,
+  opts: { create: boolean; onOutput?: (out: string) => void },
+): Promise<void> {
+  const { Stack } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+  const stack = opts.create ? await Stack.create(stackName, ws) : await Stack.select(stackName, ws);
+  const lean = stack as unknown as { outputs: () => Promise<object>; info: () => Promise<undefined> };
+  lean.outputs = async () => ({});
+  lean.info = async () => undefined;
+  await stack.up({ onOutput: opts.onOutput });
+}
+
+/** `pulumi destroy --remove`: one process, no program needed. */
+export async function destroyStack(
+  ws: automationTypes.LocalWorkspace,
+  stackName: string,
+  extraEnv: Record<string, string> = {},
+): Promise<void> {
+  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], extraEnv);
+}
+
+/** Removes a stack whose resources are already gone (e.g. a failed first issue). */
+export async function removeStack(ws: automationTypes.LocalWorkspace, stackName: string): Promise<void> {
+  await runPulumi(ws, ["stack", "rm", "--yes", "--force", "--stack", stackName]);
+}
+
+/**
+ * The most useful single line of an engine failure: the resource's own error from
+ * the Diagnostics section (e.g. "iam:CreateUser failed: ..."), not "update failed".
+ */
+export function engineErrorLine(err: unknown): string {
+  const result = (err as { commandResult?: { stdout?: string; stderr?: string } }).commandResult;
+  const text = result ? `${result.stdout ?? ""}\n${result.stderr ?? ""}` : String((err as Error)?.message ?? err);
+  const lines = text.split("\n").map((l) => l.trim());
+  const diagnostics = lines.slice(Math.max(0, lines.findIndex((l) => l === "Diagnostics:")));
+  const isNoise = (l: string) => /^error: (update failed|preview failed|destroy failed|an unhandled error occurred: Program exited)/.test(l);
+  const pick =
+    diagnostics.find((l) => l.startsWith("error:") && !isNoise(l)) ??
+    lines.find((l) => l.startsWith("error:") && !isNoise(l)) ??
+    lines.find((l) => l.startsWith("error:")) ??
+    lines.find((l) => l.length > 0) ??
+    "engine run failed";
+  return pick.replace(/^error:\s*/, "");
+}

@@ -1,0 +1,110 @@
+// `awslease config write|read|rotate-root`: Vault's config/root and config/lease.
+import type { CommandModule, Argv } from "yargs";
+import { context, formatOption, print, type GlobalArgs } from "./common";
+import { readStdinSecret } from "./secretInput";
+
+interface WriteArgs extends GlobalArgs {
+  "access-key"?: string;
+  "secret-key"?: string;
+  "secret-key-stdin"?: boolean;
+  region?: string;
+  "iam-endpoint"?: string;
+  "sts-endpoint"?: string;
+  "sts-region"?: string;
+  "max-retries"?: number;
+  "username-template"?: string;
+  lease?: string;
+  "lease-max"?: string;
+}
+
+const write: CommandModule<GlobalArgs, WriteArgs> = {
+  command: "write",
+  describe: "Set root credentials, region, endpoints and lease defaults (unset fields keep their value)",
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .option("access-key", { type: "string", describe: "Root access key id (omit with --secret-key to use the AWS SDK default chain)" })
+      .option("secret-key", { type: "string", describe: "Root secret key (prefer --secret-key-stdin: argv is visible to other users)" })
+      .option("secret-key-stdin", { type: "boolean", describe: "Read the root secret key from stdin (as docker login --password-stdin)" })
+      .conflicts("secret-key", "secret-key-stdin")
+      .option("region", { type: "string", describe: "AWS region (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1)" })
+      .option("iam-endpoint", { type: "string", describe: "Custom IAM endpoint URL" })
+      .option("sts-endpoint", { type: "string", describe: "Custom STS endpoint URL" })
+      .option("sts-region", { type: "string", describe: "STS signing region (only with --sts-endpoint)" })
+      .option("max-retries", { type: "number", describe: "Retries of throttled/transient AWS errors (-1 = SDK default)" })
+      .option("username-template", { type: "string", describe: "Vault-style username template" })
+      .option("lease", { type: "string", describe: "Default TTL of iam_user leases", defaultDescription: "768h" })
+      .option("lease-max", { type: "string", describe: "Maximum TTL of iam_user leases", defaultDescription: "768h" })
+      .example("$0 config write --access-key AKIA... --secret-key-stdin --region eu-west-1 < secret.txt", "")
+      .example("$0 config write --lease 1h --lease-max 24h", "Only change the lease defaults"),
+  handler: async (argv) => {
+    const { writeConfig } = await import("../mounts");
+    const state = await writeConfig(context(argv), {
+      accessKey: argv["access-key"],
+      secretKey: argv["secret-key-stdin"] ? await readStdinSecret("secret-key-stdin") : argv["secret-key"],
+      region: argv.region,
+      iamEndpoint: argv["iam-endpoint"],
+      stsEndpoint: argv["sts-endpoint"],
+      stsRegion: argv["sts-region"],
+      maxRetries: argv["max-retries"],
+      usernameTemplate: argv["username-template"],
+      lease: argv.lease,
+      leaseMax: argv["lease-max"],
+    });
+    if (!argv.quiet) process.stderr.write(`awslease: mount "${state.engine.settings.mount}" configured for account ${state.engine.accountId}\n`);
+  },
+};
+
+interface ReadArgs extends GlobalArgs {
+  format: string;
+}
+
+const read: CommandModule<GlobalArgs, ReadArgs> = {
+  command: "read",
+  describe: "Show the mount's config (never the secret key)",
+  builder: (y) => y.option("format", formatOption(["table", "json"])) as Argv<ReadArgs>,
+  handler: async (argv) => {
+    const { requireMount } = await import("../mounts");
+    const { formatKeyValues } = await import("../output");
+    const { formatDuration } = await import("../../provider/duration");
+    const { engine } = await requireMount(context(argv));
+    const s = engine.settings;
+    print(
+      formatKeyValues(
+        {
+          mount: s.mount,
+          access_key: s.accessKey ?? null,
+          region: s.region,
+          iam_endpoint: s.iamEndpoint ?? null,
+          sts_endpoint: s.stsEndpoint ?? null,
+          sts_region: s.stsRegion ?? null,
+          max_retries: s.maxRetries,
+          username_template: s.usernameTemplate ?? null,
+          lease: formatDuration(s.leaseSeconds),
+          lease_max: formatDuration(s.leaseMaxSeconds),
+          account_id: engine.accountId,
+          caller_arn: engine.callerArn,
+          root_rotated_at: engine.rotatedAt ?? null,
+        },
+        argv.format as "table" | "json",
+      ),
+    );
+  },
+};
+
+const rotateRoot: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: "rotate-root",
+  describe: "Replace the root access key with a new one only awslease knows",
+  handler: async (argv) => {
+    const { rotateRoot: rotate } = await import("../mounts");
+    const state = await rotate(context(argv));
+    // Like Vault, show the new access key id (never the secret).
+    print(`access_key    ${state.engine.settings.accessKey}`);
+  },
+};
+
+export const configCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: "config <command>",
+  describe: "Engine config: root credentials, region, endpoints, lease defaults",
+  builder: (y) => y.command(write).command(read).command(rotateRoot).demandCommand(1),
+  handler: () => {},
+};

@@ -1,0 +1,78 @@
+// `awslease exec ROLE -- CMD`: issue, run CMD with the credentials in its environment,
+// always revoke afterwards (even when CMD fails or is interrupted), exit with CMD's code.
+import { spawn } from "node:child_process";
+import type { CommandModule, Argv } from "yargs";
+import { context, type GlobalArgs } from "./common";
+import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
+import { ValidationError } from "../../provider/validation";
+
+/** Variables that would shadow the issued credentials in the child (as aws-vault clears them). */
+const CLEARED = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_FILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_PROFILE",
+  "AWS_SDK_LOAD_CONFIG",
+  "AWS_CREDENTIAL_EXPIRATION",
+];
+
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
+export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[]; _: (string | number)[] }> = {
+  command: "exec <role>",
+  describe: "Run a command with fresh credentials, then revoke them",
+  builder: (y) =>
+    issueOptions(y)
+      .parserConfiguration({ "populate--": true })
+      .example("$0 exec deploy --ttl 15m -- aws s3 ls", "") as Argv<IssueArgs & { "--"?: string[]; _: (string | number)[] }>,
+  handler: async (argv) => {
+    const command = (argv["--"] ?? []).map(String);
+    if (command.length === 0) throw new ValidationError([{ field: "command", reason: "give the command after --, e.g. awslease exec ROLE -- aws sts get-caller-identity" }]);
+    if (process.env.AWSLEASE_EXEC) {
+      throw new ValidationError([{ field: "command", reason: `already inside awslease exec (lease ${process.env.AWSLEASE_EXEC}); nesting would shadow its credentials` }]);
+    }
+    const { revoke } = await import("../leases");
+    const { lease, region } = await issueFromArgs(argv);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of CLEARED) delete env[k];
+    Object.assign(env, {
+      AWS_ACCESS_KEY_ID: lease.accessKey,
+      AWS_SECRET_ACCESS_KEY: lease.secretKey,
+      AWS_CREDENTIAL_EXPIRATION: lease.expiresAt,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWSLEASE_EXEC: lease.leaseId,
+    });
+    if (lease.sessionToken) env.AWS_SESSION_TOKEN = lease.sessionToken;
+
+    let code: number;
+    const handlers = new Map<NodeJS.Signals, () => void>();
+    try {
+      code = await new Promise<number>((resolve) => {
+        const child = spawn(command[0], command.slice(1), { env, stdio: "inherit" });
+        for (const sig of FORWARDED) {
+          const h = () => child.kill(sig);
+          handlers.set(sig, h);
+          process.on(sig, h);
+        }
+        child.on("error", (err) => {
+          process.stderr.write(`awslease: error: cannot run ${command[0]}: ${err.message}\n`);
+          resolve(127);
+        });
+        child.on("exit", (status, signal) => resolve(status ?? 128 + (signal ? signalNumber(signal) : 1)));
+      });
+    } finally {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      // Always revoke, whatever the child did.
+      await revoke(context(argv), lease.leaseId);
+    }
+    process.exitCode = code;
+  },
+};
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (require("node:os").constants.signals as Record<string, number>)[signal] ?? 1;
+}

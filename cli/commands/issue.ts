@@ -1,0 +1,68 @@
+// `awslease issue ROLE`: one `pulumi up` of a new lease stack; prints the credentials.
+import type { CommandModule, Argv } from "yargs";
+import { context, formatOption, print, type GlobalArgs } from "./common";
+import type { LeaseInput } from "../../provider/validation";
+import type { IssueResult } from "../leases";
+
+export const ISSUE_FORMATS = ["table", "json", "env", "dotenv", "credential-process", "ini", "github"] as const;
+
+export interface IssueArgs extends GlobalArgs {
+  role: string;
+  ttl?: string;
+  "role-arn"?: string;
+  "role-session-name"?: string;
+  "mfa-code"?: string;
+  wait: boolean;
+}
+
+/** The issue flags, shared with `exec`. */
+export function issueOptions<T>(y: Argv<T>) {
+  return y
+    .positional("role", { type: "string", demandOption: true, describe: "Role to issue credentials for" })
+    .option("ttl", { type: "string", describe: "Lease TTL: 900, 90s, 15m, 1h30m (default: role/engine default)" })
+    .option("role-arn", { type: "string", describe: "assumed_role: which role ARN to assume" })
+    .option("role-session-name", { type: "string", describe: "assumed_role: session name" })
+    .option("mfa-code", { type: "string", describe: "session_token with MFA: the current code" })
+    .option("wait", { type: "boolean", default: true, describe: "Wait until new IAM user keys work (--no-wait to skip)" });
+}
+
+export function leaseInput(argv: IssueArgs): LeaseInput {
+  return {
+    ttl: argv.ttl,
+    roleArn: argv["role-arn"],
+    roleSessionName: argv["role-session-name"],
+    mfaCode: argv["mfa-code"],
+    waitUntilUsable: argv.wait,
+  };
+}
+
+export async function issueFromArgs(argv: IssueArgs): Promise<IssueResult> {
+  const { issue } = await import("../leases");
+  const result = await issue(context(argv), argv.role, leaseInput(argv));
+  for (const w of result.lease.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
+  return result;
+}
+
+export const issueCommand: CommandModule<GlobalArgs, IssueArgs & { format: string; profile?: string }> = {
+  command: "issue <role>",
+  describe: "Issue credentials for a role (a new lease)",
+  builder: (y) =>
+    issueOptions(y)
+      .option("format", formatOption(ISSUE_FORMATS))
+      .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
+      .example("$0 issue deploy --ttl 15m --format json", "")
+      .example('eval "$($0 issue deploy --format env)"', "Credentials into this shell")
+      .example("$0 issue deploy --format github", "In GitHub Actions: mask, then export to $GITHUB_ENV") as Argv<
+      IssueArgs & { format: string; profile?: string }
+    >,
+  handler: async (argv) => {
+    const output = await import("../output");
+    const { lease, region } = await issueFromArgs(argv);
+    const view = { ...lease, region };
+    if (argv.format === "github") {
+      print(output.githubActions(view, process.env));
+    } else {
+      print(output.formatIssued(view, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile }));
+    }
+  },
+};

@@ -1,0 +1,29 @@
+// `awslease sweep`: revoke expired leases; delete orphaned IAM users this mount tagged.
+import type { CommandModule, Argv } from "yargs";
+import { context, formatOption, print, type GlobalArgs } from "./common";
+
+type SweepArgs = GlobalArgs & { "dry-run"?: boolean; format: string };
+
+export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
+  command: "sweep",
+  describe: "Revoke expired leases and remove orphaned IAM users tagged by this mount",
+  builder: (y) =>
+    y
+      .option("dry-run", { type: "boolean", describe: "Only show what would be removed" })
+      .option("format", formatOption(["table", "json"])) as Argv<SweepArgs>,
+  handler: async (argv) => {
+    const { sweep, EngineError } = await import("../leases");
+    const result = await sweep(context(argv), { dryRun: !!argv["dry-run"] });
+    const verb = argv["dry-run"] ? "would revoke" : "revoked";
+    if (argv.format === "json") {
+      print(JSON.stringify({ dry_run: !!argv["dry-run"], expired_leases: result.expiredLeases, orphaned_users: result.orphanedUsers, failures: result.failures }, null, 2));
+    } else {
+      const lines = [
+        ...result.expiredLeases.map((id) => `${verb} expired lease  ${id}`),
+        ...result.orphanedUsers.map((u) => `${verb} orphaned user  ${u}`),
+      ];
+      print(lines.length ? lines.join("\n") : "Nothing to sweep.");
+    }
+    if (result.failures.length) throw new EngineError(`sweep: ${result.failures.length} item(s) failed: ${result.failures[0]}`);
+  },
+};

@@ -1,0 +1,56 @@
+// awslease CLI entry: global options and the command tree. Commands are loaded
+// lazily so `--help` and usage errors never load the engine or the AWS SDK.
+import yargs from "yargs";
+import { reportError, EXIT_USAGE } from "./errors";
+import { configCommand } from "./commands/config";
+import { roleCommand } from "./commands/role";
+import { issueCommand } from "./commands/issue";
+import { execCommand } from "./commands/exec";
+import { leaseCommand } from "./commands/lease";
+import { sweepCommand } from "./commands/sweep";
+
+export function buildCli(args: string[]) {
+  return yargs(args)
+    .scriptName("awslease")
+    .usage(
+      "$0 <command> [options]\n\nShort-lived AWS credentials, Vault-style, on the Pulumi engine:\n" +
+        "every issue is a `pulumi up` of a lease stack, every revoke a `pulumi destroy`.",
+    )
+    .option("mount", { type: "string", describe: "Engine instance (one per AWS account) [env AWSLEASE_MOUNT]", default: undefined, defaultDescription: "aws", global: true })
+    .option("backend", { type: "string", describe: "Pulumi state backend URL: the lease table [env AWSLEASE_BACKEND]", defaultDescription: "file://$AWSLEASE_HOME/state", global: true })
+    .option("home", { type: "string", describe: "Local files [env AWSLEASE_HOME]", defaultDescription: "~/.awslease", global: true })
+    .option("secrets-provider", { type: "string", describe: "Pulumi secrets provider for new stacks (e.g. awskms://...); default: passphrase from PULUMI_CONFIG_PASSPHRASE(_FILE)", global: true })
+    .option("quiet", { alias: "q", type: "boolean", describe: "No progress lines on stderr", global: true })
+    .option("debug", { type: "boolean", describe: "Engine output and stack traces on stderr", global: true })
+    .command(configCommand)
+    .command(roleCommand)
+    .command(issueCommand)
+    .command(execCommand)
+    .command(leaseCommand)
+    .command(sweepCommand)
+    .demandCommand(1, "name a command (see --help)")
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias("h", "help")
+    .version(require("../../package.json").version)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // Usage errors: one line and exit 1 (yargs would print the whole help).
+      throw err ?? Object.assign(new Error(`${msg} (see --help)`), { name: "YError" });
+    });
+}
+
+export async function main(args: string[]): Promise<void> {
+  const debug = args.includes("--debug");
+  try {
+    await buildCli(args).parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err, debug);
+    return;
+  }
+  if (process.exitCode === undefined) process.exitCode = 0;
+}
+
+export { EXIT_USAGE };

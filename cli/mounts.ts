@@ -1,0 +1,152 @@
+// A mount's control stack: its engine config and roles (Vault's `config/*` and
+// `roles/*`). The desired state is read back from the stack's own outputs, changed,
+// and applied with one `pulumi up` of an inline program.
+import type * as pulumiTypes from "@pulumi/pulumi";
+import type { EngineSettings, RoleSettings } from "../provider/types";
+import { validateEngineConfig, validateRole, type EngineConfigInput, type RoleInput } from "../provider/validation";
+import { ValidationError } from "../provider/validation";
+import {
+  controlStackName,
+  readOutputs,
+  upInline,
+  withWorkspace,
+  type EngineContext,
+} from "./automation";
+
+export interface EngineView {
+  input: EngineConfigInput;
+  settings: EngineSettings;
+  accountId: string;
+  callerArn: string;
+  rotatedAt?: string;
+  rotateRootTrigger?: string;
+}
+
+export interface MountState {
+  engine: EngineView;
+  roles: Record<string, { input: RoleInput; settings: RoleSettings }>;
+}
+
+/** The mount's config and roles, or undefined when `config write` never ran. */
+export async function readMount(ctx: EngineContext): Promise<MountState | undefined> {
+  return withWorkspace(ctx, undefined, async (ws) => {
+    const outs = await readOutputs(ws, controlStackName(ctx.mount), { secrets: true });
+    if (!outs || !outs.engine) return undefined;
+    return { engine: outs.engine as EngineView, roles: (outs.roles ?? {}) as MountState["roles"] };
+  });
+}
+
+export async function requireMount(ctx: EngineContext): Promise<MountState> {
+  const mount = await readMount(ctx);
+  if (!mount) {
+    throw new ValidationError([
+      { field: "mount", reason: `mount "${ctx.mount}" is not configured: run \`awslease config write\` first` },
+    ]);
+  }
+  return mount;
+}
+
+interface DesiredMount {
+  engine: EngineConfigInput;
+  rotateRootTrigger?: string;
+  roles: Record<string, RoleInput>;
+}
+
+/** Applies the desired config and roles with one `pulumi up` of the control stack. */
+async function applyMount(ctx: EngineContext, desired: DesiredMount, exists: boolean): Promise<MountState> {
+  // Rules are checked here first so bad input never reaches the engine.
+  validateEngineConfig(desired.engine, { mount: ctx.mount });
+  for (const [name, input] of Object.entries(desired.roles)) validateRole(name, input);
+
+  let result: MountState | undefined;
+  const program = async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof pulumiTypes;
+    const { AwsEngineConfig, AwsRole } = require("../provider") as typeof import("../provider");
+    const engine = new AwsEngineConfig(ctx.mount, {
+      ...desired.engine,
+      mount: ctx.mount,
+      rotateRootTrigger: desired.rotateRootTrigger,
+    });
+    const roles: Record<string, pulumiTypes.Output<{ input: RoleInput; settings: RoleSettings }>> = {};
+    for (const [name, input] of Object.entries(desired.roles)) {
+      const role = new AwsRole(`role-${name}`, { engine, name, ...(input as Omit<RoleInput, "credentialType">), credentialType: input.credentialType as never });
+      roles[name] = role.settings.apply((settings) => ({ input, settings }));
+    }
+    const engineView = pulumi
+      .all([engine.settings, engine.accountId, engine.callerArn, engine.rotatedAt])
+      .apply(([settings, accountId, callerArn, rotatedAt]) => ({
+        input: desired.engine,
+        settings,
+        accountId,
+        callerArn,
+        rotatedAt,
+        rotateRootTrigger: desired.rotateRootTrigger,
+      }));
+    const rolesOut = pulumi.all(roles);
+    // Captured in-process: the command needs no extra `stack output` run afterwards.
+    pulumi.all([engineView, rolesOut]).apply(([e, r]) => {
+      result = { engine: e as EngineView, roles: r };
+    });
+    return { engine: pulumi.secret(engineView), roles: rolesOut };
+  };
+  await withWorkspace(ctx, program, async (ws) => {
+    ctx.progress(`awslease: applying mount "${ctx.mount}" (pulumi up ${controlStackName(ctx.mount)})`);
+    await upInline(ws, controlStackName(ctx.mount), {
+      create: !exists,
+      onOutput: ctx.debug ? (o) => process.stderr.write(o) : undefined,
+    });
+  });
+  if (!result) throw new Error("control stack update finished without outputs");
+  return result;
+}
+
+function desiredFrom(state: MountState | undefined): DesiredMount {
+  if (!state) return { engine: {}, roles: {} };
+  const roles: Record<string, RoleInput> = {};
+  for (const [name, r] of Object.entries(state.roles)) roles[name] = r.input;
+  return { engine: { ...state.engine.input }, rotateRootTrigger: state.engine.rotateRootTrigger, roles };
+}
+
+/** `config write`: fields not given keep their value (Vault's update semantics). */
+export async function writeConfig(ctx: EngineContext, changes: EngineConfigInput): Promise<MountState> {
+  const current = await readMount(ctx);
+  const desired = desiredFrom(current);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v !== undefined) (desired.engine as Record<string, unknown>)[k] = v;
+  }
+  return applyMount(ctx, desired, current !== undefined);
+}
+
+export async function rotateRoot(ctx: EngineContext): Promise<MountState> {
+  const current = await requireMount(ctx);
+  if (!current.engine.settings.accessKey) {
+    throw new ValidationError([
+      { field: "accessKey", reason: "rotate-root needs static root credentials: run `awslease config write --access-key ...` first" },
+    ]);
+  }
+  const desired = desiredFrom(current);
+  desired.rotateRootTrigger = new Date().toISOString();
+  return applyMount(ctx, desired, true);
+}
+
+/** `role write`: merges with an existing role of that name, as Vault does. */
+export async function writeRole(ctx: EngineContext, name: string, input: Partial<RoleInput>): Promise<MountState> {
+  const current = await requireMount(ctx);
+  const desired = desiredFrom(current);
+  const merged = { ...(desired.roles[name] ?? {}), ...stripUndefined(input) } as RoleInput;
+  validateRole(name, merged);
+  desired.roles[name] = merged;
+  return applyMount(ctx, desired, true);
+}
+
+export async function deleteRole(ctx: EngineContext, name: string): Promise<MountState> {
+  const current = await requireMount(ctx);
+  if (!current.roles[name]) throw new ValidationError([{ field: "name", reason: `no such role "${name}"` }]);
+  const desired = desiredFrom(current);
+  delete desired.roles[name];
+  return applyMount(ctx, desired, true);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,439 @@
+// The CLI's output formats. Every function here is pure and returns the exact text
+// for stdout, ending in a newline (the CLI writes it unchanged); githubActions is the
+// one exception: it also appends to the GitHub Actions command files. Progress and
+// diagnostics are the CLI's business and go to stderr, never through here.
+
+import { randomUUID } from "node:crypto";
+import * as nodeFs from "node:fs";
+import { formatDuration } from "../provider/duration";
+import type { CredentialType } from "../provider/types";
+
+/** One issued lease, as the CLI has it after `issue`. */
+export interface LeaseView {
+  leaseId: string;
+  credentialType: CredentialType;
+  accessKey: string;
+  secretKey: string;
+  sessionToken?: string;
+  arn?: string;
+  username?: string;
+  /** ISO-8601 UTC, second precision, ending in Z. */
+  issuedAt: string;
+  expiresAt: string;
+  leaseDuration: number;
+  renewable: boolean;
+  warnings: string[];
+  region?: string;
+}
+
+/** A row of `lease list` / `lease lookup` (no secrets). */
+export interface LeaseSummary {
+  leaseId: string;
+  role: string;
+  credentialType: string;
+  mount: string;
+  issuedAt: string;
+  expiresAt: string;
+  leaseDuration: number;
+  renewable: boolean;
+  username?: string;
+  arn?: string;
+  expired: boolean;
+}
+
+export type IssueFormat = "table" | "json" | "env" | "dotenv" | "credential-process" | "ini" | "github";
+export type ListFormat = "table" | "json";
+
+export const ISSUE_FORMATS: readonly IssueFormat[] = ["table", "json", "env", "dotenv", "credential-process", "ini", "github"];
+export const LIST_FORMATS: readonly ListFormat[] = ["table", "json"];
+
+/** Profile section written by `--format ini` when none is given. */
+export const DEFAULT_INI_PROFILE = "awslease";
+
+// ---------------------------------------------------------------------------
+// issue
+
+/** The issued lease in one of the non-GitHub formats. */
+export function formatIssued(
+  lease: LeaseView,
+  format: Exclude<IssueFormat, "github">,
+  opts: { profile?: string } = {},
+): string {
+  switch (format) {
+    case "json":
+      return vaultJson(lease);
+    case "credential-process":
+      return credentialProcessJson(lease);
+    case "env":
+      return shellExports(lease);
+    case "dotenv":
+      return dotenvLines(lease);
+    case "ini":
+      return credentialsIni(lease, opts.profile ?? DEFAULT_INI_PROFILE);
+    case "table":
+      return issuedTable(lease);
+    default:
+      throw new Error(`unknown output format ${JSON.stringify(format)} (use one of ${ISSUE_FORMATS.join(", ")})`);
+  }
+}
+
+// Vault's api.Secret shape (`vault read -format=json aws/creds/ROLE`) plus expires_at.
+// session_token and the deprecated security_token carry the same STS token, as Vault does.
+function vaultJson(lease: LeaseView): string {
+  const token = lease.sessionToken ?? null;
+  const body = {
+    lease_id: lease.leaseId,
+    lease_duration: lease.leaseDuration,
+    renewable: lease.renewable,
+    expires_at: lease.expiresAt,
+    data: {
+      access_key: lease.accessKey,
+      secret_key: lease.secretKey,
+      session_token: token,
+      security_token: token,
+      arn: lease.arn ?? null,
+    },
+    warnings: [...lease.warnings],
+  };
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+// The SDKs' credential_process contract; SessionToken is omitted when absent, as aws-vault does.
+function credentialProcessJson(lease: LeaseView): string {
+  const body: Record<string, unknown> = {
+    Version: 1,
+    AccessKeyId: lease.accessKey,
+    SecretAccessKey: lease.secretKey,
+  };
+  if (lease.sessionToken) body.SessionToken = lease.sessionToken;
+  body.Expiration = lease.expiresAt;
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+/** The environment variables a lease sets, in output order; AWS_SESSION_TOKEN only when present. */
+function credentialVariables(lease: LeaseView): Array<[string, string]> {
+  const vars: Array<[string, string]> = [
+    ["AWS_ACCESS_KEY_ID", lease.accessKey],
+    ["AWS_SECRET_ACCESS_KEY", lease.secretKey],
+  ];
+  if (lease.sessionToken) vars.push(["AWS_SESSION_TOKEN", lease.sessionToken]);
+  vars.push(["AWS_CREDENTIAL_EXPIRATION", lease.expiresAt]);
+  if (lease.region) vars.push(["AWS_REGION", lease.region], ["AWS_DEFAULT_REGION", lease.region]);
+  return vars;
+}
+
+/** A POSIX-shell word that evaluates to exactly `value` (single quotes; `'` becomes `'\''`). */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+// `eval "$(awslease issue ... --format env)"`. A stale token in the caller's shell would
+// be sent with new static iam_user keys and break them, so the absent token is unset.
+// AWS_SECURITY_TOKEN is always unset: botocore reads it before AWS_SESSION_TOKEN.
+function shellExports(lease: LeaseView): string {
+  const lines = credentialVariables(lease).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+  if (!lease.sessionToken) lines.push("unset AWS_SESSION_TOKEN");
+  lines.push("unset AWS_SECURITY_TOKEN");
+  return `${lines.join("\n")}\n`;
+}
+
+// Unquoted dotenv values are safe for AWS keys, tokens, timestamps and regions.
+const DOTENV_BARE = /^[A-Za-z0-9_./:+=@,-]*$/;
+
+/**
+ * A dotenv value: bare when it needs no quoting, single-quoted (literal in dotenv,
+ * python-dotenv and docker compose) when it has no `'` or line break, otherwise
+ * double-quoted with `\`, `"`, `$` and line breaks escaped.
+ */
+export function dotenvQuote(value: string): string {
+  if (DOTENV_BARE.test(value)) return value;
+  if (!/['\r\n]/.test(value)) return `'${value}'`;
+  const escaped = value
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/\$/g, "\\$")
+    .replace(/\n/g, "\\n")
+    .replace(/\r/g, "\\r");
+  return `"${escaped}"`;
+}
+
+// A .env file cannot unset anything, so an absent token is simply left out.
+function dotenvLines(lease: LeaseView): string {
+  return credentialVariables(lease)
+    .map(([name, value]) => `${name}=${dotenvQuote(value)}\n`)
+    .join("");
+}
+
+// A ~/.aws/credentials section (no "profile " prefix), with aws-vault's extra keys.
+function credentialsIni(lease: LeaseView, profile: string): string {
+  if (profile === "" || /[\][\r\n]/.test(profile) || profile !== profile.trim()) {
+    throw new Error(`--profile: invalid profile name ${JSON.stringify(profile)} (no brackets, line breaks or surrounding spaces)`);
+  }
+  const entries: Array<[string, string]> = [
+    ["aws_access_key_id", lease.accessKey],
+    ["aws_secret_access_key", lease.secretKey],
+  ];
+  if (lease.sessionToken) entries.push(["aws_session_token", lease.sessionToken]);
+  entries.push(["aws_credential_expiration", lease.expiresAt]);
+  if (lease.region) entries.push(["region", lease.region]);
+  for (const [key, value] of entries) {
+    // Name the key, never the value: it may be a secret.
+    if (/[\r\n]/.test(value)) throw new Error(`--format ini: ${key} contains a line break and cannot be written to an INI file`);
+  }
+  return `[${profile}]\n${entries.map(([key, value]) => `${key} = ${value}\n`).join("")}`;
+}
+
+// `vault read aws/creds/ROLE` style.
+function issuedTable(lease: LeaseView): string {
+  const rows: Array<[string, string]> = [
+    ["lease_id", lease.leaseId],
+    ["lease_duration", formatDuration(lease.leaseDuration)],
+    ["lease_renewable", String(lease.renewable)],
+    ["expires_at", lease.expiresAt],
+    ["access_key", lease.accessKey],
+    ["secret_key", lease.secretKey],
+  ];
+  if (lease.sessionToken) rows.push(["session_token", lease.sessionToken]);
+  if (lease.arn) rows.push(["arn", lease.arn]);
+  return keyValueTable(rows) + warningsBlock(lease.warnings);
+}
+
+function warningsBlock(warnings: string[]): string {
+  if (warnings.length === 0) return "";
+  return `\nWARNING! The following warnings were returned:\n\n${warnings.map((w) => `  * ${w}\n`).join("")}`;
+}
+
+// ---------------------------------------------------------------------------
+// GitHub Actions
+
+export interface GithubFs {
+  appendFileSync(path: string, data: string, options?: { encoding: "utf8" }): void;
+}
+
+/**
+ * `--format github`. Returns the stdout text: first `::add-mask::` for the access key id,
+ * secret key and session token (the runner masks only later log lines), then a
+ * `::warning::` per lease warning, then one note line
+ * `awslease: exported lease <id> to $GITHUB_ENV[ and $GITHUB_OUTPUT]`. No secret
+ * appears in it outside the add-mask lines.
+ *
+ * Appends to $GITHUB_ENV: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+ * ("" when absent: env vars cannot be unset, and a stale token would break static keys),
+ * AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION (when set), AWSLEASE_LEASE_ID.
+ * Appends to $GITHUB_OUTPUT (skipped when unset): lease-id, aws-access-key-id,
+ * aws-secret-access-key, aws-session-token (when present), aws-expiration.
+ * Both in @actions/core's file-command format `NAME<<DELIM\nvalue\nDELIM\n`, one fresh
+ * delimiter per entry. Everything is checked before anything is written, so a refused
+ * value leaves both files untouched.
+ *
+ * `randomDelimiter` returns a whole delimiter (default `ghadelimiter_<uuid>`).
+ */
+export function githubActions(
+  lease: LeaseView,
+  env: { GITHUB_ENV?: string; GITHUB_OUTPUT?: string },
+  fs: GithubFs = nodeFs,
+  randomDelimiter: () => string = () => `ghadelimiter_${randomUUID()}`,
+): string {
+  const envFile = env.GITHUB_ENV;
+  if (!envFile) throw new Error("--format github needs $GITHUB_ENV (run inside GitHub Actions)");
+  const outputFile = env.GITHUB_OUTPUT || undefined;
+
+  const envVars = credentialVariables(lease);
+  if (!lease.sessionToken) envVars.splice(2, 0, ["AWS_SESSION_TOKEN", ""]);
+  envVars.push(["AWSLEASE_LEASE_ID", lease.leaseId]);
+
+  const outputs: Array<[string, string]> = [
+    ["lease-id", lease.leaseId],
+    ["aws-access-key-id", lease.accessKey],
+    ["aws-secret-access-key", lease.secretKey],
+  ];
+  if (lease.sessionToken) outputs.push(["aws-session-token", lease.sessionToken]);
+  outputs.push(["aws-expiration", lease.expiresAt]);
+
+  const envText = envVars.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("");
+  const outputText = outputFile
+    ? outputs.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("")
+    : "";
+
+  fs.appendFileSync(envFile, envText, { encoding: "utf8" });
+  if (outputFile) fs.appendFileSync(outputFile, outputText, { encoding: "utf8" });
+
+  const secrets = [lease.accessKey, lease.secretKey, lease.sessionToken].filter((s): s is string => !!s);
+  const lines = [
+    ...secrets.map((secret) => `::add-mask::${escapeCommandData(secret)}`),
+    ...lease.warnings.map((warning) => `::warning::${escapeCommandData(warning)}`),
+    `awslease: exported lease ${lease.leaseId} to $GITHUB_ENV${outputFile ? " and $GITHUB_OUTPUT" : ""}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+// @actions/core prepareKeyValueMessage + issueFileCommand.
+function fileCommandEntry(name: string, value: string, randomDelimiter: () => string): string {
+  const delimiter = randomDelimiter();
+  if (name.includes(delimiter)) throw new Error(`--format github: name ${name} contains the file-command delimiter`);
+  // Name the variable, never the value: it may be a secret.
+  if (value.includes(delimiter)) throw new Error(`--format github: value of ${name} contains the file-command delimiter`);
+  return `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
+}
+
+// @actions/core escapeData: workflow command data escapes %, CR and LF.
+function escapeCommandData(value: string): string {
+  return value.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+// ---------------------------------------------------------------------------
+// lease list / lookup
+
+/** `lease list`: a JSON array, or aligned columns with a STATUS column of active/expired. */
+export function formatLeaseList(rows: LeaseSummary[], format: ListFormat): string {
+  if (format === "json") {
+    return `${JSON.stringify(rows.map(leaseSummaryJson), null, 2)}\n`;
+  }
+  assertListFormat(format);
+  if (rows.length === 0) return "No leases.\n";
+  const table = [
+    ["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "RENEWABLE", "STATUS"],
+    ...rows.map((r) => [
+      r.leaseId,
+      r.role,
+      r.credentialType,
+      r.issuedAt,
+      r.expiresAt,
+      String(r.renewable),
+      r.expired ? "expired" : "active",
+    ]),
+  ];
+  return alignColumns(table, "  ");
+}
+
+function leaseSummaryJson(r: LeaseSummary): Record<string, unknown> {
+  return {
+    lease_id: r.leaseId,
+    role: r.role,
+    credential_type: r.credentialType,
+    mount: r.mount,
+    issued_at: r.issuedAt,
+    expires_at: r.expiresAt,
+    lease_duration: r.leaseDuration,
+    renewable: r.renewable,
+    username: r.username ?? null,
+    arn: r.arn ?? null,
+    expired: r.expired,
+  };
+}
+
+/** Whole seconds until `expiresAt`, 0 once expired. */
+export function remainingSeconds(row: Pick<LeaseSummary, "expiresAt" | "expired">, now: Date): number {
+  if (row.expired) return 0;
+  const millis = Date.parse(row.expiresAt) - now.getTime();
+  if (!Number.isFinite(millis) || millis <= 0) return 0;
+  return Math.floor(millis / 1000);
+}
+
+/** `lease lookup`, with Vault's keys (id, issue_time, expire_time, ttl in seconds, renewable) plus ours. */
+export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = new Date()): string {
+  const body = {
+    id: row.leaseId,
+    issue_time: row.issuedAt,
+    expire_time: row.expiresAt,
+    ttl: remainingSeconds(row, now),
+    renewable: row.renewable,
+    role: row.role,
+    credential_type: row.credentialType,
+    mount: row.mount,
+    lease_duration: row.leaseDuration,
+    username: row.username ?? null,
+    arn: row.arn ?? null,
+    expired: row.expired,
+  };
+  if (format === "json") return `${JSON.stringify(body, null, 2)}\n`;
+  assertListFormat(format);
+  return keyValueTable(Object.entries(body).map(([key, value]) => [key, displayValue(value)]));
+}
+
+// ---------------------------------------------------------------------------
+// generic reads and lists
+
+/**
+ * `config read`, `role read`. json: the object as given, pretty-printed. table: Key/Value
+ * sorted by key as `vault read` does; arrays joined with ",", objects as "k=v,k=v",
+ * null/undefined/""/[]/{} as "n/a" (Vault's empty marker), multi-line JSON strings
+ * (policy documents) compacted, other multi-line strings continued under the value column.
+ */
+export function formatKeyValues(obj: Record<string, unknown>, format: ListFormat): string {
+  if (format === "json") return `${JSON.stringify(obj, null, 2)}\n`;
+  assertListFormat(format);
+  const keys = Object.keys(obj).sort();
+  return keyValueTable(keys.map((key) => [key, displayValue(obj[key])]));
+}
+
+/** `role list`: json array, or `header`, a dashed rule and one name a line; empty: "No <header>." (pass a plural). */
+export function formatNameList(names: string[], format: ListFormat, header: string): string {
+  if (format === "json") return `${JSON.stringify(names, null, 2)}\n`;
+  assertListFormat(format);
+  if (names.length === 0) return `No ${header.toLowerCase()}.\n`;
+  return [header, "-".repeat(header.length), ...names].map((line) => `${line}\n`).join("");
+}
+
+/** For diagnostics: `****` and the last 4 characters; just `****` when that would show half or more. */
+export function maskSecret(s: string): string {
+  if (s.length < 8) return "****";
+  return `****${s.slice(-4)}`;
+}
+
+// ---------------------------------------------------------------------------
+// table helpers
+
+const EMPTY = "n/a";
+
+function displayValue(value: unknown): string {
+  if (value === null || value === undefined || value === "") return EMPTY;
+  if (Array.isArray(value)) {
+    return value.length === 0 ? EMPTY : value.map((item) => (typeof item === "object" && item !== null ? JSON.stringify(item) : String(item))).join(",");
+  }
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return EMPTY;
+    return entries
+      .map(([k, v]) => `${k}=${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`)
+      .join(",");
+  }
+  if (typeof value === "string" && /[\r\n]/.test(value)) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed === "object" && parsed !== null) return JSON.stringify(parsed);
+    } catch {
+      // not JSON: keep the lines
+    }
+  }
+  return String(value);
+}
+
+// Vault's table: Key/Value header, dashed rule, columns glued with 4 spaces.
+function keyValueTable(rows: Array<[string, string]>): string {
+  return alignColumns([["Key", "Value"], ["---", "-----"], ...rows], "    ");
+}
+
+/** Left-aligned columns; no trailing spaces; a multi-line last cell continues under its column. */
+function alignColumns(rows: string[][], glue: string): string {
+  const columns = Math.max(...rows.map((r) => r.length));
+  const widths: number[] = [];
+  for (let c = 0; c < columns - 1; c++) {
+    widths.push(Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  }
+  const indent = widths.reduce((sum, w) => sum + w + glue.length, 0);
+  const out: string[] = [];
+  for (const row of rows) {
+    const cells = row.map((cell, c) => (c < columns - 1 ? cell.padEnd(widths[c]) : cell));
+    const [first, ...rest] = cells.join(glue).split(/\r?\n/);
+    out.push(first.trimEnd());
+    for (const line of rest) out.push(`${" ".repeat(indent)}${line}`.trimEnd());
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function assertListFormat(format: string): void {
+  if (!(LIST_FORMATS as readonly string[]).includes(format)) {
+    throw new Error(`unknown output format ${JSON.stringify(format)} (use one of ${LIST_FORMATS.join(", ")})`);
+  }
+}

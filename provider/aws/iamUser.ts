@@ -1,0 +1,463 @@
+// The iam_user credential type (Vault's secret_access_keys.go), with what Vault lacks:
+// a failed issue is rolled back at once, revoke removes everything IAM requires before
+// DeleteUser (so out-of-band attachments cannot leak the user, vault #16685), every
+// List call is paginated, and an inline deny policy ends the key at its expiry even if
+// nothing ever revokes it.
+import {
+  AddUserToGroupCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeactivateMFADeviceCommand,
+  DeleteAccessKeyCommand,
+  DeleteLoginProfileCommand,
+  DeleteServiceSpecificCredentialCommand,
+  DeleteSigningCertificateCommand,
+  DeleteSSHPublicKeyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  DetachUserPolicyCommand,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListMFADevicesCommand,
+  ListServiceSpecificCredentialsCommand,
+  ListSigningCertificatesCommand,
+  ListSSHPublicKeysCommand,
+  ListUserPoliciesCommand,
+  ListUsersCommand,
+  ListUserTagsCommand,
+  PutUserPolicyCommand,
+  RemoveUserFromGroupCommand,
+  TagUserCommand,
+  type IAMClient,
+  type Tag,
+} from "@aws-sdk/client-iam";
+import type { EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import { iamClient } from "./clients";
+import { AwsCallError, call, isNoSuchEntity } from "./errors";
+import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
+
+/** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT. */
+export const TAG_MOUNT = "awslease:mount";
+export const TAG_ROLE = "awslease:role";
+export const TAG_LEASE_ID = "awslease:lease-id";
+export const TAG_EXPIRES_AT = "awslease:expires-at";
+export const TAG_ISSUED_AT = "awslease:issued-at";
+
+/** Name of the inline policy that denies everything once the lease has expired. */
+export const EXPIRY_POLICY_NAME = "awslease-expiry";
+
+export interface IamUserIssueOptions {
+  leaseId: string;
+  username: string;
+  ttlSeconds: number;
+  now: Date;
+  /** Tuning of the wait until the new key works (tests use a fake clock). */
+  wait?: WaitUntilUsableOptions;
+}
+
+/** ISO 8601 in UTC at second precision, e.g. 2024-05-01T12:00:00Z. */
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function wholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+/**
+ * An inline policy that denies every action once aws:CurrentTime is past the
+ * expiry: the key stops working on time even if revoke never runs. Compact, because
+ * a user's inline policies share one 2,048-character quota with the role's document.
+ * (sts:GetCallerIdentity stays allowed: AWS never denies it.)
+ */
+export function expiryDenyPolicy(expiresAt: Date): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Deny",
+        Action: "*",
+        Resource: "*",
+        Condition: { DateGreaterThan: { "aws:CurrentTime": isoSeconds(expiresAt) } },
+      },
+    ],
+  });
+}
+
+function userTags(engine: EngineSettings, role: RoleSettings, leaseId: string, issuedAt: Date, expiresAt: Date): Tag[] {
+  // Ours last and winning: the sweep and renew rely on them.
+  const tags: Record<string, string> = {
+    ...role.iamTags,
+    [TAG_MOUNT]: engine.mount,
+    [TAG_ROLE]: role.name,
+    [TAG_LEASE_ID]: leaseId,
+    [TAG_ISSUED_AT]: isoSeconds(issuedAt),
+    [TAG_EXPIRES_AT]: isoSeconds(expiresAt),
+  };
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** The original error with the rollback failure appended; the original stays first and keeps its action. */
+function withRollbackFailure(original: unknown, rollbackError: unknown, username: string): Error {
+  const note =
+    `rollback failed: ${(rollbackError as Error)?.message ?? String(rollbackError)} ` +
+    `(IAM user ${username} may be left behind; the orphan sweep removes it)`;
+  if (original instanceof AwsCallError) {
+    const prefix = `${original.action} failed: ${original.code}: `;
+    const detail = original.message.startsWith(prefix) ? original.message.slice(prefix.length) : original.message;
+    const combined = new AwsCallError(original.action, original.code, `${detail}; ${note}`);
+    (combined as Error & { cause?: unknown }).cause = original;
+    return combined;
+  }
+  const message = (original as Error)?.message ?? String(original);
+  return new Error(`${message}; ${note}`, { cause: original });
+}
+
+/**
+ * Creates the IAM user of an iam_user lease and its access key. If any step after
+ * CreateUser fails (or the key never becomes usable), the user and everything added
+ * to it are removed with revokeIamUser and the original error is thrown: a failed
+ * issue leaves nothing in AWS.
+ */
+export async function issueIamUser(
+  engine: EngineSettings,
+  role: RoleSettings,
+  request: LeaseRequest,
+  opts: IamUserIssueOptions,
+): Promise<IssuedLease> {
+  const { username, leaseId } = opts;
+  const issuedAt = wholeSeconds(opts.now);
+  const expiresAt = new Date(issuedAt.getTime() + opts.ttlSeconds * 1000);
+  const iam = iamClient(engine);
+  try {
+    const created = await call("iam:CreateUser", () =>
+      iam.send(
+        new CreateUserCommand({
+          UserName: username,
+          Path: role.userPath || "/",
+          ...(role.permissionsBoundaryArn ? { PermissionsBoundary: role.permissionsBoundaryArn } : {}),
+          Tags: userTags(engine, role, leaseId, issuedAt, expiresAt),
+        }),
+      ),
+    );
+    try {
+      for (const policyArn of role.policyArns) {
+        await call("iam:AttachUserPolicy", () =>
+          iam.send(new AttachUserPolicyCommand({ UserName: username, PolicyArn: policyArn })),
+        );
+      }
+      if (role.policyDocument) {
+        const document = role.policyDocument;
+        await call("iam:PutUserPolicy", () =>
+          iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })),
+        );
+      }
+      await call("iam:PutUserPolicy", () =>
+        iam.send(
+          new PutUserPolicyCommand({
+            UserName: username,
+            PolicyName: EXPIRY_POLICY_NAME,
+            PolicyDocument: expiryDenyPolicy(expiresAt),
+          }),
+        ),
+      );
+      for (const group of role.iamGroups) {
+        await call("iam:AddUserToGroup", () =>
+          iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })),
+        );
+      }
+      const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: username })));
+      const accessKey = key.AccessKey?.AccessKeyId;
+      const secretKey = key.AccessKey?.SecretAccessKey;
+      if (!accessKey || !secretKey) {
+        throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
+      }
+      if (request.waitUntilUsable) {
+        await waitUntilUsable(engine, { accessKeyId: accessKey, secretAccessKey: secretKey }, opts.wait);
+      }
+      return {
+        leaseId,
+        credentialType: "iam_user",
+        accessKey,
+        secretKey,
+        ...(created.User?.Arn ? { arn: created.User.Arn } : {}),
+        username,
+        issuedAt: isoSeconds(issuedAt),
+        expiresAt: isoSeconds(expiresAt),
+        leaseDuration: opts.ttlSeconds,
+        renewable: true,
+        warnings: [],
+      };
+    } catch (err) {
+      try {
+        await revokeIamUser(engine, username);
+      } catch (rollbackError) {
+        throw withRollbackFailure(err, rollbackError, username);
+      }
+      throw err;
+    }
+  } finally {
+    iam.destroy();
+  }
+}
+
+interface Page<T> {
+  items: T[] | undefined;
+  isTruncated?: boolean;
+  marker?: string;
+}
+
+/** Every item of a Marker/IsTruncated-paginated IAM List call. */
+async function listAll<T>(action: string, fetchPage: (marker?: string) => Promise<Page<T>>): Promise<T[]> {
+  const all: T[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await call(action, () => fetchPage(marker));
+    all.push(...(page.items ?? []));
+    // A truncated page without a marker cannot be continued; stop rather than loop.
+    if (!page.isTruncated || !page.marker) return all;
+    marker = page.marker;
+  }
+}
+
+/** Runs a delete; NoSuchEntity means someone (e.g. a concurrent revoke) already removed it. */
+async function deleteIfPresent(action: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await call(action, fn);
+  } catch (err) {
+    if (!isNoSuchEntity(err)) throw err;
+  }
+}
+
+/**
+ * An operation the endpoint does not implement. AWS has them all; emulators do not:
+ * moto answers ListServiceSpecificCredentials with a bare HTML 500 page the SDK
+ * cannot parse, others with NotImplemented / InvalidAction or HTTP 501.
+ */
+function isUnimplementedOperation(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const code = e?.Code || e?.name || "";
+  if (["NotImplemented", "InvalidAction", "UnknownOperation", "UnknownOperationException"].includes(code)) return true;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status === 501) return true;
+  return status === 500 && /Deserialization error/i.test(e?.message ?? "");
+}
+
+async function listAccessKeyIds(iam: IAMClient, username: string): Promise<string[]> {
+  const keys = await listAll("iam:ListAccessKeys", async (Marker) => {
+    const r = await iam.send(new ListAccessKeysCommand({ UserName: username, Marker }));
+    return { items: r.AccessKeyMetadata, isTruncated: r.IsTruncated, marker: r.Marker };
+  });
+  return keys.map((k) => k.AccessKeyId).filter((id): id is string => !!id);
+}
+
+/**
+ * THE teardown of an IAM user, used by revoke, by issue rollback and by the orphan
+ * sweep. Removes everything IAM requires gone before DeleteUser - access keys, login
+ * profile, MFA devices (deactivated), signing certificates, SSH public keys,
+ * service-specific credentials, managed and inline policies, group memberships - and
+ * then deletes the user. A user that is already gone is success with existed: false.
+ */
+export async function revokeIamUser(engine: EngineSettings, username: string): Promise<{ existed: boolean }> {
+  const iam = iamClient(engine);
+  const UserName = username;
+  try {
+    // Access keys first: the credential stops working before anything else happens.
+    let keyIds: string[];
+    try {
+      keyIds = await listAccessKeyIds(iam, username);
+    } catch (err) {
+      if (isNoSuchEntity(err)) return { existed: false };
+      throw err;
+    }
+    for (const AccessKeyId of keyIds) {
+      await deleteIfPresent("iam:DeleteAccessKey", () => iam.send(new DeleteAccessKeyCommand({ UserName, AccessKeyId })));
+    }
+
+    // No List call for the console password: deleting a missing one answers NoSuchEntity.
+    await deleteIfPresent("iam:DeleteLoginProfile", () => iam.send(new DeleteLoginProfileCommand({ UserName })));
+
+    const mfaDevices = await listAll("iam:ListMFADevices", async (Marker) => {
+      const r = await iam.send(new ListMFADevicesCommand({ UserName, Marker }));
+      return { items: r.MFADevices, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const device of mfaDevices) {
+      const SerialNumber = device.SerialNumber;
+      if (!SerialNumber) continue;
+      await deleteIfPresent("iam:DeactivateMFADevice", () =>
+        iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber })),
+      );
+    }
+
+    const certificates = await listAll("iam:ListSigningCertificates", async (Marker) => {
+      const r = await iam.send(new ListSigningCertificatesCommand({ UserName, Marker }));
+      return { items: r.Certificates, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const certificate of certificates) {
+      const CertificateId = certificate.CertificateId;
+      if (!CertificateId) continue;
+      await deleteIfPresent("iam:DeleteSigningCertificate", () =>
+        iam.send(new DeleteSigningCertificateCommand({ UserName, CertificateId })),
+      );
+    }
+
+    const sshKeys = await listAll("iam:ListSSHPublicKeys", async (Marker) => {
+      const r = await iam.send(new ListSSHPublicKeysCommand({ UserName, Marker }));
+      return { items: r.SSHPublicKeys, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const sshKey of sshKeys) {
+      const SSHPublicKeyId = sshKey.SSHPublicKeyId;
+      if (!SSHPublicKeyId) continue;
+      await deleteIfPresent("iam:DeleteSSHPublicKey", () =>
+        iam.send(new DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId })),
+      );
+    }
+
+    // Skipping an unimplemented list is safe: real IAM's DeleteUser refuses with
+    // DeleteConflict while any service-specific credential is left.
+    const serviceCredentials = await listAll("iam:ListServiceSpecificCredentials", async (Marker) => {
+      try {
+        const r = await iam.send(new ListServiceSpecificCredentialsCommand({ UserName, Marker }));
+        return { items: r.ServiceSpecificCredentials, isTruncated: r.IsTruncated, marker: r.Marker };
+      } catch (err) {
+        if (isUnimplementedOperation(err)) return { items: [] };
+        throw err;
+      }
+    });
+    for (const credential of serviceCredentials) {
+      const ServiceSpecificCredentialId = credential.ServiceSpecificCredentialId;
+      if (!ServiceSpecificCredentialId) continue;
+      await deleteIfPresent("iam:DeleteServiceSpecificCredential", () =>
+        iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
+      );
+    }
+
+    const attached = await listAll("iam:ListAttachedUserPolicies", async (Marker) => {
+      const r = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
+      return { items: r.AttachedPolicies, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const policy of attached) {
+      const PolicyArn = policy.PolicyArn;
+      if (!PolicyArn) continue;
+      await deleteIfPresent("iam:DetachUserPolicy", () => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })));
+    }
+
+    const inline = await listAll("iam:ListUserPolicies", async (Marker) => {
+      const r = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
+      return { items: r.PolicyNames, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const PolicyName of inline) {
+      await deleteIfPresent("iam:DeleteUserPolicy", () => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })));
+    }
+
+    const groups = await listAll("iam:ListGroupsForUser", async (Marker) => {
+      const r = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
+      return { items: r.Groups, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    for (const group of groups) {
+      const GroupName = group.GroupName;
+      if (!GroupName) continue;
+      await deleteIfPresent("iam:RemoveUserFromGroup", () =>
+        iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName })),
+      );
+    }
+
+    // NoSuchEntity here: a concurrent revoke finished first; the user is gone either way.
+    await deleteIfPresent("iam:DeleteUser", () => iam.send(new DeleteUserCommand({ UserName })));
+    return { existed: true };
+  } finally {
+    iam.destroy();
+  }
+}
+
+/** Moves an iam_user lease's expiry: rewrites the expiry deny policy, then the expires-at tag. */
+export async function renewIamUser(engine: EngineSettings, username: string, expiresAt: Date): Promise<void> {
+  const iam = iamClient(engine);
+  try {
+    await call("iam:PutUserPolicy", () =>
+      iam.send(
+        new PutUserPolicyCommand({
+          UserName: username,
+          PolicyName: EXPIRY_POLICY_NAME,
+          PolicyDocument: expiryDenyPolicy(expiresAt),
+        }),
+      ),
+    );
+    await call("iam:TagUser", () =>
+      iam.send(
+        new TagUserCommand({ UserName: username, Tags: [{ Key: TAG_EXPIRES_AT, Value: isoSeconds(expiresAt) }] }),
+      ),
+    );
+  } finally {
+    iam.destroy();
+  }
+}
+
+/** "gone" when the user, or the lease's access key on it, no longer exists. */
+export async function checkIamUser(engine: EngineSettings, username: string, accessKeyId: string): Promise<"ok" | "gone"> {
+  const iam = iamClient(engine);
+  try {
+    const keyIds = await listAccessKeyIds(iam, username);
+    return keyIds.includes(accessKeyId) ? "ok" : "gone";
+  } catch (err) {
+    if (isNoSuchEntity(err)) return "gone";
+    throw err;
+  } finally {
+    iam.destroy();
+  }
+}
+
+export interface TaggedUser {
+  username: string;
+  leaseId?: string;
+  role?: string;
+  expiresAt?: string;
+}
+
+/** ListUserTags calls in flight at once while sweeping. */
+const TAG_LOOKUP_CONCURRENCY = 5;
+
+/** All IAM users tagged awslease:mount = mount (for the orphan sweep). */
+export async function listTaggedUsers(engine: EngineSettings, mount: string): Promise<TaggedUser[]> {
+  const iam = iamClient(engine);
+  try {
+    // ListUsers does not return tags, so each user's tags are read separately.
+    const users = await listAll("iam:ListUsers", async (Marker) => {
+      const r = await iam.send(new ListUsersCommand({ Marker }));
+      return { items: r.Users, isTruncated: r.IsTruncated, marker: r.Marker };
+    });
+    const names = users.map((u) => u.UserName).filter((n): n is string => !!n);
+    const found: (TaggedUser | undefined)[] = new Array(names.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const index = next++;
+        const username = names[index];
+        let tags: Tag[];
+        try {
+          tags = await listAll("iam:ListUserTags", async (Marker) => {
+            const r = await iam.send(new ListUserTagsCommand({ UserName: username, Marker }));
+            return { items: r.Tags, isTruncated: r.IsTruncated, marker: r.Marker };
+          });
+        } catch (err) {
+          if (isNoSuchEntity(err)) continue; // deleted since ListUsers
+          throw err;
+        }
+        const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
+        if (byKey.get(TAG_MOUNT) !== mount) continue;
+        found[index] = {
+          username,
+          ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
+          ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
+          ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
+        };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TAG_LOOKUP_CONCURRENCY, names.length) }, worker));
+    return found.filter((u): u is TaggedUser => u !== undefined);
+  } finally {
+    iam.destroy();
+  }
+}

@@ -1,0 +1,193 @@
+// The lease operations the resources and the CLI call: issue, revoke, renew and
+// check, dispatched by credential type to the IAM-user or STS code.
+import { randomInt } from "node:crypto";
+import { formatDuration } from "../duration";
+import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import { renderUsername } from "../usernameTemplate";
+import { DEFAULT_LEASE_SECONDS, ValidationError, checkIssueRequest, resolveTtl } from "../validation";
+import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
+import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
+
+const LEASE_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LEASE_ID_LENGTH = 24;
+
+/** A random 24-character alphanumeric id, the last part of a lease id (as Vault's). */
+export function randomLeaseSuffix(): string {
+  let id = "";
+  for (let i = 0; i < LEASE_ID_LENGTH; i++) id += LEASE_ID_ALPHABET[randomInt(LEASE_ID_ALPHABET.length)];
+  return id;
+}
+
+/** `<mount>/creds/<role>/<id>` for iam_user, `<mount>/sts/<role>/<id>` for the STS types (Vault's paths). */
+export function leaseIdFor(mount: string, role: Pick<RoleSettings, "name" | "credentialType">, suffix: string): string {
+  const path = role.credentialType === "iam_user" ? "creds" : "sts";
+  return `${mount}/${path}/${role.name}/${suffix}`;
+}
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function wholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+/** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
+function iamLeaseSeconds(seconds: number): number {
+  return seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
+}
+
+/**
+ * Issues a lease of the role's credential type. `opts.leaseId` replaces the random
+ * suffix (the full lease id is still `<mount>/<creds|sts>/<role>/<leaseId>`).
+ */
+export async function issueLease(
+  engine: EngineSettings,
+  role: RoleSettings,
+  request: LeaseRequest,
+  opts: { now?: Date; leaseId?: string } = {},
+): Promise<IssuedLease> {
+  const { roleArn } = checkIssueRequest(role, request);
+  const ttl = resolveTtl(engine, role, request.ttl);
+  const now = opts.now ?? new Date();
+  const leaseId = leaseIdFor(engine.mount, role, opts.leaseId ?? randomLeaseSuffix());
+  const nameContext = { roleName: role.name, mount: engine.mount, now };
+
+  let issued: IssuedLease;
+  switch (role.credentialType) {
+    case "iam_user":
+      issued = await issueIamUser(engine, role, request, {
+        leaseId,
+        username: renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
+        ttlSeconds: iamLeaseSeconds(ttl.seconds),
+        now,
+      });
+      break;
+    case "assumed_role":
+      // Vault renders generated AssumeRole session names with the IAM type (limit 64).
+      issued = await issueAssumedRole(engine, role, request, {
+        leaseId,
+        ttlSeconds: ttl.seconds,
+        sessionName: request.roleSessionName ?? renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
+        roleArn,
+        now,
+      });
+      break;
+    case "federation_token":
+      issued = await issueFederationToken(engine, role, request, {
+        leaseId,
+        ttlSeconds: ttl.seconds,
+        sessionName: request.roleSessionName ?? renderUsername(engine.usernameTemplate, { ...nameContext, type: "STS" }),
+        now,
+      });
+      break;
+    case "session_token":
+      // GetSessionToken takes no name.
+      issued = await issueSessionToken(engine, role, request, { leaseId, ttlSeconds: ttl.seconds, sessionName: "", now });
+      break;
+    default:
+      throw ValidationError.of("credentialType", `unknown credential type ${JSON.stringify(role.credentialType)}`);
+  }
+  return { ...issued, warnings: [...ttl.warnings, ...issued.warnings] };
+}
+
+export interface LeaseRef {
+  credentialType: CredentialType;
+  username?: string;
+}
+
+function iamUsername(lease: LeaseRef): string {
+  if (!lease.username) throw ValidationError.of("username", "an iam_user lease must name its IAM user");
+  return lease.username;
+}
+
+/**
+ * Revokes a lease. iam_user: deletes the user and all it holds (a user already gone
+ * is success). STS credentials cannot be revoked one by one: nothing is deleted and
+ * the message says when they expire.
+ */
+export async function revokeLease(
+  engine: EngineSettings,
+  lease: LeaseRef & { expiresAt?: string },
+): Promise<{ revoked: boolean; message: string }> {
+  if (lease.credentialType !== "iam_user") {
+    return {
+      revoked: false,
+      message: `STS credentials cannot be revoked individually; they expire at ${lease.expiresAt ?? "the end of their AWS lifetime"}`,
+    };
+  }
+  const username = iamUsername(lease);
+  const { existed } = await revokeIamUser(engine, username);
+  return existed
+    ? { revoked: true, message: `deleted IAM user ${username} and its access keys` }
+    : { revoked: true, message: `IAM user ${username} was already gone` };
+}
+
+/**
+ * Renews an iam_user lease (`vault lease renew -increment`): the new expiry is now +
+ * increment (the engine's lease when 0), capped so the lease lives at most leaseMax
+ * from issuedAt. STS leases are not renewable; an expired lease cannot be revived.
+ */
+export async function renewLease(
+  engine: EngineSettings,
+  lease: LeaseRef & { issuedAt: string; expiresAt: string },
+  incrementSeconds: number,
+  now: Date = new Date(),
+): Promise<{ expiresAt: string; leaseDuration: number; warnings: string[] }> {
+  if (lease.credentialType !== "iam_user") {
+    throw ValidationError.of("credentialType", `lease is not renewable: ${lease.credentialType} credentials end at their AWS expiry`);
+  }
+  if (!Number.isSafeInteger(incrementSeconds) || incrementSeconds < 0) {
+    throw ValidationError.of("increment", `must be a whole number of seconds >= 0, got ${incrementSeconds}`);
+  }
+  const username = iamUsername(lease);
+  const current = wholeSeconds(now);
+  const oldExpiry = Date.parse(lease.expiresAt);
+  if (!(oldExpiry > current.getTime())) {
+    throw ValidationError.of("expiresAt", `lease expired at ${lease.expiresAt} and cannot be renewed; issue a new one`);
+  }
+  const warnings: string[] = [];
+  const increment = incrementSeconds > 0 ? incrementSeconds : iamLeaseSeconds(engine.leaseSeconds);
+  let expiresAt = new Date(current.getTime() + increment * 1000);
+  if (engine.leaseMaxSeconds > 0) {
+    const issuedAt = Date.parse(lease.issuedAt);
+    if (Number.isNaN(issuedAt)) throw ValidationError.of("issuedAt", `not a timestamp: ${JSON.stringify(lease.issuedAt)}`);
+    const maxExpiry = new Date(issuedAt + engine.leaseMaxSeconds * 1000);
+    if (expiresAt > maxExpiry) {
+      if (maxExpiry <= current) {
+        throw ValidationError.of(
+          "increment",
+          `lease reached the engine's leaseMax ${formatDuration(engine.leaseMaxSeconds)} at ${isoSeconds(maxExpiry)}; issue a new one`,
+        );
+      }
+      warnings.push(
+        `renewal of ${formatDuration(increment)} capped at the engine's leaseMax ${formatDuration(engine.leaseMaxSeconds)} ` +
+          `from issue: the lease now expires at ${isoSeconds(maxExpiry)}`,
+      );
+      expiresAt = maxExpiry;
+    }
+  }
+  await renewIamUser(engine, username, expiresAt);
+  return {
+    expiresAt: isoSeconds(expiresAt),
+    leaseDuration: Math.round((expiresAt.getTime() - current.getTime()) / 1000),
+    warnings,
+  };
+}
+
+/**
+ * "gone" when the IAM user or its key no longer exists, "expired" past expiresAt,
+ * else "ok". An iam_user lease is looked up even when expired: an expired lease whose
+ * user is gone has nothing left to revoke. STS credentials cannot be looked up.
+ */
+export async function checkLease(
+  engine: EngineSettings,
+  lease: LeaseRef & { accessKey: string; expiresAt: string },
+  now: Date = new Date(),
+): Promise<"ok" | "gone" | "expired"> {
+  if (lease.credentialType === "iam_user") {
+    const status = await checkIamUser(engine, iamUsername(lease), lease.accessKey);
+    if (status === "gone") return "gone";
+  }
+  return Date.parse(lease.expiresAt) <= now.getTime() ? "expired" : "ok";
+}

@@ -1,0 +1,219 @@
+// The STS credential types (Vault's assumed_role, federation_token and session_token)
+// and the engine's own caller identity. STS leases are not renewable and cannot be
+// revoked one by one: they end when AWS expires them.
+import {
+  AssumeRoleCommand,
+  GetCallerIdentityCommand,
+  GetFederationTokenCommand,
+  GetSessionTokenCommand,
+  type Credentials,
+} from "@aws-sdk/client-sts";
+import { ValidationError } from "../duration";
+import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import { stsClient, type StaticCredentials } from "./clients";
+import { AwsCallError, call } from "./errors";
+import { sessionPolicy } from "./groupPolicies";
+
+export interface StsIssueOptions {
+  leaseId: string;
+  ttlSeconds: number;
+  /** RoleSessionName (assumed_role) or Name (federation_token); the lease's username. */
+  sessionName: string;
+  /** The role to assume (assumed_role only), already resolved against role.roleArns. */
+  roleArn?: string;
+  now: Date;
+}
+
+/** AWS limit on GetFederationToken's Name. */
+const FEDERATION_NAME_MAX = 32;
+
+/** ISO 8601 in UTC at second precision, e.g. 2024-05-01T12:00:00Z. */
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+interface IssuedCredentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+  Expiration: Date;
+}
+
+function usableCredentials(action: string, credentials: Credentials | undefined): IssuedCredentials {
+  const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = credentials ?? {};
+  if (!AccessKeyId || !SecretAccessKey || !SessionToken || !Expiration) {
+    throw new AwsCallError(action, "IncompleteResponse", "the response has no complete Credentials");
+  }
+  return { AccessKeyId, SecretAccessKey, SessionToken, Expiration };
+}
+
+/** Proves the new credentials work with one sts:GetCallerIdentity (STS credentials are usable at once). */
+async function probeCredentials(engine: EngineSettings, credentials: IssuedCredentials): Promise<void> {
+  const probe: StaticCredentials = {
+    accessKeyId: credentials.AccessKeyId,
+    secretAccessKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+  };
+  const sts = stsClient(engine, probe);
+  try {
+    await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
+  } finally {
+    sts.destroy();
+  }
+}
+
+function leaseFrom(
+  credentialType: CredentialType,
+  credentials: IssuedCredentials,
+  opts: StsIssueOptions,
+  arn: string | undefined,
+  username: string | undefined,
+): IssuedLease {
+  const expiration = new Date(credentials.Expiration);
+  const leaseDuration = Math.max(
+    0,
+    Math.floor(expiration.getTime() / 1000) - Math.floor(opts.now.getTime() / 1000),
+  );
+  return {
+    leaseId: opts.leaseId,
+    credentialType,
+    accessKey: credentials.AccessKeyId,
+    secretKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+    ...(arn ? { arn } : {}),
+    ...(username ? { username } : {}),
+    issuedAt: isoSeconds(opts.now),
+    expiresAt: isoSeconds(expiration),
+    leaseDuration,
+    renewable: false,
+    warnings: [],
+  };
+}
+
+/** sts:AssumeRole with the role's session policy, session tags and external id. */
+export async function issueAssumedRole(
+  engine: EngineSettings,
+  role: RoleSettings,
+  request: LeaseRequest,
+  opts: StsIssueOptions,
+): Promise<IssuedLease> {
+  if (!opts.roleArn) throw ValidationError.of("roleArn", "assumed_role needs a role ARN to assume");
+  const { policy, policyArns } = await sessionPolicy(engine, role);
+  const tags = Object.entries(role.sessionTags).map(([Key, Value]) => ({ Key, Value }));
+  const sts = stsClient(engine);
+  let response;
+  try {
+    response = await call("sts:AssumeRole", () =>
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: opts.roleArn,
+          RoleSessionName: opts.sessionName,
+          DurationSeconds: opts.ttlSeconds,
+          ...(policy ? { Policy: policy } : {}),
+          ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+          ...(tags.length > 0 ? { Tags: tags } : {}),
+          ...(role.externalId ? { ExternalId: role.externalId } : {}),
+        }),
+      ),
+    );
+  } finally {
+    sts.destroy();
+  }
+  const credentials = usableCredentials("sts:AssumeRole", response.Credentials);
+  if (request.waitUntilUsable) await probeCredentials(engine, credentials);
+  return leaseFrom("assumed_role", credentials, opts, response.AssumedRoleUser?.Arn, opts.sessionName);
+}
+
+/**
+ * sts:GetFederationToken. Without any session policy the token would carry the
+ * engine's own permissions, so that is refused (as Vault does).
+ */
+export async function issueFederationToken(
+  engine: EngineSettings,
+  role: RoleSettings,
+  _request: LeaseRequest,
+  opts: StsIssueOptions,
+): Promise<IssuedLease> {
+  if (opts.sessionName.length > FEDERATION_NAME_MAX) {
+    throw ValidationError.of(
+      "roleSessionName",
+      `federation token name must be at most ${FEDERATION_NAME_MAX} characters, got ${opts.sessionName.length}`,
+    );
+  }
+  const { policy, policyArns } = await sessionPolicy(engine, role);
+  if (!policy && policyArns.length === 0) {
+    throw ValidationError.of(
+      "policyDocument",
+      "federation_token needs a policyDocument, policyArns or iamGroups with policies; " +
+        "without one the token would have the engine's own permissions",
+    );
+  }
+  const sts = stsClient(engine);
+  let response;
+  try {
+    response = await call("sts:GetFederationToken", () =>
+      sts.send(
+        new GetFederationTokenCommand({
+          Name: opts.sessionName,
+          DurationSeconds: opts.ttlSeconds,
+          ...(policy ? { Policy: policy } : {}),
+          ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+        }),
+      ),
+    );
+  } finally {
+    sts.destroy();
+  }
+  const credentials = usableCredentials("sts:GetFederationToken", response.Credentials);
+  // No usability probe here, whatever waitUntilUsable says: AWS validates
+  // GetFederationToken credentials on first use like any STS credentials (usable at
+  // once), and moto cannot check them at all (it returns fixed example keys), so a
+  // probe would only make the emulator fail.
+  return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName);
+}
+
+/** sts:GetSessionToken, with the role's MFA device and the request's code when the role has one. */
+export async function issueSessionToken(
+  engine: EngineSettings,
+  role: RoleSettings,
+  request: LeaseRequest,
+  opts: StsIssueOptions,
+): Promise<IssuedLease> {
+  if (role.mfaSerialNumber && !request.mfaCode) {
+    throw ValidationError.of("mfaCode", `role "${role.name}" has an MFA device: an MFA code is required`);
+  }
+  const sts = stsClient(engine);
+  let response;
+  try {
+    response = await call("sts:GetSessionToken", () =>
+      sts.send(
+        new GetSessionTokenCommand({
+          DurationSeconds: opts.ttlSeconds,
+          ...(role.mfaSerialNumber ? { SerialNumber: role.mfaSerialNumber, TokenCode: request.mfaCode } : {}),
+        }),
+      ),
+    );
+  } finally {
+    sts.destroy();
+  }
+  const credentials = usableCredentials("sts:GetSessionToken", response.Credentials);
+  if (request.waitUntilUsable) await probeCredentials(engine, credentials);
+  // GetSessionToken returns no ARN; the session has the caller's identity.
+  return leaseFrom("session_token", credentials, opts, undefined, undefined);
+}
+
+/** Who the engine's root credentials are (sts:GetCallerIdentity); validates them. */
+export async function callerIdentity(
+  engine: EngineSettings,
+): Promise<{ accountId: string; arn: string; userId: string }> {
+  const sts = stsClient(engine);
+  try {
+    const identity = await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
+    if (!identity.Account || !identity.Arn || !identity.UserId) {
+      throw new AwsCallError("sts:GetCallerIdentity", "IncompleteResponse", "the response has no Account, Arn or UserId");
+    }
+    return { accountId: identity.Account, arn: identity.Arn, userId: identity.UserId };
+  } finally {
+    sts.destroy();
+  }
+}

@@ -1,0 +1,178 @@
+// AwsEngineConfig: Vault's `config/root` + `config/lease` (+ `config/rotate-root`).
+// One per AWS account ("mount"). Its effective settings, including root credentials
+// that rotate-root may have replaced, flow to roles and leases as a secret output.
+import * as pulumi from "@pulumi/pulumi";
+import { shimProvider } from "./shim";
+import type { EngineSettings } from "./types";
+import { validateEngineConfig, ValidationError, type EngineConfigInput } from "./validation";
+import { callerIdentity } from "./aws/sts";
+import { rotateRootKey, OldRootKeyNotDeletedError, type RotatedRootKey } from "./aws/rootKeys";
+import { checkFailures, plain } from "./checks";
+
+export interface AwsEngineConfigArgs {
+  /** Name used in lease ids (`<mount>/creds/<role>/<id>`); default: the resource name. */
+  mount?: pulumi.Input<string>;
+  /** Static root credentials; omit both to use the AWS SDK default chain at call time. */
+  accessKey?: pulumi.Input<string>;
+  secretKey?: pulumi.Input<string>;
+  /** Default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1. */
+  region?: pulumi.Input<string>;
+  iamEndpoint?: pulumi.Input<string>;
+  stsEndpoint?: pulumi.Input<string>;
+  /** Region for STS; applies only with stsEndpoint (as in Vault). */
+  stsRegion?: pulumi.Input<string>;
+  /** Retries of throttled/transient AWS errors; -1 = SDK default. */
+  maxRetries?: pulumi.Input<number>;
+  /** Vault-style username template (Go template subset). */
+  usernameTemplate?: pulumi.Input<string>;
+  /** Default / maximum TTL of iam_user leases: seconds or a duration ("768h"). */
+  lease?: pulumi.Input<string | number>;
+  leaseMax?: pulumi.Input<string | number>;
+  /**
+   * rotate-root: change this value (any string, e.g. a date) to create a new access
+   * key for the root IAM user, store it and delete the old one. Afterwards only the
+   * engine (its secret state) knows the root secret key.
+   */
+  rotateRootTrigger?: pulumi.Input<string>;
+}
+
+/** Stored outputs of an engine config. */
+interface EngineState {
+  input: EngineConfigInput;
+  settings: EngineSettings;
+  rotateRootTrigger?: string;
+  accountId: string;
+  callerArn: string;
+  rotatedAt?: string;
+}
+
+export class AwsEngineConfig extends pulumi.dynamic.Resource {
+  /** Effective settings for roles and leases (secret: holds the root secret key). */
+  declare readonly settings: pulumi.Output<EngineSettings>;
+  declare readonly accountId: pulumi.Output<string>;
+  declare readonly callerArn: pulumi.Output<string>;
+  declare readonly rotatedAt: pulumi.Output<string | undefined>;
+  /** The mount name. */
+  readonly mount: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsEngineConfigArgs = {}, opts?: pulumi.CustomResourceOptions) {
+    const mount = pulumi.output(args.mount ?? name);
+    const input = pulumi.all([args, mount]).apply(([a, m]) => ({ ...a, mount: m }) as EngineConfigInput);
+    super(
+      shimProvider("engine"),
+      name,
+      {
+        // The whole input is secret because it may hold the root secret key.
+        input: args.secretKey !== undefined ? pulumi.secret(input) : input,
+        rotateRootTrigger: args.rotateRootTrigger,
+        settings: undefined,
+        accountId: undefined,
+        callerArn: undefined,
+        rotatedAt: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["settings", "input"] },
+      "awslease",
+      "AwsEngineConfig",
+    );
+    this.mount = mount;
+  }
+}
+
+// ---- provider operations (run in the provider process via the shim) ----
+
+function asState(props: Record<string, unknown>): EngineState {
+  return props as unknown as EngineState;
+}
+
+/** Root credentials differ between the user's input and the effective settings after rotate-root. */
+function sameRootInput(a: EngineConfigInput, b: EngineConfigInput): boolean {
+  return (a.accessKey ?? "") === (b.accessKey ?? "") && (a.secretKey ?? "") === (b.secretKey ?? "");
+}
+
+export const engineOperations: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return checkFailures(news, () => {
+      validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" });
+    });
+  },
+
+  async diff(_id, olds, news) {
+    const old = asState(olds);
+    const replaces: string[] = [];
+    if ((old.input?.mount ?? "") !== (news.input?.mount ?? "")) replaces.push("input");
+    const changed =
+      JSON.stringify(old.input) !== JSON.stringify(news.input) ||
+      (old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "") ||
+      olds.__provider !== news.__provider;
+    return { changes: changed, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const settings = validateEngineConfig(inputs.input ?? {}, { mount: inputs.input?.mount ?? "aws" });
+    const who = await callerIdentity(settings);
+    const state: EngineState = {
+      input: inputs.input,
+      settings,
+      rotateRootTrigger: inputs.rotateRootTrigger,
+      accountId: who.accountId,
+      callerArn: who.arn,
+    };
+    return { id: settings.mount, outs: plain(state) };
+  },
+
+  async read(id, props) {
+    // Nothing in AWS to read back: config lives in state. Re-validate the credentials
+    // so that `pulumi refresh` surfaces a revoked root key early.
+    const state = asState(props);
+    const who = await callerIdentity(state.settings);
+    return { id, props: plain({ ...state, accountId: who.accountId, callerArn: who.arn }) };
+  },
+
+  async update(_id, olds, news) {
+    const old = asState(olds);
+    let settings = validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" });
+    let rotatedAt = old.rotatedAt;
+    if (sameRootInput(old.input ?? {}, news.input ?? {})) {
+      // The user did not hand in new root keys: keep the effective (maybe rotated) ones.
+      settings = { ...settings, accessKey: old.settings.accessKey, secretKey: old.settings.secretKey };
+    } else {
+      rotatedAt = undefined;
+    }
+    if ((old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "") && news.rotateRootTrigger) {
+      let rotated: RotatedRootKey;
+      try {
+        rotated = await rotateRootKey(settings);
+      } catch (err) {
+        if (!(err instanceof OldRootKeyNotDeletedError)) throw err;
+        // The new key is already in effect: it must reach the state even though the
+        // update reports an error (a resource-init failure keeps these properties).
+        const partial: EngineState = {
+          ...old,
+          input: news.input,
+          settings: { ...settings, accessKey: err.newCredentials.accessKey, secretKey: err.newCredentials.secretKey },
+          rotateRootTrigger: news.rotateRootTrigger,
+          rotatedAt: new Date().toISOString(),
+        };
+        throw Object.assign(new Error(err.message), { id: _id, properties: plain(partial), reasons: [err.message] });
+      }
+      settings = { ...settings, accessKey: rotated.accessKey, secretKey: rotated.secretKey };
+      rotatedAt = new Date().toISOString();
+    }
+    const who = await callerIdentity(settings);
+    const state: EngineState = {
+      input: news.input,
+      settings,
+      rotateRootTrigger: news.rotateRootTrigger,
+      accountId: who.accountId,
+      callerArn: who.arn,
+      rotatedAt,
+    };
+    return { outs: plain(state) };
+  },
+
+  async delete() {
+    // Removing the engine config touches nothing in AWS (as deleting Vault's config).
+  },
+};
+
+export { ValidationError };

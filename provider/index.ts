@@ -1,0 +1,7 @@
+// awslease: Vault's AWS secrets engine as Pulumi dynamic resources.
+export { AwsEngineConfig, type AwsEngineConfigArgs } from "./engineConfig";
+export { AwsRole, type AwsRoleArgs, type RoleRef } from "./role";
+export { AwsLease, type AwsLeaseArgs, type LeaseState } from "./lease";
+export type { CredentialType, EngineSettings, RoleSettings, LeaseRequest, IssuedLease } from "./types";
+export { CREDENTIAL_TYPES } from "./types";
+export { ValidationError, type EngineConfigInput, type RoleInput, type LeaseInput } from "./validation";

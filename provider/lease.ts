@@ -1,0 +1,233 @@
+// AwsLease: Vault's `creds/:name` / `sts/:name` plus lease renew and revoke.
+// create = issue, read = check, update = renew, delete = revoke. The stack state is
+// the lease table: `pulumi destroy` revokes.
+import * as pulumi from "@pulumi/pulumi";
+import { shimProvider } from "./shim";
+import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "./types";
+import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
+import { checkFailures, plain } from "./checks";
+import { issueLease, revokeLease, renewLease, checkLease } from "./aws/leases";
+import type { RoleRef } from "./role";
+
+export interface AwsLeaseArgs {
+  /** An AwsRole (or any { settings, engineSettings }). */
+  role: RoleRef;
+  /** Seconds or a duration ("15m", "1h30m"); default: the role's / engine's default. */
+  ttl?: pulumi.Input<string | number>;
+  /** assumed_role: which of the role's roleArns to assume (optional when it has one). */
+  roleArn?: pulumi.Input<string>;
+  roleSessionName?: pulumi.Input<string>;
+  /** session_token with an MFA serial: the current code. */
+  mfaCode?: pulumi.Input<string>;
+  /** Wait until new IAM user keys work before finishing create (default true). */
+  waitUntilUsable?: pulumi.Input<boolean>;
+  /** The random part of the lease id; default: generated at issue. */
+  leaseKey?: pulumi.Input<string>;
+  /**
+   * Change this value to renew the lease (iam_user only) by `ttl` from now, as
+   * `vault lease renew -increment=<ttl>` does. Any string, e.g. a timestamp.
+   */
+  renewal?: pulumi.Input<string>;
+}
+
+/** Stored outputs of a lease. */
+export interface LeaseState extends IssuedLease {
+  engine: EngineSettings;
+  role: RoleSettings;
+  request: LeaseInput;
+  renewal?: string;
+  leaseKey?: string;
+}
+
+/** Environment variable through which the CLI hands current root settings to revoke/read. */
+export const ENGINE_OVERRIDE_ENV = "AWSLEASE_ENGINE_SETTINGS";
+
+export class AwsLease extends pulumi.dynamic.Resource {
+  declare readonly leaseId: pulumi.Output<string>;
+  declare readonly credentialType: pulumi.Output<CredentialType>;
+  declare readonly accessKey: pulumi.Output<string>;
+  /** Secret. */
+  declare readonly secretKey: pulumi.Output<string>;
+  /** Secret; set for the STS credential types. */
+  declare readonly sessionToken: pulumi.Output<string | undefined>;
+  declare readonly arn: pulumi.Output<string | undefined>;
+  declare readonly username: pulumi.Output<string | undefined>;
+  declare readonly issuedAt: pulumi.Output<string>;
+  declare readonly expiresAt: pulumi.Output<string>;
+  declare readonly leaseDuration: pulumi.Output<number>;
+  declare readonly renewable: pulumi.Output<boolean>;
+  declare readonly warnings: pulumi.Output<string[]>;
+
+  constructor(name: string, args: AwsLeaseArgs, opts?: pulumi.CustomResourceOptions) {
+    const request = {
+      ttl: args.ttl,
+      roleArn: args.roleArn,
+      roleSessionName: args.roleSessionName,
+      mfaCode: args.mfaCode,
+      waitUntilUsable: args.waitUntilUsable,
+    };
+    super(
+      shimProvider("lease"),
+      name,
+      {
+        engine: pulumi.secret(args.role.engineSettings),
+        role: args.role.settings,
+        request,
+        renewal: args.renewal,
+        leaseKey: args.leaseKey,
+        leaseId: undefined,
+        credentialType: undefined,
+        accessKey: undefined,
+        secretKey: undefined,
+        sessionToken: undefined,
+        arn: undefined,
+        username: undefined,
+        issuedAt: undefined,
+        expiresAt: undefined,
+        leaseDuration: undefined,
+        renewable: undefined,
+        warnings: undefined,
+      },
+      {
+        ...opts,
+        dependsOn: [...(args.role instanceof pulumi.Resource ? [args.role] : []), ...toArray(opts?.dependsOn)],
+        additionalSecretOutputs: ["secretKey", "sessionToken", "engine"],
+      },
+      "awslease",
+      "AwsLease",
+    );
+  }
+}
+
+function toArray<T>(v: pulumi.Input<T[]> | pulumi.Input<T> | undefined): T[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]) as T[];
+}
+
+// ---- provider operations (run in the provider process via the shim) ----
+
+/**
+ * The engine settings to revoke or check with. After rotate-root the stored root key
+ * no longer exists; the CLI then passes the current settings of the same mount.
+ */
+export function effectiveEngine(stored: EngineSettings, env: NodeJS.ProcessEnv = process.env): EngineSettings {
+  const raw = env[ENGINE_OVERRIDE_ENV];
+  if (!raw) return stored;
+  try {
+    const override = JSON.parse(raw) as EngineSettings;
+    return override.mount === stored.mount ? override : stored;
+  } catch {
+    return stored;
+  }
+}
+
+/** A lease with less than this left is replaced by the next `up`: 20% of its duration, at least a minute. */
+export function needsReplacement(lease: Pick<IssuedLease, "expiresAt" | "leaseDuration">, now = Date.now()): boolean {
+  const remaining = (Date.parse(lease.expiresAt) - now) / 1000;
+  return remaining < Math.max(60, lease.leaseDuration * 0.2);
+}
+
+/** Engine fields that point at a different AWS account or API: changing them makes a new lease. */
+const ENGINE_IDENTITY: (keyof EngineSettings)[] = ["mount", "region", "iamEndpoint", "stsEndpoint", "stsRegion"];
+
+function differs(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
+}
+
+function isStsType(t: CredentialType): boolean {
+  return t !== "iam_user";
+}
+
+function outputsOf(state: LeaseState): Record<string, unknown> {
+  const outs = plain(state) as unknown as Record<string, unknown>;
+  delete outs.__provider;
+  return outs;
+}
+
+export const leaseOperations: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return checkFailures(news, () => {
+      const request = validateLease(news.request ?? {});
+      if (news.role) checkIssueRequest(news.role as RoleSettings, request);
+    });
+  },
+
+  async diff(_id, olds, news) {
+    const old = olds as LeaseState;
+    const replaces: string[] = [];
+    if (differs(old.role, news.role)) replaces.push("role");
+    for (const key of ENGINE_IDENTITY) {
+      if (differs(old.engine?.[key], news.engine?.[key])) {
+        replaces.push("engine");
+        break;
+      }
+    }
+    const oldReq = old.request ?? {};
+    const newReq = (news.request ?? {}) as LeaseInput;
+    for (const key of ["roleArn", "roleSessionName", "mfaCode"] as const) {
+      if (differs(oldReq[key], newReq[key])) replaces.push(`request.${key}`);
+    }
+    if (differs(old.leaseKey, news.leaseKey)) replaces.push("leaseKey");
+    const ttlChanged = differs(oldReq.ttl, newReq.ttl);
+    const renewRequested = differs(old.renewal, news.renewal);
+    if (ttlChanged && isStsType(old.credentialType)) replaces.push("request.ttl");
+    const expired = Date.parse(old.expiresAt) <= Date.now();
+    if (expired || (!renewRequested && needsReplacement(old))) replaces.push("expiresAt");
+
+    const changes =
+      replaces.length > 0 ||
+      ttlChanged ||
+      renewRequested ||
+      differs(old.engine, news.engine) ||
+      differs(oldReq.waitUntilUsable, newReq.waitUntilUsable) ||
+      olds.__provider !== news.__provider;
+    return { changes, replaces: [...new Set(replaces)], deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const engine = inputs.engine as EngineSettings;
+    const role = inputs.role as RoleSettings;
+    const request = validateLease(inputs.request ?? {});
+    const issued = await issueLease(engine, role, request, { leaseId: inputs.leaseKey || undefined });
+    const state: LeaseState = {
+      ...issued,
+      engine,
+      role,
+      request: inputs.request ?? {},
+      renewal: inputs.renewal,
+      leaseKey: inputs.leaseKey,
+    };
+    return { id: issued.leaseId, outs: plain(state) };
+  },
+
+  async read(id, props) {
+    const state = props as LeaseState;
+    const status = await checkLease(effectiveEngine(state.engine), state);
+    // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
+    // An expired iam_user lease stays listed: its user still has to be deleted.
+    if (status === "gone" || (status === "expired" && isStsType(state.credentialType))) return { id: "" };
+    return { id, props };
+  },
+
+  async update(_id, olds, news) {
+    const old = olds as LeaseState;
+    let state: LeaseState = {
+      ...old,
+      engine: news.engine as EngineSettings,
+      request: news.request ?? {},
+      renewal: news.renewal,
+    };
+    const renewRequested = differs(old.renewal, news.renewal);
+    if (!isStsType(old.credentialType) && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
+      const request = validateLease(news.request ?? {});
+      const renewed = await renewLease(effectiveEngine(state.engine), old, request.ttl);
+      state = { ...state, ...renewed, warnings: renewed.warnings };
+    }
+    return { outs: outputsOf(state) };
+  },
+
+  async delete(_id, props) {
+    const state = props as LeaseState;
+    await revokeLease(effectiveEngine(state.engine), state);
+  },
+};

@@ -1,0 +1,6 @@
+// Loaded by the serialized provider shim (see shim.ts) inside the provider process.
+import { engineOperations } from "./engineConfig";
+import { roleOperations } from "./role";
+import { leaseOperations } from "./lease";
+
+export const operations = { engine: engineOperations, role: roleOperations, lease: leaseOperations };

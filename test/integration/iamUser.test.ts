@@ -1,12 +1,9 @@
 // iam_user leases against a real moto server with IAM policy enforcement.
 //
-// Emulator gap (measured on moto 5.2): moto does not evaluate date conditions such as
-// DateGreaterThan on aws:CurrentTime in identity policies - it skips the condition, so
-// a conditional Deny denies ALWAYS. Every key we issue carries the awslease-expiry deny
-// policy, so on moto it can do nothing but sts:GetCallerIdentity (which moto, like
-// AWS, never denies). Tests that need the role's permissions therefore delete that one
-// policy out of band first; the exact policy document is covered by a unit test, and
-// the canary below fails (telling us to drop the workaround) once moto evaluates dates.
+// Every key carries the awslease-expiry deny policy (Deny * once aws:CurrentTime is past
+// the expiry). moto 5.2 alone ignores date conditions and would deny everything from
+// the start; the tests' moto (scripts/moto_server.py) registers the Date operators and
+// aws:CurrentTime, so these tests see AWS's behaviour: allowed before, denied after.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   AddUserToGroupCommand,
@@ -17,7 +14,6 @@ import {
   CreatePolicyCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
-  DeleteUserPolicyCommand,
   EnableMFADeviceCommand,
   GetGroupCommand,
   GetPolicyCommand,
@@ -70,11 +66,6 @@ function role(overrides: Partial<RoleSettings> = {}): RoleSettings {
   };
 }
 
-/** The moto workaround described at the top: lets the role's own policy show. */
-async function removeExpiryPolicy(username: string) {
-  await root.send(new DeleteUserPolicyCommand({ UserName: username, PolicyName: EXPIRY_POLICY_NAME }));
-}
-
 async function errorName(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -112,7 +103,7 @@ describe("iam_user leases on moto", () => {
     const me = await key.sts.send(new GetCallerIdentityCommand({}));
     expect(me.Arn).toBe(lease.arn);
 
-    await removeExpiryPolicy(lease.username!);
+    // The expiry policy is in place and not yet in force: the role's permissions apply.
     const self = await key.iam.send(new GetUserCommand({ UserName: lease.username }));
     expect(self.User?.UserName).toBe(lease.username);
     await expect(key.iam.send(new ListUsersCommand({}))).resolves.toHaveProperty("Users");
@@ -129,7 +120,7 @@ describe("iam_user leases on moto", () => {
     await expect(revokeLease(engine, lease)).resolves.toEqual({ revoked: true, message: `IAM user ${lease.username} was already gone` });
   });
 
-  it("tags the user and attaches the expiry deny policy; moto canary: it denies even before the expiry", async () => {
+  it("tags the user and attaches the expiry deny policy, which does not deny before the expiry", async () => {
     const r = role({ iamTags: { team: "infra" } });
     const lease = await issueLease(engine, r, { ttl: 900, waitUntilUsable: true });
     try {
@@ -146,9 +137,7 @@ describe("iam_user leases on moto", () => {
       expect(JSON.parse(decodeURIComponent(policy.PolicyDocument!))).toMatchObject({
         Statement: [{ Effect: "Deny", Action: "*", Condition: { DateGreaterThan: { "aws:CurrentTime": lease.expiresAt } } }],
       });
-      // Canary for the emulator gap (see top of file). On AWS this call would succeed
-      // until the expiry; if moto starts evaluating dates, this fails: drop the workaround.
-      expect(await errorName(keyClients(lease).iam.send(new GetUserCommand({ UserName: lease.username })))).toBe("AccessDenied");
+      expect(await errorName(keyClients(lease).iam.send(new GetUserCommand({ UserName: lease.username })))).toBe("no error");
     } finally {
       await revokeIamUser(engine, lease.username!);
     }
@@ -158,7 +147,6 @@ describe("iam_user leases on moto", () => {
     const lease = await issueLease(engine, role(), { ttl: 900, waitUntilUsable: true });
     try {
       const key = keyClients(lease);
-      await removeExpiryPolicy(lease.username!);
       await expect(key.iam.send(new GetUserCommand({ UserName: lease.username }))).resolves.toHaveProperty("User");
 
       const past = new Date(Date.now() - 3600_000);

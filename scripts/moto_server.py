@@ -1,0 +1,81 @@
+"""moto server with IAM date conditions evaluated, for awslease's tests and demo.
+
+moto 5.2 evaluates only `StringEquals` in policy conditions; any other operator is
+ignored, so a conditional Deny (awslease's expiry policy: Deny * when aws:CurrentTime is
+past the lease's expiry) denies everything from the start, and an identity policy's
+conditions never see aws:CurrentTime. AWS evaluates these. This launcher registers the
+Date* operators in moto's own operator table, supplies aws:CurrentTime, and makes an
+unmet condition leave the statement out (NEUTRAL) as AWS does, instead of DENIED.
+Everything else is moto as shipped: `python3 moto_server.py -H 127.0.0.1 -p PORT`.
+"""
+import datetime
+
+from moto.iam import access_control, policy_conditions
+from moto.iam.access_control import PermissionResult
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _parse(text):
+    return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
+def _date_op(compare):
+    def operation(expected, actual):
+        try:
+            return any(compare(_parse(actual), _parse(e)) for e in _as_list(expected))
+        except ValueError:
+            return False
+
+    return operation
+
+
+policy_conditions.CONDITION_OPERATIONS.update(
+    {
+        "DateEquals": _date_op(lambda a, e: a == e),
+        "DateNotEquals": _date_op(lambda a, e: a != e),
+        "DateLessThan": _date_op(lambda a, e: a < e),
+        "DateLessThanEquals": _date_op(lambda a, e: a <= e),
+        "DateGreaterThan": _date_op(lambda a, e: a > e),
+        "DateGreaterThanEquals": _date_op(lambda a, e: a >= e),
+    }
+)
+
+_check_conditions = access_control.IAMPolicyStatement._check_conditions
+
+
+def _check_conditions_with_time(self, incoming_condition_values):
+    values = dict(incoming_condition_values or {})
+    values.setdefault(
+        "aws:CurrentTime", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    return _check_conditions(self, values)
+
+
+access_control.IAMPolicyStatement._check_conditions = _check_conditions_with_time
+
+_moto_is_action_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    result = _moto_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+    # An identity-policy statement whose condition is not met does not apply (AWS);
+    # moto answers DENIED. Trust policies (with a Principal) keep moto's behaviour.
+    if (
+        result == PermissionResult.DENIED
+        and "Principal" not in self._statement
+        and self._statement.get("Condition")
+        and not self._check_conditions(incoming_condition_values)
+    ):
+        return PermissionResult.NEUTRAL
+    return result
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _is_action_permitted
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main()

@@ -1,0 +1,250 @@
+// Runs the real `awslease` CLI (bin/awslease.js, built into dist/) as a child process,
+// each "runner" with its own AWSLEASE_HOME, and helpers that look at moto directly.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  DeleteUserPolicyCommand,
+  ListUsersCommand,
+  ListUserTagsCommand,
+  type IAMClient,
+} from "@aws-sdk/client-iam";
+import { clients, moto } from "./aws";
+
+export const repoRoot = resolve(__dirname, "../..");
+export const cliEntry = join(repoRoot, "bin", "awslease.js");
+export const PASSPHRASE = "e2e-cli-passphrase";
+
+/** Tags the provider puts on every IAM user it creates (provider/aws/iamUser.ts). */
+export const TAG_MOUNT = "awslease:mount";
+export const TAG_LEASE_ID = "awslease:lease-id";
+export const TAG_EXPIRES_AT = "awslease:expires-at";
+/** The inline deny-after-expiry policy on every issued IAM user. */
+export const EXPIRY_POLICY_NAME = "awslease-expiry";
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Written to the child's stdin, which is then closed. */
+  stdin?: string;
+  /** Extra environment (wins over the runner's). */
+  env?: Record<string, string | undefined>;
+  /** Kill the process after this long (it then fails the test with its output). */
+  timeoutMs?: number;
+}
+
+export interface Runner {
+  home: string;
+  env: Record<string, string>;
+  run(args: string[], opts?: RunOptions): Promise<CliResult>;
+  /** The process itself, for tests that signal it; `result` settles when it exits. */
+  start(args: string[], opts?: RunOptions): { child: ChildProcess; result: Promise<CliResult> };
+  cleanup(): void;
+}
+
+function assertBuilt(): void {
+  const main = join(repoRoot, "dist", "cli", "main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build, or npm test which runs setup)`);
+}
+
+/** Environment of the test process without anything that would leak AWS or awslease settings into the CLI. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (/^(AWS_|AWSLEASE_|PULUMI_CONFIG_PASSPHRASE|PULUMI_BACKEND_URL|GITHUB_ENV$|GITHUB_OUTPUT$)/.test(k)) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * A CLI "runner": its own AWSLEASE_HOME (so its own file backend unless `backend` is
+ * given), the passphrase, and optionally a mount name (AWSLEASE_MOUNT).
+ */
+export function cliRunner(opts: { backend?: string; mount?: string; env?: Record<string, string> } = {}): Runner {
+  assertBuilt();
+  const home = mkdtempSync(join(tmpdir(), "awslease-cli-e2e-"));
+  const env: Record<string, string> = {
+    ...baseEnv(),
+    AWSLEASE_HOME: home,
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    ...(opts.backend ? { AWSLEASE_BACKEND: opts.backend } : {}),
+    ...(opts.mount ? { AWSLEASE_MOUNT: opts.mount } : {}),
+    ...(opts.env ?? {}),
+  };
+  const start = (args: string[], runOpts: RunOptions = {}) => {
+    const childEnv: Record<string, string> = { ...env };
+    for (const [k, v] of Object.entries(runOpts.env ?? {})) {
+      if (v === undefined) delete childEnv[k];
+      else childEnv[k] = v;
+    }
+    const child = spawn(process.execPath, [cliEntry, ...args], {
+      cwd: repoRoot,
+      env: childEnv,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += String(d)));
+    child.stderr!.on("data", (d) => (stderr += String(d)));
+    child.stdin!.on("error", () => undefined);
+    child.stdin!.end(runOpts.stdin ?? "");
+    const result = new Promise<CliResult>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`awslease ${args.join(" ")} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, runOpts.timeoutMs ?? 180_000);
+      child.on("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolvePromise({ code, signal, stdout, stderr });
+      });
+    });
+    return { child, result };
+  };
+  return {
+    home,
+    env,
+    start,
+    run: (args, runOpts) => start(args, runOpts).result,
+    cleanup: () => rmSync(home, { recursive: true, force: true }),
+  };
+}
+
+/** Fails with the whole output when the command did not exit 0; returns stdout. */
+export async function ok(result: Promise<CliResult> | CliResult): Promise<string> {
+  const r = await result;
+  if (r.code !== 0) throw new Error(`awslease exited ${r.code ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * `config write` for the moto of this run: the given keys (default the bootstrapped
+ * root user's), secret from stdin, IAM and STS endpoints pointed at moto.
+ */
+export async function configureMount(
+  runner: Runner,
+  opts: { accessKey?: string; secretKey?: string; args?: string[] } = {},
+): Promise<CliResult> {
+  const m = moto();
+  return runner.run(
+    [
+      "config",
+      "write",
+      "--access-key",
+      opts.accessKey ?? m.accessKey,
+      "--secret-key-stdin",
+      "--region",
+      m.region,
+      "--iam-endpoint",
+      m.endpoint,
+      "--sts-endpoint",
+      m.endpoint,
+      ...(opts.args ?? []),
+    ],
+    { stdin: `${opts.secretKey ?? m.secretKey}\n` },
+  );
+}
+
+/** An IAM policy document allowing exactly these actions. */
+export function allowPolicy(actions: string[]): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
+}
+
+/** Root (admin) IAM and STS clients on moto. */
+export function rootClients() {
+  return clients();
+}
+
+/** IAM users on moto whose awslease tags match (all pages). */
+export async function taggedUsers(filter: { mount?: string; leaseId?: string; leasePrefix?: string }): Promise<string[]> {
+  const iam = rootClients().iam;
+  const names: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await iam.send(new ListUsersCommand({ Marker: marker }));
+    for (const user of page.Users ?? []) names.push(user.UserName!);
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  const matching: string[] = [];
+  for (const name of names) {
+    const tags = await iam.send(new ListUserTagsCommand({ UserName: name })).catch(() => undefined);
+    if (!tags) continue; // deleted meanwhile
+    const t = Object.fromEntries((tags.Tags ?? []).map((x) => [x.Key, x.Value]));
+    if (filter.mount !== undefined && t[TAG_MOUNT] !== filter.mount) continue;
+    if (filter.leaseId !== undefined && t[TAG_LEASE_ID] !== filter.leaseId) continue;
+    if (filter.leasePrefix !== undefined && !String(t[TAG_LEASE_ID] ?? "").startsWith(filter.leasePrefix)) continue;
+    if (filter.mount === undefined && filter.leaseId === undefined && filter.leasePrefix === undefined && !t[TAG_MOUNT]) continue;
+    matching.push(name);
+  }
+  return matching;
+}
+
+/**
+ * Emulator gap (moto 5.x, measured in test/integration/iamUser.test.ts): moto skips
+ * the aws:CurrentTime date condition of the lease's expiry deny policy, so that Deny
+ * applies always and an issued key can do nothing but sts:GetCallerIdentity. Tests
+ * that check the role's own permissions remove that one policy out of band first.
+ */
+export async function removeExpiryPolicy(username: string, iam: IAMClient = rootClients().iam): Promise<void> {
+  await iam.send(new DeleteUserPolicyCommand({ UserName: username, PolicyName: EXPIRY_POLICY_NAME }));
+}
+
+/** The error name an AWS call fails with, or "no error". */
+export async function errorName(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "no error";
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+/** Every regular file under dir whose content contains one of the needles: [file, needle]. */
+export function filesContaining(dir: string, needles: string[]): Array<[string, string]> {
+  const hits: Array<[string, string]> = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const p = join(d, entry);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) {
+        const text = readFileSync(p).toString("latin1");
+        for (const n of needles) if (n && text.includes(n)) hits.push([p, n]);
+      }
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+/** Number of files under dir (to show a secret scan looked at something). */
+export function countFiles(dir: string): number {
+  let n = 0;
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const p = join(d, entry);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st?.isDirectory()) walk(p);
+      else if (st?.isFile()) n++;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+/** The one error line a failed command prints. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.trim() !== "");
+}

@@ -1,10 +1,10 @@
 // The Automation API plumbing in one place: where state lives (AWSLEASE_HOME, the
 // backend URL), the offline engine environment, stack naming, and the few engine
 // runs the commands need. Every command spawns as few `pulumi` processes as it can.
-import { mkdtempSync, mkdirSync, realpathSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../provider/validation";
 
@@ -86,15 +86,17 @@ export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.e
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
   };
+  // The provider's node process reuses the CLI's V8 compile cache (faster start).
+  const compileCache = (require("node:module") as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
+  if (compileCache && !env.NODE_COMPILE_CACHE) vars.NODE_COMPILE_CACHE = compileCache;
   return vars;
 }
 
-let pulumiCommand: Promise<automationTypes.PulumiCommand> | undefined;
+let resolvedPulumi: string | undefined;
 
-/** The pulumi binary: $AWSLEASE_PULUMI, else the one on PATH. Resolved once per process. */
-export function resolvePulumi(env: NodeJS.ProcessEnv = process.env): Promise<automationTypes.PulumiCommand> {
-  if (!pulumiCommand) {
-    const { PulumiCommand } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+/** The pulumi binary: $AWSLEASE_PULUMI, else the one on PATH (real path, so its bundled plugins are found). */
+export function pulumiBinary(env: NodeJS.ProcessEnv = process.env): string {
+  if (resolvedPulumi === undefined) {
     let bin = env.AWSLEASE_PULUMI;
     if (!bin) {
       try {
@@ -103,60 +105,115 @@ export function resolvePulumi(env: NodeJS.ProcessEnv = process.env): Promise<aut
         throw new Error("the pulumi CLI was not found on PATH: run `npm run setup` (or set AWSLEASE_PULUMI)");
       }
     }
-    // PulumiCommand wants the install root (<root>/bin/pulumi); the real path keeps
-    // the bundled dynamic-provider plugin beside it.
-    const root = dirname(dirname(realpathSync(bin)));
-    pulumiCommand = PulumiCommand.get({ root });
+    resolvedPulumi = realpathSync(bin);
   }
-  return pulumiCommand;
+  return resolvedPulumi;
 }
 
-/** A throwaway work dir per engine run: nothing renew/revoke/list needs lives in it. */
+
+/**
+ * A PulumiCommand for the Automation API without its `pulumi version` run (one process
+ * less per command): setup pins the CLI to the SDK's version, which is what it reports.
+ */
+function pulumiCommand(): automationTypes.PulumiCommand {
+  const { PulumiCommand } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+  const { parseAndValidatePulumiVersion, minimumVersion } = {
+    ...(require("@pulumi/pulumi/automation/cmd") as { parseAndValidatePulumiVersion: (min: unknown, v: string, skip: boolean) => unknown }),
+    ...(require("@pulumi/pulumi/automation/minimumVersion") as { minimumVersion: unknown }),
+  };
+  const sdkVersion = (require("@pulumi/pulumi/package.json") as { version: string }).version;
+  const cmd = Object.create(PulumiCommand.prototype) as { command: string; version: unknown };
+  cmd.command = pulumiBinary();
+  cmd.version = parseAndValidatePulumiVersion(minimumVersion, sdkVersion, false);
+  return cmd as unknown as automationTypes.PulumiCommand;
+}
+
+/** A throwaway work dir and the engine environment for one command's pulumi runs. */
+export interface Workspace {
+  workDir: string;
+  env: Record<string, string>;
+  /** Only for inline programs (issue, renew, config/role writes). */
+  automation?: automationTypes.LocalWorkspace;
+}
+
+/**
+ * Runs fn with a throwaway work dir: nothing renew/revoke/list needs lives in it. The
+ * Automation API (and with it @pulumi/pulumi, ~0.5 s and ~100 MB to load) is loaded
+ * only when there is an inline program to run.
+ */
 export async function withWorkspace<T>(
   ctx: EngineContext,
   program: automationTypes.PulumiFn | undefined,
-  fn: (ws: automationTypes.LocalWorkspace) => Promise<T>,
+  fn: (ws: Workspace) => Promise<T>,
 ): Promise<T> {
-  const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automationTypes;
   mkdirSync(ctx.home, { recursive: true, mode: 0o700 });
   if (ctx.backend.startsWith("file://")) mkdirSync(ctx.backend.slice("file://".length), { recursive: true, mode: 0o700 });
   const workDir = mkdtempSync(join(tmpdir(), "awslease-"));
+  const env = engineEnv(ctx);
   try {
-    const ws = await LocalWorkspace.create({
-      workDir,
-      program,
-      pulumiCommand: await resolvePulumi(),
-      envVars: engineEnv(ctx),
-      secretsProvider: ctx.secretsProvider,
-      projectSettings: { name: PROJECT, runtime: "nodejs", main: PACKAGE_ROOT },
-    });
-    return await fn(ws);
+    let automation: automationTypes.LocalWorkspace | undefined;
+    if (program) {
+      const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automationTypes;
+      automation = await LocalWorkspace.create({
+        workDir,
+        program,
+        pulumiCommand: pulumiCommand(),
+        envVars: env,
+        secretsProvider: ctx.secretsProvider,
+        projectSettings: { name: PROJECT, runtime: "nodejs", main: PACKAGE_ROOT },
+      });
+    } else {
+      writeFileSync(join(workDir, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\nmain: ${JSON.stringify(PACKAGE_ROOT)}\n`);
+    }
+    return await fn({ workDir, env, automation });
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-/** Runs a pulumi command in the workspace, with its environment. */
 export interface CommandResult {
   stdout: string;
   stderr: string;
   code: number;
 }
 
-export async function runPulumi(
-  ws: automationTypes.LocalWorkspace,
-  args: string[],
-  extraEnv: Record<string, string> = {},
-): Promise<CommandResult> {
-  const cmd = ws.pulumiCommand as unknown as {
-    run(args: string[], cwd: string, env: Record<string, string>): Promise<CommandResult>;
-  };
-  return cmd.run(args, ws.workDir, { ...ws.envVars, ...extraEnv });
+/** A failed pulumi run; commandResult has its output (as the Automation API's CommandError). */
+export class PulumiRunError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly commandResult: CommandResult,
+  ) {
+    super(`pulumi ${args[0]} ${args[1] ?? ""} exited ${commandResult.code}: ${commandResult.stderr.trim()}`);
+    this.name = "PulumiRunError";
+  }
+}
+
+/** Runs one pulumi command in the workspace, with the engine environment. */
+export function runPulumi(ws: Workspace, args: string[], extraEnv: Record<string, string> = {}): Promise<CommandResult> {
+  const bin = pulumiBinary();
+  const fullArgs = [...args, "--non-interactive"];
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      bin,
+      fullArgs,
+      {
+        cwd: ws.workDir,
+        env: { ...process.env, ...ws.env, ...extraEnv, PATH: `${dirname(bin)}:${process.env.PATH ?? ""}` },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+        const result = { stdout: String(stdout), stderr: String(stderr), code };
+        if (err) reject(new PulumiRunError(args, result));
+        else resolvePromise(result);
+      },
+    );
+  });
 }
 
 /** Stack outputs as plain values (secrets decrypted), or undefined when the stack does not exist. */
 export async function readOutputs(
-  ws: automationTypes.LocalWorkspace,
+  ws: Workspace,
   stackName: string,
   opts: { secrets: boolean },
 ): Promise<Record<string, unknown> | undefined> {
@@ -172,12 +229,13 @@ export async function readOutputs(
 }
 
 export function isNoSuchStack(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ""}`;
+  const result = (err as { commandResult?: CommandResult }).commandResult;
+  const text = `${(err as Error)?.message ?? ""}\n${result?.stderr ?? ""}`;
   return /no stack named|stack .* not found|could not find stack/i.test(text);
 }
 
 /** Names of this project's stacks in the backend. */
-export async function listStackNames(ws: automationTypes.LocalWorkspace): Promise<string[]> {
+export async function listStackNames(ws: Workspace): Promise<string[]> {
   const res = await runPulumi(ws, ["stack", "ls", "--json"]);
   const stacks = JSON.parse(res.stdout || "[]") as { name: string }[];
   return stacks.map((s) => s.name.split("/").pop() as string);
@@ -189,12 +247,16 @@ export async function listStackNames(ws: automationTypes.LocalWorkspace): Promis
  * from the program itself, so those three extra processes are skipped.
  */
 export async function upInline(
-  ws: automationTypes.LocalWorkspace,
+  ws: Workspace,
   stackName: string,
   opts: { create: boolean; onOutput?: (out: string) => void },
 ): Promise<void> {
   const { Stack } = require("@pulumi/pulumi/automation") as typeof automationTypes;
-  const stack = opts.create ? await Stack.create(stackName, ws) : await Stack.select(stackName, ws);
+  if (!ws.automation) throw new Error("upInline needs a workspace with a program");
+  // `up` names the stack with --stack, so `pulumi stack select` (one more process) is skipped.
+  const automation = ws.automation as unknown as { selectStack: (name: string) => Promise<void> };
+  if (!opts.create) automation.selectStack = async () => {};
+  const stack = opts.create ? await Stack.create(stackName, ws.automation) : await Stack.select(stackName, ws.automation);
   const lean = stack as unknown as { outputs: () => Promise<object>; info: () => Promise<undefined> };
   lean.outputs = async () => ({});
   lean.info = async () => undefined;
@@ -203,15 +265,22 @@ export async function upInline(
 
 /** `pulumi destroy --remove`: one process, no program needed. */
 export async function destroyStack(
-  ws: automationTypes.LocalWorkspace,
+  ws: Workspace,
   stackName: string,
   extraEnv: Record<string, string> = {},
 ): Promise<void> {
   await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], extraEnv);
 }
 
+/** `pulumi stack init` (with the secrets provider, if one is set). */
+export async function initStack(ws: Workspace, ctx: EngineContext, stackName: string): Promise<void> {
+  const args = ["stack", "init", stackName, "--no-select"];
+  if (ctx.secretsProvider) args.push("--secrets-provider", ctx.secretsProvider);
+  await runPulumi(ws, args);
+}
+
 /** Removes a stack whose resources are already gone (e.g. a failed first issue). */
-export async function removeStack(ws: automationTypes.LocalWorkspace, stackName: string): Promise<void> {
+export async function removeStack(ws: Workspace, stackName: string): Promise<void> {
   await runPulumi(ws, ["stack", "rm", "--yes", "--force", "--stack", stackName]);
 }
 

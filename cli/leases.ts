@@ -4,12 +4,11 @@
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
-import { ENGINE_OVERRIDE_ENV, needsReplacement } from "../provider/lease";
-import { listTaggedUsers, revokeIamUser } from "../provider/aws/iamUser";
-import { randomLeaseSuffix } from "../provider/aws/leases";
+import { ENGINE_OVERRIDE_ENV } from "../provider/types";
 import {
   destroyStack,
   engineErrorLine,
+  initStack,
   leaseStackName,
   listStackNames,
   parseLeaseId,
@@ -19,7 +18,7 @@ import {
   withWorkspace,
   type EngineContext,
 } from "./automation";
-import { requireMount, type MountState } from "./mounts";
+import { mountOrError, readMount, readMountIn, requireMount, type MountState } from "./mounts";
 
 /** Non-secret facts about a lease, exported by its stack (what list/lookup/renew read). */
 export interface LeaseRecord {
@@ -123,29 +122,42 @@ function overrideEnv(mount: MountState): Record<string, string> {
   return { [ENGINE_OVERRIDE_ENV]: JSON.stringify(mount.engine.settings) };
 }
 
-/** `issue ROLE`: one `pulumi up` of a new lease stack. */
+/**
+ * `issue ROLE`: one `pulumi up` of a new lease stack. Reading the mount and creating
+ * the stack run side by side; the program reads the mount when the engine runs it.
+ */
 export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput): Promise<IssueResult> {
-  const mount = await requireMount(ctx);
-  const role = mount.roles[roleName]?.settings;
-  if (!role) throw new ValidationError([{ field: "role", reason: `no such role "${roleName}" in mount "${ctx.mount}"` }]);
-  // The same rules as the provider's check, before the engine starts.
-  checkIssueRequest(role, validateLease(input));
-
+  const request = validateLease(input);
+  const { randomLeaseSuffix } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
   const key = randomLeaseSuffix();
   const stackName = leaseStackName(ctx.mount, key);
+  let mount: MountState | undefined;
+  let role: RoleSettings | undefined;
   let issued: IssuedLease | undefined;
-  const program = leaseProgram({ key, engine: mount.engine.settings, role, request: input, onLease: (l) => (issued = l) });
+  const program: pulumiTypes.automation.PulumiFn = async () =>
+    leaseProgram({ key, engine: mount!.engine.settings, role: role!, request: input, onLease: (l) => (issued = l) })();
   await withWorkspace(ctx, program, async (ws) => {
+    const [found] = await Promise.all([readMountIn(ws, ctx.mount), initStack(ws, ctx, stackName)]);
+    try {
+      mount = mountOrError(ctx, found);
+      role = mount.roles[roleName]?.settings;
+      if (!role) throw new ValidationError([{ field: "role", reason: `no such role "${roleName}" in mount "${ctx.mount}"` }]);
+      // The same rules as the provider's check, before the engine starts.
+      checkIssueRequest(role, request);
+    } catch (err) {
+      await removeStack(ws, stackName).catch(() => undefined);
+      throw err;
+    }
     ctx.progress(`awslease: issuing ${role.credentialType} credentials for role "${roleName}" (pulumi up ${stackName})`);
     try {
-      await upInline(ws, stackName, { create: true, onOutput: ctx.debug ? (o) => process.stderr.write(o) : undefined });
+      await upInline(ws, stackName, { create: false, onOutput: ctx.debug ? (o) => process.stderr.write(o) : undefined });
     } catch (err) {
       // The provider already undid anything it created in AWS; drop the empty stack too.
       await removeStack(ws, stackName).catch(() => undefined);
       throw new EngineError(`issue failed: ${engineErrorLine(err)}`);
     }
   });
-  if (!issued) throw new EngineError("issue finished without credentials");
+  if (!issued || !mount) throw new EngineError("issue finished without credentials");
   return { lease: issued, region: mount.engine.settings.region };
 }
 
@@ -204,13 +216,14 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
 
 /** `lease revoke`: `pulumi destroy --remove` of the lease stack. A failure leaves the lease listed. */
 export async function revoke(ctx: EngineContext, leaseId: string, opts: { ignoreMissing?: boolean } = {}): Promise<"revoked" | "missing"> {
-  const rec = await readRecord(ctx, leaseId);
+  const scoped = { ...ctx, mount: parseLeaseId(leaseId).mount };
+  // Both reads at once: the lease record and the mount's current root settings.
+  const [rec, current] = await Promise.all([readRecord(ctx, leaseId), readMount(scoped)]);
   if (!rec) {
     if (opts.ignoreMissing) return "missing";
     throw noSuchLease(leaseId);
   }
-  const scoped = { ...ctx, mount: rec.mount };
-  const mount = await requireMount(scoped);
+  const mount = mountOrError(scoped, current);
   const { id } = parseLeaseId(leaseId);
   await withWorkspace(scoped, undefined, async (ws) => {
     ctx.progress(`awslease: revoking ${leaseId} (pulumi destroy ${leaseStackName(rec.mount, id)})`);
@@ -259,6 +272,7 @@ const ORPHAN_MIN_AGE_MS = 5 * 60 * 1000;
  * not in the lease table (e.g. a process killed mid-issue, a stack removed by hand).
  */
 export async function sweep(ctx: EngineContext, opts: { dryRun: boolean }): Promise<SweepResult> {
+  const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const mount = await requireMount(ctx);
   const leases = await list(ctx);
   const result: SweepResult = { expiredLeases: [], orphanedUsers: [], failures: [] };
@@ -290,5 +304,3 @@ export async function sweep(ctx: EngineContext, opts: { dryRun: boolean }): Prom
   }
   return result;
 }
-
-export { needsReplacement };

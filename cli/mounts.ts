@@ -11,6 +11,7 @@ import {
   upInline,
   withWorkspace,
   type EngineContext,
+  type Workspace,
 } from "./automation";
 
 export interface EngineView {
@@ -29,15 +30,22 @@ export interface MountState {
 
 /** The mount's config and roles, or undefined when `config write` never ran. */
 export async function readMount(ctx: EngineContext): Promise<MountState | undefined> {
-  return withWorkspace(ctx, undefined, async (ws) => {
-    const outs = await readOutputs(ws, controlStackName(ctx.mount), { secrets: true });
-    if (!outs || !outs.engine) return undefined;
-    return { engine: outs.engine as EngineView, roles: (outs.roles ?? {}) as MountState["roles"] };
-  });
+  return withWorkspace(ctx, undefined, (ws) => readMountIn(ws, ctx.mount));
+}
+
+/** readMount inside an existing workspace (one `pulumi stack output` run). */
+export async function readMountIn(ws: Workspace, mount: string): Promise<MountState | undefined> {
+  const outs = await readOutputs(ws, controlStackName(mount), { secrets: true });
+  if (!outs || !outs.engine) return undefined;
+  return { engine: outs.engine as EngineView, roles: (outs.roles ?? {}) as MountState["roles"] };
 }
 
 export async function requireMount(ctx: EngineContext): Promise<MountState> {
-  const mount = await readMount(ctx);
+  return mountOrError(ctx, await readMount(ctx));
+}
+
+/** The mount, or the "run config write first" error. */
+export function mountOrError(ctx: EngineContext, mount: MountState | undefined): MountState {
   if (!mount) {
     throw new ValidationError([
       { field: "mount", reason: `mount "${ctx.mount}" is not configured: run \`awslease config write\` first` },

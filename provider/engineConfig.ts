@@ -7,7 +7,7 @@ import type { EngineSettings } from "./types";
 import { validateEngineConfig, ValidationError, type EngineConfigInput } from "./validation";
 import { callerIdentity } from "./aws/sts";
 import { rotateRootKey, OldRootKeyNotDeletedError, type RotatedRootKey } from "./aws/rootKeys";
-import { checkFailures, plain } from "./checks";
+import { checkFailures, hasUnknowns, plain } from "./checks";
 
 export interface AwsEngineConfigArgs {
   /** Name used in lease ids (`<mount>/creds/<role>/<id>`); default: the resource name. */
@@ -92,6 +92,7 @@ function sameRootInput(a: EngineConfigInput, b: EngineConfigInput): boolean {
 export const engineOperations: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     return checkFailures(news, () => {
+      if (hasUnknowns(news.input)) return;
       validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" });
     });
   },

@@ -4,8 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
 import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "./types";
+import { ENGINE_OVERRIDE_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
-import { checkFailures, plain } from "./checks";
+import { checkFailures, hasUnknowns, plain } from "./checks";
 import { issueLease, revokeLease, renewLease, checkLease } from "./aws/leases";
 import type { RoleRef } from "./role";
 
@@ -39,8 +40,7 @@ export interface LeaseState extends IssuedLease {
   leaseKey?: string;
 }
 
-/** Environment variable through which the CLI hands current root settings to revoke/read. */
-export const ENGINE_OVERRIDE_ENV = "AWSLEASE_ENGINE_SETTINGS";
+export { ENGINE_OVERRIDE_ENV };
 
 export class AwsLease extends pulumi.dynamic.Resource {
   declare readonly leaseId: pulumi.Output<string>;
@@ -147,8 +147,10 @@ function outputsOf(state: LeaseState): Record<string, unknown> {
 export const leaseOperations: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     return checkFailures(news, () => {
+      if (hasUnknowns(news.request)) return;
       const request = validateLease(news.request ?? {});
-      if (news.role) checkIssueRequest(news.role as RoleSettings, request);
+      // The role's settings are unknown in a preview that creates or updates the role.
+      if (news.role && !hasUnknowns(news.role)) checkIssueRequest(news.role as RoleSettings, request);
     });
   },
 

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
 import type { CredentialType, EngineSettings, RoleSettings } from "./types";
 import { validateRole, type RoleInput } from "./validation";
-import { checkFailures, plain } from "./checks";
+import { checkFailures, hasUnknowns, plain } from "./checks";
 import type { AwsEngineConfig } from "./engineConfig";
 
 export interface AwsRoleArgs {
@@ -71,7 +71,10 @@ function toArray<T>(v: pulumi.Input<T[]> | pulumi.Input<T> | undefined): T[] {
 
 export const roleOperations: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
-    return checkFailures(news, () => validateRole(news.roleName, news.input as RoleInput));
+    return checkFailures(news, () => {
+      if (hasUnknowns(news.roleName) || hasUnknowns(news.input)) return;
+      validateRole(news.roleName, news.input as RoleInput);
+    });
   },
 
   async diff(_id, olds, news) {

@@ -72,3 +72,9 @@ export interface IssuedLease {
   /** Notes for the user, e.g. a TTL that was clamped to AWS limits. */
   warnings: string[];
 }
+
+/**
+ * Environment variable through which the CLI hands a mount's current settings (root
+ * keys after rotate-root) to the provider for revoke and read of older leases.
+ */
+export const ENGINE_OVERRIDE_ENV = "AWSLEASE_ENGINE_SETTINGS";

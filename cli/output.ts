@@ -6,25 +6,10 @@
 import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { formatDuration } from "../provider/duration";
-import type { CredentialType } from "../provider/types";
+import type { IssuedLease } from "../provider/types";
 
-/** One issued lease, as the CLI has it after `issue`. */
-export interface LeaseView {
-  leaseId: string;
-  credentialType: CredentialType;
-  accessKey: string;
-  secretKey: string;
-  sessionToken?: string;
-  arn?: string;
-  username?: string;
-  /** ISO-8601 UTC, second precision, ending in Z. */
-  issuedAt: string;
-  expiresAt: string;
-  leaseDuration: number;
-  renewable: boolean;
-  warnings: string[];
-  region?: string;
-}
+/** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
+export type LeaseView = IssuedLease & { region?: string };
 
 /** A row of `lease list` / `lease lookup` (no secrets). */
 export interface LeaseSummary {

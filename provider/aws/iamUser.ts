@@ -279,90 +279,103 @@ export async function revokeIamUser(engine: EngineSettings, username: string): P
     // No List call for the console password: deleting a missing one answers NoSuchEntity.
     await deleteIfPresent("iam:DeleteLoginProfile", () => iam.send(new DeleteLoginProfileCommand({ UserName })));
 
-    const mfaDevices = await listAll("iam:ListMFADevices", async (Marker) => {
-      const r = await iam.send(new ListMFADevicesCommand({ UserName, Marker }));
-      return { items: r.MFADevices, isTruncated: r.IsTruncated, marker: r.Marker };
+    // Everything else attached: list every page, then remove each item.
+    const removeAll = async <T>(
+      list: string,
+      page: (Marker?: string) => Promise<Page<T>>,
+      idOf: (item: T) => string | undefined,
+      remove: string,
+      removeById: (id: string) => Promise<unknown>,
+    ) => {
+      for (const item of await listAll(list, page)) {
+        const id = idOf(item);
+        if (id) await deleteIfPresent(remove, () => removeById(id));
+      }
+    };
+    const pageOf = <T>(r: { IsTruncated?: boolean; Marker?: string }, items: T[] | undefined): Page<T> => ({
+      items,
+      isTruncated: r.IsTruncated,
+      marker: r.Marker,
     });
-    for (const device of mfaDevices) {
-      const SerialNumber = device.SerialNumber;
-      if (!SerialNumber) continue;
-      await deleteIfPresent("iam:DeactivateMFADevice", () =>
-        iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber })),
-      );
-    }
 
-    const certificates = await listAll("iam:ListSigningCertificates", async (Marker) => {
-      const r = await iam.send(new ListSigningCertificatesCommand({ UserName, Marker }));
-      return { items: r.Certificates, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    for (const certificate of certificates) {
-      const CertificateId = certificate.CertificateId;
-      if (!CertificateId) continue;
-      await deleteIfPresent("iam:DeleteSigningCertificate", () =>
-        iam.send(new DeleteSigningCertificateCommand({ UserName, CertificateId })),
-      );
-    }
-
-    const sshKeys = await listAll("iam:ListSSHPublicKeys", async (Marker) => {
-      const r = await iam.send(new ListSSHPublicKeysCommand({ UserName, Marker }));
-      return { items: r.SSHPublicKeys, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    for (const sshKey of sshKeys) {
-      const SSHPublicKeyId = sshKey.SSHPublicKeyId;
-      if (!SSHPublicKeyId) continue;
-      await deleteIfPresent("iam:DeleteSSHPublicKey", () =>
-        iam.send(new DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId })),
-      );
-    }
-
+    await removeAll(
+      "iam:ListMFADevices",
+      async (Marker) => {
+        const r = await iam.send(new ListMFADevicesCommand({ UserName, Marker }));
+        return pageOf(r, r.MFADevices);
+      },
+      (d) => d.SerialNumber,
+      "iam:DeactivateMFADevice",
+      (SerialNumber) => iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber })),
+    );
+    await removeAll(
+      "iam:ListSigningCertificates",
+      async (Marker) => {
+        const r = await iam.send(new ListSigningCertificatesCommand({ UserName, Marker }));
+        return pageOf(r, r.Certificates);
+      },
+      (c) => c.CertificateId,
+      "iam:DeleteSigningCertificate",
+      (CertificateId) => iam.send(new DeleteSigningCertificateCommand({ UserName, CertificateId })),
+    );
+    await removeAll(
+      "iam:ListSSHPublicKeys",
+      async (Marker) => {
+        const r = await iam.send(new ListSSHPublicKeysCommand({ UserName, Marker }));
+        return pageOf(r, r.SSHPublicKeys);
+      },
+      (k) => k.SSHPublicKeyId,
+      "iam:DeleteSSHPublicKey",
+      (SSHPublicKeyId) => iam.send(new DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId })),
+    );
     // Skipping an unimplemented list is safe: real IAM's DeleteUser refuses with
     // DeleteConflict while any service-specific credential is left.
-    const serviceCredentials = await listAll("iam:ListServiceSpecificCredentials", async (Marker) => {
-      try {
-        const r = await iam.send(new ListServiceSpecificCredentialsCommand({ UserName, Marker }));
-        return { items: r.ServiceSpecificCredentials, isTruncated: r.IsTruncated, marker: r.Marker };
-      } catch (err) {
-        if (isUnimplementedOperation(err)) return { items: [] };
-        throw err;
-      }
-    });
-    for (const credential of serviceCredentials) {
-      const ServiceSpecificCredentialId = credential.ServiceSpecificCredentialId;
-      if (!ServiceSpecificCredentialId) continue;
-      await deleteIfPresent("iam:DeleteServiceSpecificCredential", () =>
+    await removeAll(
+      "iam:ListServiceSpecificCredentials",
+      async (Marker) => {
+        try {
+          const r = await iam.send(new ListServiceSpecificCredentialsCommand({ UserName, Marker }));
+          return pageOf(r, r.ServiceSpecificCredentials);
+        } catch (err) {
+          if (isUnimplementedOperation(err)) return { items: [] };
+          throw err;
+        }
+      },
+      (c) => c.ServiceSpecificCredentialId,
+      "iam:DeleteServiceSpecificCredential",
+      (ServiceSpecificCredentialId) =>
         iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
-      );
-    }
-
-    const attached = await listAll("iam:ListAttachedUserPolicies", async (Marker) => {
-      const r = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
-      return { items: r.AttachedPolicies, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    for (const policy of attached) {
-      const PolicyArn = policy.PolicyArn;
-      if (!PolicyArn) continue;
-      await deleteIfPresent("iam:DetachUserPolicy", () => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })));
-    }
-
-    const inline = await listAll("iam:ListUserPolicies", async (Marker) => {
-      const r = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
-      return { items: r.PolicyNames, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    for (const PolicyName of inline) {
-      await deleteIfPresent("iam:DeleteUserPolicy", () => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })));
-    }
-
-    const groups = await listAll("iam:ListGroupsForUser", async (Marker) => {
-      const r = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
-      return { items: r.Groups, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    for (const group of groups) {
-      const GroupName = group.GroupName;
-      if (!GroupName) continue;
-      await deleteIfPresent("iam:RemoveUserFromGroup", () =>
-        iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName })),
-      );
-    }
+    );
+    await removeAll(
+      "iam:ListAttachedUserPolicies",
+      async (Marker) => {
+        const r = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
+        return pageOf(r, r.AttachedPolicies);
+      },
+      (p) => p.PolicyArn,
+      "iam:DetachUserPolicy",
+      (PolicyArn) => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })),
+    );
+    await removeAll(
+      "iam:ListUserPolicies",
+      async (Marker) => {
+        const r = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
+        return pageOf(r, r.PolicyNames);
+      },
+      (name) => name,
+      "iam:DeleteUserPolicy",
+      (PolicyName) => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })),
+    );
+    await removeAll(
+      "iam:ListGroupsForUser",
+      async (Marker) => {
+        const r = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
+        return pageOf(r, r.Groups);
+      },
+      (g) => g.GroupName,
+      "iam:RemoveUserFromGroup",
+      (GroupName) => iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName })),
+    );
 
     // NoSuchEntity here: a concurrent revoke finished first; the user is gone either way.
     await deleteIfPresent("iam:DeleteUser", () => iam.send(new DeleteUserCommand({ UserName })));

@@ -3,7 +3,7 @@
 // that rotate-root may have replaced, flow to roles and leases as a secret output.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { EngineSettings } from "./types";
+import type { EngineIdentity, EngineSettings } from "./types";
 import { validateEngineConfig, ValidationError, type EngineConfigInput } from "./validation";
 import { callerIdentity } from "./aws/sts";
 import { rotateRootKey, OldRootKeyNotDeletedError, type RotatedRootKey } from "./aws/rootKeys";
@@ -54,6 +54,8 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
   declare readonly rotatedAt: pulumi.Output<string | undefined>;
   /** The mount name. */
   readonly mount: pulumi.Output<string>;
+  /** Account and API identity from the arguments (known in preview; no secrets). */
+  readonly identity: pulumi.Output<EngineIdentity>;
 
   constructor(name: string, args: AwsEngineConfigArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const mount = pulumi.output(args.mount ?? name);
@@ -75,6 +77,15 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
       "AwsEngineConfig",
     );
     this.mount = mount;
+    this.identity = pulumi
+      .all([mount, args.region, args.iamEndpoint, args.stsEndpoint, args.stsRegion])
+      .apply(([m, region, iamEndpoint, stsEndpoint, stsRegion]) => ({
+        mount: m,
+        region: region ?? null,
+        iamEndpoint: iamEndpoint ?? null,
+        stsEndpoint: stsEndpoint ?? null,
+        stsRegion: stsRegion ?? null,
+      }));
   }
 }
 
@@ -101,10 +112,12 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
     const old = asState(olds);
     const replaces: string[] = [];
     if ((old.input?.mount ?? "") !== (news.input?.mount ?? "")) replaces.push("input");
+    // A new serialized shim (__provider) alone is no change here, unlike for leases:
+    // an engine's read and delete work with any shim, and an update would make its
+    // settings unknown in `pulumi preview`, which then shows every lease replaced.
     const changed =
       JSON.stringify(old.input) !== JSON.stringify(news.input) ||
-      (old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "") ||
-      olds.__provider !== news.__provider;
+      (old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "");
     return { changes: changed, replaces, deleteBeforeReplace: false };
   },
 

@@ -3,7 +3,7 @@
 // the lease table: `pulumi destroy` revokes.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "./types";
+import type { CredentialType, EngineIdentity, EngineSettings, IssuedLease, RoleSettings } from "./types";
 import { ENGINE_OVERRIDE_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
@@ -34,6 +34,7 @@ export interface AwsLeaseArgs {
 /** Stored outputs of a lease. */
 export interface LeaseState extends IssuedLease {
   engine: EngineSettings;
+  engineIdentity?: EngineIdentity;
   role: RoleSettings;
   request: LeaseInput;
   renewal?: string;
@@ -71,6 +72,7 @@ export class AwsLease extends pulumi.dynamic.Resource {
       name,
       {
         engine: pulumi.secret(args.role.engineSettings),
+        engineIdentity: args.role.engineIdentity ?? pulumi.output(args.role.engineSettings).apply(identityOf),
         role: args.role.settings,
         request,
         renewal: args.renewal,
@@ -128,7 +130,25 @@ export function needsReplacement(lease: Pick<IssuedLease, "expiresAt" | "leaseDu
 }
 
 /** Engine fields that point at a different AWS account or API: changing them makes a new lease. */
-const ENGINE_IDENTITY: (keyof EngineSettings)[] = ["mount", "region", "iamEndpoint", "stsEndpoint", "stsRegion"];
+const ENGINE_IDENTITY = ["mount", "region", "iamEndpoint", "stsEndpoint", "stsRegion"] as const;
+
+export function identityOf(engine: EngineSettings): EngineIdentity {
+  return Object.fromEntries(ENGINE_IDENTITY.map((k) => [k, engine[k] ?? null])) as unknown as EngineIdentity;
+}
+
+/**
+ * Does the lease now point at another AWS account or API? Compared on the identity
+ * from the engine's arguments when there is one (the settings output is unknown in a
+ * preview that updates the engine, which would otherwise show every lease replaced).
+ */
+function engineIdentityChanged(old: LeaseState, news: Record<string, unknown>): boolean {
+  if (old.engineIdentity && news.engineIdentity !== undefined && !hasUnknowns(news.engineIdentity)) {
+    return differs(old.engineIdentity, news.engineIdentity);
+  }
+  const engine = news.engine as EngineSettings | undefined;
+  if (hasUnknowns(engine)) return false;
+  return ENGINE_IDENTITY.some((key) => differs(old.engine?.[key], engine?.[key]));
+}
 
 function differs(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
@@ -158,12 +178,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     const old = olds as LeaseState;
     const replaces: string[] = [];
     if (differs(old.role, news.role)) replaces.push("role");
-    for (const key of ENGINE_IDENTITY) {
-      if (differs(old.engine?.[key], news.engine?.[key])) {
-        replaces.push("engine");
-        break;
-      }
-    }
+    if (engineIdentityChanged(old, news)) replaces.push("engine");
     const oldReq = old.request ?? {};
     const newReq = (news.request ?? {}) as LeaseInput;
     for (const key of ["roleArn", "roleSessionName", "mfaCode"] as const) {
@@ -198,6 +213,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
       request: inputs.request ?? {},
       renewal: inputs.renewal,
       leaseKey: inputs.leaseKey,
+      engineIdentity: inputs.engineIdentity,
     };
     return { id: issued.leaseId, outs: plain(state) };
   },
@@ -216,6 +232,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     let state: LeaseState = {
       ...old,
       engine: news.engine as EngineSettings,
+      engineIdentity: news.engineIdentity,
       request: news.request ?? {},
       renewal: news.renewal,
     };
@@ -230,6 +247,9 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props) {
     const state = props as LeaseState;
-    await revokeLease(effectiveEngine(state.engine), state);
+    const { message } = await revokeLease(effectiveEngine(state.engine), state);
+    // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
+    // above all that STS credentials stay valid until their expiry. No secret in it.
+    console.log(`awslease: ${state.leaseId}: ${message}`);
   },
 };

@@ -3,7 +3,7 @@
 // are what a lease issues credentials from.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { CredentialType, EngineSettings, RoleSettings } from "./types";
+import type { CredentialType, EngineIdentity, EngineSettings, RoleSettings } from "./types";
 import { validateRole, type RoleInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 import type { AwsEngineConfig } from "./engineConfig";
@@ -40,13 +40,16 @@ export interface AwsRoleArgs {
 export interface RoleRef {
   settings: pulumi.Input<RoleSettings>;
   engineSettings: pulumi.Input<EngineSettings>;
+  /** Default: derived from engineSettings. */
+  engineIdentity?: pulumi.Input<EngineIdentity>;
 }
 
 export class AwsRole extends pulumi.dynamic.Resource implements RoleRef {
   declare readonly settings: pulumi.Output<RoleSettings>;
   declare readonly roleName: pulumi.Output<string>;
-  /** The engine's settings (not stored in the role's state). */
+  /** The engine's settings and identity (not stored in the role's state). */
   readonly engineSettings: pulumi.Output<EngineSettings>;
+  readonly engineIdentity: pulumi.Output<EngineIdentity>;
 
   constructor(name: string, args: AwsRoleArgs, opts?: pulumi.CustomResourceOptions) {
     const { engine, name: roleName, ...fields } = args;
@@ -59,6 +62,7 @@ export class AwsRole extends pulumi.dynamic.Resource implements RoleRef {
       "AwsRole",
     );
     this.engineSettings = engine.settings;
+    this.engineIdentity = engine.identity;
   }
 }
 
@@ -78,10 +82,9 @@ export const roleOperations: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    const changed =
-      JSON.stringify(olds.input) !== JSON.stringify(news.input) ||
-      olds.roleName !== news.roleName ||
-      olds.__provider !== news.__provider;
+    // A new serialized shim (__provider) alone is no change (see the engine's diff):
+    // updating would make the settings unknown in preview, which shows leases replaced.
+    const changed = JSON.stringify(olds.input) !== JSON.stringify(news.input) || olds.roleName !== news.roleName;
     return { changes: changed, replaces: olds.roleName !== news.roleName ? ["roleName"] : [] };
   },
 

@@ -24,6 +24,18 @@ export interface EngineSettings {
   leaseMaxSeconds: number;
 }
 
+/**
+ * Which AWS account and API an engine talks to, from its arguments (known in preview,
+ * unlike its settings output): a lease is replaced only when this changes.
+ */
+export interface EngineIdentity {
+  mount: string;
+  region?: string | null;
+  iamEndpoint?: string | null;
+  stsEndpoint?: string | null;
+  stsRegion?: string | null;
+}
+
 /** A role (Vault `roles/:name`) after validation and normalisation. */
 export interface RoleSettings {
   name: string;

@@ -37,16 +37,19 @@ node_modules/.bin/tsc -p tsconfig.json
 # 3. the pulumi CLI
 V=$(pulumi_version)
 pulumi_bin="$cache/pulumi/v$V/bin"
+# Rebuild when the binary is missing or of another version, or when our language host's
+# source changed (its hash is kept beside the binaries).
+lh_hash=$(cat tools/pulumi-language-nodejs/*.go | sha256sum | cut -c1-16)
 if [ ! -x "$pulumi_bin/pulumi" ] || [ "$("$pulumi_bin/pulumi" version 2>/dev/null)" != "v$V" ] || \
-   { [ -f tools/pulumi-language-nodejs/main.go ] && [ tools/pulumi-language-nodejs/main.go -nt "$pulumi_bin/pulumi-language-nodejs" ]; }; then
+   [ ! -x "$pulumi_bin/pulumi-language-nodejs" ] || [ "$(cat "$pulumi_bin/.languagehost-hash" 2>/dev/null)" != "$lh_hash" ]; then
   existing=$(command -v pulumi || true)
-  if [ -n "$existing" ] && [ "$("$existing" version 2>/dev/null)" = "v$V" ] && \
-     [ -x "$(dirname "$(readlink -f "$existing")")/pulumi-language-nodejs" ]; then
+  if [ -n "$existing" ] && [ "$(readlink -f "$existing")" != "$(readlink -f "$pulumi_bin/pulumi")" ] && \
+     [ "$("$existing" version 2>/dev/null)" = "v$V" ] && [ -x "$(dirname "$(readlink -f "$existing")")/pulumi-language-nodejs" ]; then
     say "using pulumi v$V from $existing"
     mkdir -p "$pulumi_bin"; ln -sf "$(readlink -f "$existing")" "$pulumi_bin/pulumi"
     ln -sf "$(dirname "$(readlink -f "$existing")")/pulumi-language-nodejs" "$pulumi_bin/pulumi-language-nodejs"
   elif command -v go >/dev/null; then
-    say "building pulumi v$V from the Go module proxy (first time only; takes minutes)"
+    say "building pulumi v$V and the language host from the Go module proxy (first time only; takes minutes)"
     start=$(date +%s)
     bash scripts/build-pulumi.sh "$V" "$cache/pulumi/v$V" >&2
     say "built pulumi v$V in $(( $(date +%s) - start ))s"
@@ -54,6 +57,7 @@ if [ ! -x "$pulumi_bin/pulumi" ] || [ "$("$pulumi_bin/pulumi" version 2>/dev/nul
     say "no go toolchain: installing pulumi v$V with Pulumi's installer (needs internet)"
     curl -fsSL https://get.pulumi.com | sh -s -- --version "$V" --install-root "$cache/pulumi/v$V" >&2
   fi
+  echo "$lh_hash" > "$pulumi_bin/.languagehost-hash"
 fi
 # Beside the binary so the engine finds the dynamic-provider plugin without a download.
 cp -f node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$pulumi_bin/"

@@ -43,6 +43,22 @@ export async function issueFromArgs(argv: IssueArgs): Promise<IssueResult> {
   return result;
 }
 
+/** Output options that cannot work are usage errors, found before anything is issued. */
+function checkOutputOptions(format: string, profile: string | undefined, output: typeof import("../output")): void {
+  const { ValidationError } = require("../../provider/validation") as typeof import("../../provider/validation");
+  if (format === "github" && !process.env.GITHUB_ENV) {
+    throw new ValidationError([{ field: "format", reason: "--format github needs $GITHUB_ENV (run inside GitHub Actions)" }]);
+  }
+  if (format === "ini") {
+    const placeholder = { leaseId: "", credentialType: "iam_user" as const, accessKey: "", secretKey: "", issuedAt: "", expiresAt: "", leaseDuration: 0, renewable: false, warnings: [] };
+    try {
+      output.formatIssued(placeholder, "ini", { profile });
+    } catch (err) {
+      throw new ValidationError([{ field: "profile", reason: (err as Error).message.replace(/^--profile:\s*/, "") }]);
+    }
+  }
+}
+
 export const issueCommand: CommandModule<GlobalArgs, IssueArgs & { format: string; profile?: string }> = {
   command: "issue <role>",
   describe: "Issue credentials for a role (a new lease)",
@@ -57,12 +73,17 @@ export const issueCommand: CommandModule<GlobalArgs, IssueArgs & { format: strin
     >,
   handler: async (argv) => {
     const output = await import("../output");
+    const format = argv.format as import("../output").IssueFormat;
+    checkOutputOptions(format, argv.profile, output);
     const { lease, region } = await issueFromArgs(argv);
     const view = { ...lease, region };
-    if (argv.format === "github") {
-      print(output.githubActions(view, process.env));
-    } else {
-      print(output.formatIssued(view, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile }));
+    try {
+      print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile }));
+    } catch (err) {
+      // Credentials nobody received must not stay valid: revoke before reporting.
+      const { revoke } = await import("../leases");
+      await revoke(context(argv), lease.leaseId, { ignoreMissing: true }).catch(() => undefined);
+      throw err;
     }
   },
 };

@@ -1,14 +1,14 @@
 // Runs the real `awslease` CLI (bin/awslease.js, built into dist/) as a child process,
 // each "runner" with its own AWSLEASE_HOME, and helpers that look at moto directly.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
-  DeleteUserPolicyCommand,
+  GetUserCommand,
   ListUsersCommand,
   ListUserTagsCommand,
-  type IAMClient,
 } from "@aws-sdk/client-iam";
 import { clients, moto } from "./aws";
 
@@ -19,9 +19,8 @@ export const PASSPHRASE = "e2e-cli-passphrase";
 /** Tags the provider puts on every IAM user it creates (provider/aws/iamUser.ts). */
 export const TAG_MOUNT = "awslease:mount";
 export const TAG_LEASE_ID = "awslease:lease-id";
+export const TAG_ROLE = "awslease:role";
 export const TAG_EXPIRES_AT = "awslease:expires-at";
-/** The inline deny-after-expiry policy on every issued IAM user. */
-export const EXPIRY_POLICY_NAME = "awslease-expiry";
 
 export interface CliResult {
   code: number | null;
@@ -167,7 +166,7 @@ export function rootClients() {
 }
 
 /** IAM users on moto whose awslease tags match (all pages). */
-export async function taggedUsers(filter: { mount?: string; leaseId?: string; leasePrefix?: string }): Promise<string[]> {
+export async function taggedUsers(filter: { mount?: string; role?: string; leaseId?: string; leasePrefix?: string }): Promise<string[]> {
   const iam = rootClients().iam;
   const names: string[] = [];
   let marker: string | undefined;
@@ -182,22 +181,13 @@ export async function taggedUsers(filter: { mount?: string; leaseId?: string; le
     if (!tags) continue; // deleted meanwhile
     const t = Object.fromEntries((tags.Tags ?? []).map((x) => [x.Key, x.Value]));
     if (filter.mount !== undefined && t[TAG_MOUNT] !== filter.mount) continue;
+    if (filter.role !== undefined && t[TAG_ROLE] !== filter.role) continue;
     if (filter.leaseId !== undefined && t[TAG_LEASE_ID] !== filter.leaseId) continue;
     if (filter.leasePrefix !== undefined && !String(t[TAG_LEASE_ID] ?? "").startsWith(filter.leasePrefix)) continue;
-    if (filter.mount === undefined && filter.leaseId === undefined && filter.leasePrefix === undefined && !t[TAG_MOUNT]) continue;
+    if (!t[TAG_MOUNT]) continue; // not ours
     matching.push(name);
   }
   return matching;
-}
-
-/**
- * Emulator gap (moto 5.x, measured in test/integration/iamUser.test.ts): moto skips
- * the aws:CurrentTime date condition of the lease's expiry deny policy, so that Deny
- * applies always and an issued key can do nothing but sts:GetCallerIdentity. Tests
- * that check the role's own permissions remove that one policy out of band first.
- */
-export async function removeExpiryPolicy(username: string, iam: IAMClient = rootClients().iam): Promise<void> {
-  await iam.send(new DeleteUserPolicyCommand({ UserName: username, PolicyName: EXPIRY_POLICY_NAME }));
 }
 
 /** The error name an AWS call fails with, or "no error". */
@@ -207,6 +197,17 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
     return "no error";
   } catch (err) {
     return (err as Error).name;
+  }
+}
+
+/** Whether the IAM user exists on moto (NoSuchEntity: no; anything else is an error). */
+export async function userExists(username: string): Promise<boolean> {
+  try {
+    await rootClients().iam.send(new GetUserCommand({ UserName: username }));
+    return true;
+  } catch (err) {
+    if (/NoSuchEntity/.test((err as Error).name)) return false;
+    throw err;
   }
 }
 
@@ -229,6 +230,14 @@ export function filesContaining(dir: string, needles: string[]): Array<[string, 
   return hits;
 }
 
+/** Lease stacks of a mount in a runner's file backend (state files, not backups). */
+export function leaseStackFiles(runner: Runner, mount = "aws"): string[] {
+  const dir = join(runner.home, "state", ".pulumi", "stacks", "awslease");
+  if (!existsSync(dir)) return [];
+  const pattern = new RegExp(`^lease-${mount}-[A-Za-z0-9]+\\.json(\\.gz)?$`);
+  return readdirSync(dir).filter((f) => pattern.test(f)).sort();
+}
+
 /** Number of files under dir (to show a secret scan looked at something). */
 export function countFiles(dir: string): number {
   let n = 0;
@@ -247,4 +256,54 @@ export function countFiles(dir: string): number {
 /** The one error line a failed command prints. */
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "");
+}
+
+/**
+ * A second, plain moto server (no IAM enforcement) for S3 state backends.
+ *
+ * Emulator gap (moto 5.2.1, measured): with IAM enforcement on, moto's S3 SigV4 check
+ * rejects any request whose query has a value containing "/" (SignatureDoesNotMatch),
+ * e.g. ListObjectsV2 with Prefix ".pulumi/stacks/", which is how every Pulumi S3 backend
+ * lists stacks. The enforcing moto of this run therefore cannot hold Pulumi state; this
+ * one, started and stopped by the test file, can. IAM and STS stay on the enforcing moto.
+ */
+export async function startPlainMoto(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  execFileSync("python3", ["-c", "import moto.server"], { stdio: "ignore" });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolvePort(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+  const env = { ...process.env };
+  delete env.INITIAL_NO_AUTH_ACTION_COUNT;
+  const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr = (stderr + String(d)).slice(-2000)));
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`plain moto exited (${child.exitCode}): ${stderr}`);
+    const up = await fetch(`${endpoint}/moto-api/data.json`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`plain moto did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { endpoint, stop };
 }

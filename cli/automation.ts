@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../provider/validation";
+import { engineSignal } from "./interrupts";
 
 /** The Pulumi project all awslease stacks belong to. */
 export const PROJECT = "awslease";
@@ -188,8 +189,16 @@ export class PulumiRunError extends Error {
   }
 }
 
-/** Runs one pulumi command in the workspace, with the engine environment. */
-export function runPulumi(ws: Workspace, args: string[], extraEnv: Record<string, string> = {}): Promise<CommandResult> {
+/**
+ * Runs one pulumi command in the workspace, with the engine environment. An interrupt
+ * cancels it with SIGINT (pulumi's graceful cancel) unless it is a cleanup run.
+ */
+export function runPulumi(
+  ws: Workspace,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  opts: { cleanup?: boolean } = {},
+): Promise<CommandResult> {
   const bin = pulumiBinary();
   const fullArgs = [...args, "--non-interactive"];
   return new Promise((resolvePromise, reject) => {
@@ -200,6 +209,8 @@ export function runPulumi(ws: Workspace, args: string[], extraEnv: Record<string
         cwd: ws.workDir,
         env: { ...process.env, ...ws.env, ...extraEnv, PATH: `${dirname(bin)}:${process.env.PATH ?? ""}` },
         maxBuffer: 64 * 1024 * 1024,
+        signal: opts.cleanup ? undefined : engineSignal,
+        killSignal: "SIGINT",
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
@@ -260,7 +271,7 @@ export async function upInline(
   const lean = stack as unknown as { outputs: () => Promise<object>; info: () => Promise<undefined> };
   lean.outputs = async () => ({});
   lean.info = async () => undefined;
-  await stack.up({ onOutput: opts.onOutput });
+  await stack.up({ onOutput: opts.onOutput, signal: engineSignal });
 }
 
 /** `pulumi destroy --remove`: one process, no program needed. */
@@ -268,8 +279,9 @@ export async function destroyStack(
   ws: Workspace,
   stackName: string,
   extraEnv: Record<string, string> = {},
+  opts: { cleanup?: boolean } = {},
 ): Promise<void> {
-  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], extraEnv);
+  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], extraEnv, opts);
 }
 
 /** `pulumi stack init` (with the secrets provider, if one is set). */
@@ -281,7 +293,8 @@ export async function initStack(ws: Workspace, ctx: EngineContext, stackName: st
 
 /** Removes a stack whose resources are already gone (e.g. a failed first issue). */
 export async function removeStack(ws: Workspace, stackName: string): Promise<void> {
-  await runPulumi(ws, ["stack", "rm", "--yes", "--force", "--stack", stackName]);
+  // Without --force: a stack that still holds a resource is never dropped from the table.
+  await runPulumi(ws, ["stack", "rm", "--yes", "--stack", stackName], {}, { cleanup: true });
 }
 
 /**

@@ -152,9 +152,14 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
     try {
       await upInline(ws, stackName, { create: false, onOutput: ctx.debug ? (o) => process.stderr.write(o) : undefined });
     } catch (err) {
-      // The provider already undid anything it created in AWS; drop the empty stack too.
-      await removeStack(ws, stackName).catch(() => undefined);
-      throw new EngineError(`issue failed: ${engineErrorLine(err)}`);
+      // A failed create was already undone by the provider. An interrupted run may have
+      // recorded a lease nobody received: destroy revokes whatever the stack holds and
+      // removes it. If even that fails, the lease stays listed for `lease revoke`.
+      const cleaned = await destroyStack(ws, stackName, {}, { cleanup: true }).then(
+        () => "",
+        () => ` (cleanup failed: the lease stays listed as ${stackName}; revoke it with \`awslease lease revoke\`)`,
+      );
+      throw new EngineError(`issue failed: ${engineErrorLine(err)}${cleaned}`);
     }
   });
   if (!issued || !mount) throw new EngineError("issue finished without credentials");

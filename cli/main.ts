@@ -2,6 +2,7 @@
 // lazily so `--help` and usage errors never load the engine or the AWS SDK.
 import yargs from "yargs";
 import { reportError, EXIT_USAGE } from "./errors";
+import { exitCodeForSignal, installInterruptHandlers, interruption } from "./interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
 import { issueCommand } from "./commands/issue";
@@ -44,10 +45,13 @@ export function buildCli(args: string[]) {
 
 export async function main(args: string[]): Promise<void> {
   const debug = args.includes("--debug");
+  installInterruptHandlers();
   try {
     await buildCli(args).parseAsync();
   } catch (err) {
-    process.exitCode = reportError(err, debug);
+    const signal = interruption();
+    process.exitCode = signal ? exitCodeForSignal(signal) : reportError(err, debug);
+    if (signal) process.stderr.write(`awslease: interrupted (${signal}): ${(err as Error).message?.split("\n")[0] ?? ""}\n`);
     return;
   }
   if (process.exitCode === undefined) process.exitCode = 0;

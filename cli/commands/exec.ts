@@ -5,6 +5,7 @@ import type { CommandModule, Argv } from "yargs";
 import { context, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/validation";
+import { exitCodeForSignal, forwardSignalsTo } from "../interrupts";
 
 /** Variables that would shadow the issued credentials in the child (as aws-vault clears them). */
 const CLEARED = [
@@ -19,7 +20,6 @@ const CLEARED = [
   "AWS_CREDENTIAL_EXPIRATION",
 ];
 
-const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 
 export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[]; _: (string | number)[] }> = {
   command: "exec <role>",
@@ -49,30 +49,22 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     if (lease.sessionToken) env.AWS_SESSION_TOKEN = lease.sessionToken;
 
     let code: number;
-    const handlers = new Map<NodeJS.Signals, () => void>();
     try {
       code = await new Promise<number>((resolve) => {
         const child = spawn(command[0], command.slice(1), { env, stdio: "inherit" });
-        for (const sig of FORWARDED) {
-          const h = () => child.kill(sig);
-          handlers.set(sig, h);
-          process.on(sig, h);
-        }
+        // While the child runs, signals are its business (it decides how to stop).
+        forwardSignalsTo((sig) => child.kill(sig));
         child.on("error", (err) => {
           process.stderr.write(`awslease: error: cannot run ${command[0]}: ${err.message}\n`);
           resolve(127);
         });
-        child.on("exit", (status, signal) => resolve(status ?? 128 + (signal ? signalNumber(signal) : 1)));
+        child.on("exit", (status, signal) => resolve(status ?? (signal ? exitCodeForSignal(signal) : 1)));
       });
     } finally {
-      for (const [sig, h] of handlers) process.off(sig, h);
+      forwardSignalsTo(undefined);
       // Always revoke, whatever the child did.
       await revoke(context(argv), lease.leaseId);
     }
     process.exitCode = code;
   },
 };
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return (require("node:os").constants.signals as Record<string, number>)[signal] ?? 1;
-}

@@ -1,0 +1,38 @@
+// Ctrl-C and SIGTERM cancel the running engine run gracefully instead of killing node:
+// the pulumi process gets SIGINT, finishes in-flight AWS calls, records them in the
+// state and shuts its provider down (killing node left provider processes behind).
+import { constants } from "node:os";
+
+const controller = new AbortController();
+let received: NodeJS.Signals | undefined;
+let forward: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** Aborted on the first SIGINT/SIGTERM/SIGHUP: engine runs started with it are cancelled. */
+export const engineSignal: AbortSignal = controller.signal;
+
+export function installInterruptHandlers(): void {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      if (forward) return forward(signal);
+      if (received) process.exit(exitCodeForSignal(signal)); // a second signal: stop waiting
+      received = signal;
+      process.stderr.write(`awslease: ${signal}: cancelling (waiting for in-flight AWS calls to finish; again to quit)\n`);
+      controller.abort();
+    });
+  }
+}
+
+/** While a child runs (`exec`), signals go to it instead of cancelling anything. */
+export function forwardSignalsTo(handler: ((signal: NodeJS.Signals) => void) | undefined): void {
+  forward = handler;
+}
+
+/** The signal that interrupted this process, if any. */
+export function interruption(): NodeJS.Signals | undefined {
+  return received;
+}
+
+/** Shell convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + ((constants.signals as Record<string, number>)[signal] ?? 1);
+}

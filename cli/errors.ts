@@ -11,8 +11,20 @@ export function exitCodeFor(err: unknown): number {
   return EXIT_REMOTE;
 }
 
+/**
+ * The shared rules name fields as a Pulumi program writes them (roleArns); at the CLI
+ * the user typed a flag (--role-arns). Multi-word camelCase fields become flag names.
+ */
+export function asFlag(field: string): string {
+  return /^[a-z]+[A-Z][A-Za-z]*$/.test(field) ? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : field;
+}
+
 export function errorLine(err: unknown): string {
-  const message = (err as Error)?.message ?? String(err);
+  const failures = (err as { failures?: { field: string; reason: string }[] }).failures;
+  const message =
+    failures && failures.length > 0
+      ? `${asFlag(failures[0].field)}: ${failures[0].reason}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ""}`
+      : ((err as Error)?.message ?? String(err));
   return message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
 }
 

@@ -5,6 +5,7 @@ import type * as pulumiTypes from "@pulumi/pulumi";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
+import type { LeaseFacts } from "./output";
 import {
   destroyStack,
   engineErrorLine,
@@ -20,18 +21,8 @@ import {
 } from "./automation";
 import { mountOrError, readMount, readMountIn, requireMount, type MountState } from "./mounts";
 
-/** Non-secret facts about a lease, exported by its stack (what list/lookup/renew read). */
-export interface LeaseRecord {
-  leaseId: string;
-  mount: string;
-  role: string;
-  credentialType: string;
-  issuedAt: string;
-  expiresAt: string;
-  leaseDuration: number;
-  renewable: boolean;
-  username?: string;
-  arn?: string;
+/** What a lease stack exports (non-secret): what list/lookup/renew read. */
+export interface LeaseRecord extends LeaseFacts {
   /** The role as it was at issue: renew keeps the lease what it is. */
   roleSettings: RoleSettings;
   request: LeaseInput;

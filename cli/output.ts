@@ -11,8 +11,8 @@ import type { IssuedLease } from "../provider/types";
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
 
-/** A row of `lease list` / `lease lookup` (no secrets). */
-export interface LeaseSummary {
+/** Non-secret facts about a lease, as its stack records them. */
+export interface LeaseFacts {
   leaseId: string;
   role: string;
   credentialType: string;
@@ -23,6 +23,10 @@ export interface LeaseSummary {
   renewable: boolean;
   username?: string;
   arn?: string;
+}
+
+/** A row of `lease list` / `lease lookup` (no secrets). */
+export interface LeaseSummary extends LeaseFacts {
   expired: boolean;
 }
 

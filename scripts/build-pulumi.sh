@@ -30,7 +30,8 @@ goversion=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$pkgmod" | head -1)
 mkdir -p languagehost
 cp "$here"/tools/pulumi-language-nodejs/*.go languagehost/ 2>/dev/null || true
 printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' > tools.go
-go mod tidy >/dev/null
+# Quiet on success (hundreds of "go: downloading" lines); the whole log on failure.
+go mod tidy >"$src/tidy.log" 2>&1 || { cat "$src/tidy.log" >&2; exit 1; }
 
 flags=(-trimpath -tags osusergo,grpcnotrace)
 ld="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$V"

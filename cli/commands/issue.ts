@@ -3,8 +3,8 @@ import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
 import type { IssueResult } from "../leases";
+import { ISSUE_FORMATS } from "../output";
 
-export const ISSUE_FORMATS = ["table", "json", "env", "dotenv", "credential-process", "ini", "github"] as const;
 
 export interface IssueArgs extends GlobalArgs {
   role: string;

@@ -234,9 +234,22 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: { ignore
 
 /** Every lease of the mount, read from the lease stacks in the backend. */
 export async function list(ctx: EngineContext, opts: { prefix?: string; expired?: boolean } = {}): Promise<LeaseRecord[]> {
+  return (await listWithKeys(ctx, opts)).records;
+}
+
+/**
+ * The lease records, and the keys of every lease stack - also of those without a
+ * record yet (an issue still running, or one killed before it finished).
+ */
+async function listWithKeys(
+  ctx: EngineContext,
+  opts: { prefix?: string; expired?: boolean } = {},
+): Promise<{ records: LeaseRecord[]; stackKeys: Set<string> }> {
   const prefix = `lease-${ctx.mount}-`;
+  let stackKeys = new Set<string>();
   const records = await withWorkspace(ctx, undefined, async (ws) => {
     const names = (await listStackNames(ws)).filter((n) => n.startsWith(prefix));
+    stackKeys = new Set(names.map((n) => n.slice(prefix.length)));
     const out: LeaseRecord[] = [];
     // A few at a time: each read is one `pulumi stack output` process.
     for (let i = 0; i < names.length; i += 4) {
@@ -248,10 +261,11 @@ export async function list(ctx: EngineContext, opts: { prefix?: string; expired?
     return out;
   });
   const now = Date.now();
-  return records
+  const filtered = records
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
     .sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
+  return { records: filtered, stackKeys };
 }
 
 export interface SweepResult {
@@ -270,7 +284,7 @@ const ORPHAN_MIN_AGE_MS = 5 * 60 * 1000;
 export async function sweep(ctx: EngineContext, opts: { dryRun: boolean }): Promise<SweepResult> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const mount = await requireMount(ctx);
-  const leases = await list(ctx);
+  const { records: leases, stackKeys } = await listWithKeys(ctx);
   const result: SweepResult = { expiredLeases: [], orphanedUsers: [], failures: [] };
   const now = Date.now();
   for (const lease of leases) {
@@ -283,12 +297,13 @@ export async function sweep(ctx: EngineContext, opts: { dryRun: boolean }): Prom
       result.failures.push(`${lease.leaseId}: ${(err as Error).message}`);
     }
   }
-  const known = new Set(leases.map((l) => l.leaseId));
   for (const user of await listTaggedUsers(mount.engine.settings, ctx.mount)) {
-    if (user.leaseId && known.has(user.leaseId)) continue;
+    // A user whose lease has a stack is not an orphan, even before that stack has a
+    // record (an issue still running): `lease revoke` reaches it through the stack.
+    const key = user.leaseId?.split("/").pop();
+    if (key && stackKeys.has(key)) continue;
     const expired = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
-    const issuedAt = (user as { issuedAt?: string }).issuedAt;
-    const oldEnough = issuedAt ? now - Date.parse(issuedAt) > ORPHAN_MIN_AGE_MS : true;
+    const oldEnough = user.issuedAt ? now - Date.parse(user.issuedAt) > ORPHAN_MIN_AGE_MS : true;
     if (!expired && !oldEnough) continue;
     result.orphanedUsers.push(user.username);
     if (opts.dryRun) continue;

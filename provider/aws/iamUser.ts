@@ -426,6 +426,7 @@ export interface TaggedUser {
   username: string;
   leaseId?: string;
   role?: string;
+  issuedAt?: string;
   expiresAt?: string;
 }
 
@@ -464,6 +465,7 @@ export async function listTaggedUsers(engine: EngineSettings, mount: string): Pr
           username,
           ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
           ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
+          ...(byKey.get(TAG_ISSUED_AT) ? { issuedAt: byKey.get(TAG_ISSUED_AT) } : {}),
           ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
         };
       }

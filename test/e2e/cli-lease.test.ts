@@ -1,7 +1,11 @@
 // `awslease lease list|lookup|renew|revoke` and `sweep` through the real engine against
 // moto. The mount has a name of its own, so the sweep sees only this file's IAM users.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateUserCommand, ListUsersCommand, ListUserTagsCommand } from "@aws-sdk/client-iam";
+import { CreateUserCommand, DeleteUserCommand, ListUsersCommand, ListUserTagsCommand } from "@aws-sdk/client-iam";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { clients, uniq } from "../support/aws";
 import {
@@ -190,6 +194,60 @@ describe("sweep", () => {
     expect(ids(await listJson())).toEqual([leases.alpha1.lease_id, leases.alpha2.lease_id, leases.beta.lease_id].sort());
     expect((await taggedUsers({ mount })).sort()).toEqual([username(leases.alpha1), username(leases.alpha2), username(leases.beta)].sort());
     expect(await ok(runner.run(["sweep"]))).toBe("Nothing to sweep.\n");
+  });
+});
+
+describe("sweep spares users whose issue may still be running", () => {
+  it("keeps a user whose lease stack exists without a record yet, and a young untracked user", async () => {
+    const iam = rootClients().iam;
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const inHour = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    // 1. An issue in progress: its stack exists (stack init runs before up) but has no
+    //    outputs yet; its user is an hour old by its tag, so age alone would not save it.
+    const key = "InProgress" + Math.random().toString(36).slice(2, 10);
+    const running = uniq("running");
+    await iam.send(
+      new CreateUserCommand({
+        UserName: running,
+        Tags: [
+          { Key: TAG_MOUNT, Value: mount },
+          { Key: TAG_LEASE_ID, Value: `${mount}/creds/alpha/${key}` },
+          { Key: "awslease:issued-at", Value: hourAgo },
+          { Key: TAG_EXPIRES_AT, Value: inHour },
+        ],
+      }),
+    );
+    const project = mkdtempSync(join(tmpdir(), "awslease-sweep-"));
+    writeFileSync(join(project, "Pulumi.yaml"), "name: awslease\nruntime: nodejs\n");
+    execFileSync("pulumi", ["stack", "init", `lease-${mount}-${key}`, "--no-select", "--non-interactive"], {
+      cwd: project,
+      env: { ...process.env, ...runner.env, PULUMI_BACKEND_URL: `file://${runner.home}/state`, PULUMI_HOME: join(project, "home") },
+      stdio: "ignore",
+    });
+    // 2. A user tagged seconds ago whose stack is not (yet) visible: too young to judge.
+    const young = uniq("young");
+    await iam.send(
+      new CreateUserCommand({
+        UserName: young,
+        Tags: [
+          { Key: TAG_MOUNT, Value: mount },
+          { Key: TAG_LEASE_ID, Value: `${mount}/creds/alpha/NotYetVisible` },
+          { Key: "awslease:issued-at", Value: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
+          { Key: TAG_EXPIRES_AT, Value: inHour },
+        ],
+      }),
+    );
+    try {
+      const r = await runner.run(["sweep", "--format", "json"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).orphaned_users).toEqual([]);
+      expect(await userExists(running)).toBe(true);
+      expect(await userExists(young)).toBe(true);
+    } finally {
+      await iam.send(new DeleteUserCommand({ UserName: running }));
+      await iam.send(new DeleteUserCommand({ UserName: young }));
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
 

@@ -243,7 +243,13 @@ describe("iam_user leases on moto", () => {
     const other = await issueLease(otherEngine, role(), { ttl: 0, waitUntilUsable: false });
     try {
       const tagged = await listTaggedUsers(engine, engine.mount);
-      expect(tagged).toContainEqual({ username: lease.username, leaseId: lease.leaseId, role: r.name, expiresAt: lease.expiresAt });
+      expect(tagged).toContainEqual({
+        username: lease.username,
+        leaseId: lease.leaseId,
+        role: r.name,
+        issuedAt: lease.issuedAt,
+        expiresAt: lease.expiresAt,
+      });
       expect(tagged.map((u) => u.username)).not.toContain(other.username);
     } finally {
       await revokeIamUser(engine, lease.username!);

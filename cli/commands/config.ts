@@ -37,6 +37,9 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       .example("$0 config write --access-key AKIA... --secret-key-stdin --region eu-west-1 < secret.txt", "")
       .example("$0 config write --lease 1h --lease-max 24h", "Only change the lease defaults"),
   handler: async (argv) => {
+    if (argv["secret-key"] !== undefined) {
+      process.stderr.write("awslease: warning: --secret-key is visible to other users in the process list; prefer --secret-key-stdin\n");
+    }
     const { writeConfig } = await import("../mounts");
     const state = await writeConfig(context(argv), {
       accessKey: argv["access-key"],

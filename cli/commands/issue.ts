@@ -36,10 +36,11 @@ export function leaseInput(argv: IssueArgs): LeaseInput {
   };
 }
 
-export async function issueFromArgs(argv: IssueArgs): Promise<IssueResult> {
+/** Issues the lease; its warnings go to stderr unless the output format shows them itself. */
+export async function issueFromArgs(argv: IssueArgs, opts: { warningsInOutput?: boolean } = {}): Promise<IssueResult> {
   const { issue } = await import("../leases");
   const result = await issue(context(argv), argv.role, leaseInput(argv));
-  for (const w of result.lease.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
+  if (!opts.warningsInOutput) for (const w of result.lease.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
   return result;
 }
 
@@ -75,7 +76,8 @@ export const issueCommand: CommandModule<GlobalArgs, IssueArgs & { format: strin
     const output = await import("../output");
     const format = argv.format as import("../output").IssueFormat;
     checkOutputOptions(format, argv.profile, output);
-    const { lease, region } = await issueFromArgs(argv);
+    // table prints a WARNING! block and github ::warning:: lines; the others keep stdout machine-readable.
+    const { lease, region } = await issueFromArgs(argv, { warningsInOutput: format === "table" || format === "github" });
     const view = { ...lease, region };
     try {
       print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile }));

@@ -10,6 +10,10 @@ import { pulumiCli, repoRoot, tempBackend } from "../support/engine";
 const backend = tempBackend();
 afterAll(() => backend.cleanup());
 
+class Thing extends pulumi.dynamic.Resource {
+  declare readonly doubled: pulumi.Output<number>;
+}
+
 const counterProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs) {
     return { id: `thing-${inputs.n}`, outs: { n: inputs.n, doubled: inputs.n * 2, pid: process.pid } };
@@ -19,8 +23,8 @@ const counterProvider: pulumi.dynamic.ResourceProvider = {
 describe("smoke: real engine", () => {
   it("goes up and destroy with a dynamic resource", async () => {
     const program = async () => {
-      const r = new pulumi.dynamic.Resource(counterProvider, "thing", { n: 21, doubled: undefined, pid: undefined });
-      return { doubled: (r as unknown as { doubled: pulumi.Output<number> }).doubled, id: r.id };
+      const r = new Thing(counterProvider, "thing", { n: 21, doubled: undefined, pid: undefined });
+      return { doubled: r.doubled, id: r.id };
     };
     const stack = await automation.LocalWorkspace.createOrSelectStack(
       { stackName: "smoke", projectName: "awslease-smoke", program },

@@ -36,6 +36,7 @@ import { checkLease, issueLease, revokeLease } from "../../provider/aws/leases";
 import { AwsCallError } from "../../provider/aws/errors";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../../provider/types";
 import { clients, engineSettings, moto, uniq } from "../support/aws";
+import { roleSettings } from "../support/fixtures";
 
 const SSH_PUBLIC_KEY =
   "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDGk0nNvzOGCAz5wvhG8HMzmPNlL2smlD3DyNnAH7gCHh6+9uqJt3Jp6Mw0P4d0sd6AvVmR+FCnO5z8pOUNXvE8dTgI9d2ufeJKtFFPvY+h4vHnCa0Yb+dLjgA6ChU1RYw3F5KA4iKKA2zp0TXTT6lYB1rQhaeNBUgEIL2J1hQXDnPtM4LRc4mJGCOgKPSRaLXSByz9bhV0EyKeLXjL5CKRR/jr7d2fUEvnxZVCRs72DQ3MhRdHGrTqPV2JGA2M7RZCRFKW8tJC4uYUKlSqNrAvAQAmXVvuQyVsPUvAaA2DIR3Fp4LMwMWavbs+BWh7a62xlJ3j0qDkyVkkCdS6ljaP test@example";
@@ -47,23 +48,14 @@ let root: IAMClient;
 
 /** A role with its own name (tests share one moto). */
 function role(overrides: Partial<RoleSettings> = {}): RoleSettings {
-  return {
+  return roleSettings({
     name: uniq("role"),
-    credentialType: "iam_user",
     policyDocument: JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Action: ["iam:GetUser", "iam:ListUsers"], Resource: "*" }],
     }),
-    policyArns: [],
-    roleArns: [],
-    iamGroups: [],
-    iamTags: {},
-    defaultStsTtl: 0,
-    maxStsTtl: 0,
-    userPath: "/",
-    sessionTags: {},
     ...overrides,
-  };
+  });
 }
 
 async function errorName(p: Promise<unknown>): Promise<string> {

@@ -24,24 +24,13 @@ import { callerIdentity, issueAssumedRole, issueFederationToken, issueSessionTok
 import { sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
 import { clients, engineSettings, moto, uniq } from "../support/aws";
+import { roleSettings } from "../support/fixtures";
 
 const allow = (actions: string[]) =>
   JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
 
 function role(overrides: Partial<RoleSettings>): RoleSettings {
-  return {
-    name: "test",
-    credentialType: "assumed_role",
-    policyArns: [],
-    roleArns: [],
-    iamGroups: [],
-    iamTags: {},
-    defaultStsTtl: 0,
-    maxStsTtl: 0,
-    userPath: "/",
-    sessionTags: {},
-    ...overrides,
-  };
+  return roleSettings({ name: "test", credentialType: "assumed_role", ...overrides });
 }
 
 const request = (overrides: Partial<LeaseRequest> = {}): LeaseRequest => ({ ttl: 0, waitUntilUsable: true, ...overrides });

@@ -14,6 +14,7 @@ import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../../provider/aws/iamUser
 import { ValidationError } from "../../provider/validation";
 import type { EngineSettings, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
+import { roleSettings } from "../support/fixtures";
 
 const engine: EngineSettings = {
   mount: "aws",
@@ -25,19 +26,9 @@ const engine: EngineSettings = {
   leaseMaxSeconds: 86400,
 };
 
-const baseRole: RoleSettings = {
-  name: "deploy",
-  credentialType: "iam_user",
-  policyArns: [],
-  roleArns: [],
-  iamGroups: [],
-  iamTags: {},
-  defaultStsTtl: 0,
-  maxStsTtl: 0,
-  userPath: "/",
-  sessionTags: {},
+const baseRole: RoleSettings = roleSettings({
   policyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}',
-};
+});
 const NOW = new Date("2030-01-02T03:04:05Z");
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/target`;
 

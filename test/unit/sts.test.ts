@@ -27,6 +27,7 @@ import {
 } from "../../provider/aws/sts";
 import { AwsCallError } from "../../provider/aws/errors";
 import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
+import { roleSettings } from "../support/fixtures";
 
 const sts = mockClient(STSClient);
 const iam = mockClient(IAMClient);
@@ -42,19 +43,7 @@ const engine: EngineSettings = {
 };
 
 function role(overrides: Partial<RoleSettings> = {}): RoleSettings {
-  return {
-    name: "deploy",
-    credentialType: "assumed_role",
-    policyArns: [],
-    roleArns: [],
-    iamGroups: [],
-    iamTags: {},
-    defaultStsTtl: 0,
-    maxStsTtl: 0,
-    userPath: "/",
-    sessionTags: {},
-    ...overrides,
-  };
+  return roleSettings({ credentialType: "assumed_role", ...overrides });
 }
 
 const request: LeaseRequest = { ttl: 0, waitUntilUsable: false };

@@ -12,7 +12,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 cd "$root"
 
 # 1. Node >= 22
-major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+major=$machine_node_major
 if [ "$major" -lt 22 ]; then
   if [ ! -x "$node22_bin/node" ]; then
     say "node $(node --version 2>/dev/null || echo none) is older than 22; installing $node_pkg@22 from the npm registry"

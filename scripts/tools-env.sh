@@ -19,7 +19,9 @@ pulumi_version() {
   fi
 }
 pulumi_bin="$cache/pulumi/v$(pulumi_version)/bin"
-[ -x "$node22_bin/node" ] && PATH="$node22_bin:$PATH"
+# The machine's own Node major version, before our Node 22 goes first on PATH.
+machine_node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$machine_node_major" -lt 22 ] && [ -x "$node22_bin/node" ] && PATH="$node22_bin:$PATH"
 PATH="$root/node_modules/.bin:$pulumi_bin:$PATH"
 export PATH
 export PULUMI_SKIP_UPDATE_CHECK=true

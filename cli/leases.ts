@@ -62,7 +62,9 @@ function leaseProgram(args: LeaseProgramArgs): pulumiTypes.automation.PulumiFn {
       ...args.request,
       renewal: args.renewal,
     });
-    const issued = pulumi
+    // Credentials are captured in-process as the engine resolves them, so no
+    // `stack output --show-secrets` run is needed afterwards.
+    pulumi
       .output({
         leaseId: lease.leaseId,
         credentialType: lease.credentialType,
@@ -78,10 +80,7 @@ function leaseProgram(args: LeaseProgramArgs): pulumiTypes.automation.PulumiFn {
         warnings: lease.warnings,
       })
       .apply((l) => {
-        const view: IssuedLease = { ...l, warnings: l.warnings ?? [] };
-        // Captured in-process, so no `stack output --show-secrets` run is needed.
-        args.onLease(view);
-        return view;
+        args.onLease({ ...l, warnings: l.warnings ?? [] } as IssuedLease);
       });
     // Built from the non-secret outputs only, so the record stays readable without the passphrase.
     const record = pulumi

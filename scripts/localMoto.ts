@@ -44,15 +44,20 @@ function launcherPath(): string {
 /** Number of unauthenticated calls the bootstrap makes before enforcement starts. */
 const BOOTSTRAP_CALLS = 3;
 
-export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise<void> }> {
+/**
+ * enforce (default): IAM policies are evaluated for every call after the bootstrap of
+ * the admin "root" user. Without it: a plain moto (no root user; any keys are accepted),
+ * e.g. for a Pulumi S3 state bucket (see test/support/cli.ts for why).
+ */
+export async function startMoto(opts: { enforce?: boolean } = {}): Promise<{ info: MotoInfo; stop: () => Promise<void> }> {
+  const enforce = opts.enforce ?? true;
   const python = motoCommand();
   const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" };
+  if (enforce) env.INITIAL_NO_AUTH_ACTION_COUNT = String(BOOTSTRAP_CALLS);
+  else delete env.INITIAL_NO_AUTH_ACTION_COUNT;
   const child: ChildProcess = spawn(python, [launcherPath(), "-H", "127.0.0.1", "-p", String(port)], {
-    env: {
-      ...process.env,
-      MOTO_IAM_LOAD_MANAGED_POLICIES: "true",
-      INITIAL_NO_AUTH_ACTION_COUNT: String(BOOTSTRAP_CALLS),
-    },
+    env,
     stdio: ["ignore", "ignore", "pipe"],
     detached: false,
   });
@@ -80,6 +85,18 @@ export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise
     await new Promise((r) => setTimeout(r, 100));
   }
   const region = "us-east-1";
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  if (!enforce) {
+    return { info: { endpoint, region, accessKey: "plain", secretKey: "plain", accountId: "123456789012" }, stop };
+  }
   const { IAMClient, CreateUserCommand, AttachUserPolicyCommand, CreateAccessKeyCommand } = await import(
     "@aws-sdk/client-iam"
   );
@@ -100,15 +117,6 @@ export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise
     accessKey: key.AccessKey!.AccessKeyId!,
     secretKey: key.AccessKey!.SecretAccessKey!,
     accountId: "123456789012",
-  };
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
   };
   return { info, stop };
 }

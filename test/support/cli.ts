@@ -1,7 +1,6 @@
 // Runs the real `awslease` CLI (bin/awslease.js, built into dist/) as a child process,
 // each "runner" with its own AWSLEASE_HOME, and helpers that look at moto directly.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +10,7 @@ import {
   ListUserTagsCommand,
 } from "@aws-sdk/client-iam";
 import { clients, moto } from "./aws";
+import { startMoto } from "../../scripts/localMoto";
 
 export const repoRoot = resolve(__dirname, "../..");
 export const cliEntry = join(repoRoot, "bin", "awslease.js");
@@ -268,42 +268,6 @@ export function errorLines(stderr: string): string[] {
  * one, started and stopped by the test file, can. IAM and STS stay on the enforcing moto.
  */
 export async function startPlainMoto(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  execFileSync("python3", ["-c", "import moto.server"], { stdio: "ignore" });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolvePort(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-  const env = { ...process.env };
-  delete env.INITIAL_NO_AUTH_ACTION_COUNT;
-  const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr = (stderr + String(d)).slice(-2000)));
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`plain moto exited (${child.exitCode}): ${stderr}`);
-    const up = await fetch(`${endpoint}/moto-api/data.json`).then((r) => r.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`plain moto did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { endpoint, stop };
+  const { info, stop } = await startMoto({ enforce: false });
+  return { endpoint: info.endpoint, stop };
 }

@@ -62,13 +62,6 @@ export function leaseStackName(mount: string, id: string): string {
   return `lease-${mount}-${id}`;
 }
 
-/** The stack of a lease id `<mount>/(creds|sts)/<role>/<id>`. */
-export function parseLeaseId(leaseId: string): { mount: string; kind: string; role: string; id: string } {
-  const m = /^([a-zA-Z0-9_-]+)\/(creds|sts)\/([\w+=,.@-]+)\/([a-zA-Z0-9]+)$/.exec(leaseId);
-  if (!m) throw new ValidationError([{ field: "lease_id", reason: `malformed lease id "${leaseId}" (want <mount>/creds|sts/<role>/<id>)` }]);
-  return { mount: m[1], kind: m[2], role: m[3], id: m[4] };
-}
-
 /** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
 export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if (!ctx.secretsProvider && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {

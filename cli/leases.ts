@@ -5,6 +5,7 @@ import type * as pulumiTypes from "@pulumi/pulumi";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
+import { parseLeaseId, randomLeaseSuffix } from "../provider/leaseIds";
 import type { LeaseFacts } from "./output";
 import {
   destroyStack,
@@ -12,7 +13,6 @@ import {
   initStack,
   leaseStackName,
   listStackNames,
-  parseLeaseId,
   readOutputs,
   removeStack,
   upInline,
@@ -118,7 +118,6 @@ function overrideEnv(mount: MountState): Record<string, string> {
  */
 export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput): Promise<IssueResult> {
   const request = validateLease(input);
-  const { randomLeaseSuffix } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
   const key = randomLeaseSuffix();
   const stackName = leaseStackName(ctx.mount, key);
   let mount: MountState | undefined;

@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
 import type { EngineIdentity, EngineSettings } from "./types";
 import { validateEngineConfig, ValidationError, type EngineConfigInput } from "./validation";
-import { callerIdentity } from "./aws/sts";
-import { rotateRootKey, OldRootKeyNotDeletedError, type RotatedRootKey } from "./aws/rootKeys";
+import type * as stsCalls from "./aws/sts";
+import type * as rootKeys from "./aws/rootKeys";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 
 export interface AwsEngineConfigArgs {
@@ -91,6 +91,14 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
 
 // ---- provider operations (run in the provider process via the shim) ----
 
+/** AWS calls, loaded when an operation runs (a program declaring resources never loads the SDK). */
+function callerIdentity(engine: EngineSettings) {
+  return (require("./aws/sts") as typeof stsCalls).callerIdentity(engine);
+}
+function awsRootKeys(): typeof rootKeys {
+  return require("./aws/rootKeys");
+}
+
 function asState(props: Record<string, unknown>): EngineState {
   return props as unknown as EngineState;
 }
@@ -153,7 +161,8 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
       rotatedAt = undefined;
     }
     if ((old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "") && news.rotateRootTrigger) {
-      let rotated: RotatedRootKey;
+      const { rotateRootKey, OldRootKeyNotDeletedError } = awsRootKeys();
+      let rotated: rootKeys.RotatedRootKey;
       try {
         rotated = await rotateRootKey(settings);
       } catch (err) {

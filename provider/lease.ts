@@ -7,7 +7,7 @@ import type { CredentialType, EngineIdentity, EngineSettings, IssuedLease, RoleS
 import { ENGINE_OVERRIDE_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
-import { issueLease, revokeLease, renewLease, checkLease } from "./aws/leases";
+import type * as awsLeases from "./aws/leases";
 import type { RoleRef } from "./role";
 
 export interface AwsLeaseArgs {
@@ -109,6 +109,14 @@ function toArray<T>(v: pulumi.Input<T[]> | pulumi.Input<T> | undefined): T[] {
 // ---- provider operations (run in the provider process via the shim) ----
 
 /**
+ * The AWS side, loaded when an operation runs: a program that only declares leases
+ * (the CLI's inline programs, users' programs) never loads the AWS SDK.
+ */
+function aws(): typeof awsLeases {
+  return require("./aws/leases");
+}
+
+/**
  * The engine settings to revoke or check with. After rotate-root the stored root key
  * no longer exists; the CLI then passes the current settings of the same mount.
  */
@@ -205,7 +213,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     const engine = inputs.engine as EngineSettings;
     const role = inputs.role as RoleSettings;
     const request = validateLease(inputs.request ?? {});
-    const issued = await issueLease(engine, role, request, { leaseId: inputs.leaseKey || undefined });
+    const issued = await aws().issueLease(engine, role, request, { leaseId: inputs.leaseKey || undefined });
     const state: LeaseState = {
       ...issued,
       engine,
@@ -220,7 +228,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
 
   async read(id, props) {
     const state = props as LeaseState;
-    const status = await checkLease(effectiveEngine(state.engine), state);
+    const status = await aws().checkLease(effectiveEngine(state.engine), state);
     // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
     // An expired iam_user lease stays listed: its user still has to be deleted.
     if (status === "gone" || (status === "expired" && isStsType(state.credentialType))) return { id: "" };
@@ -239,7 +247,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     const renewRequested = differs(old.renewal, news.renewal);
     if (!isStsType(old.credentialType) && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
       const request = validateLease(news.request ?? {});
-      const renewed = await renewLease(effectiveEngine(state.engine), old, request.ttl);
+      const renewed = await aws().renewLease(effectiveEngine(state.engine), old, request.ttl);
       state = { ...state, ...renewed, warnings: renewed.warnings };
     }
     return { outs: outputsOf(state) };
@@ -247,7 +255,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props) {
     const state = props as LeaseState;
-    const { message } = await revokeLease(effectiveEngine(state.engine), state);
+    const { message } = await aws().revokeLease(effectiveEngine(state.engine), state);
     // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
     // above all that STS credentials stay valid until their expiry. No secret in it.
     console.log(`awslease: ${state.leaseId}: ${message}`);

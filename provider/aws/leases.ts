@@ -1,28 +1,12 @@
 // The lease operations the resources and the CLI call: issue, revoke, renew and
 // check, dispatched by credential type to the IAM-user or STS code.
-import { randomInt } from "node:crypto";
 import { formatDuration } from "../duration";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { renderUsername } from "../usernameTemplate";
 import { DEFAULT_LEASE_SECONDS, ValidationError, checkIssueRequest, resolveTtl } from "../validation";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
-
-const LEASE_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const LEASE_ID_LENGTH = 24;
-
-/** A random 24-character alphanumeric id, the last part of a lease id (as Vault's). */
-export function randomLeaseSuffix(): string {
-  let id = "";
-  for (let i = 0; i < LEASE_ID_LENGTH; i++) id += LEASE_ID_ALPHABET[randomInt(LEASE_ID_ALPHABET.length)];
-  return id;
-}
-
-/** `<mount>/creds/<role>/<id>` for iam_user, `<mount>/sts/<role>/<id>` for the STS types (Vault's paths). */
-export function leaseIdFor(mount: string, role: Pick<RoleSettings, "name" | "credentialType">, suffix: string): string {
-  const path = role.credentialType === "iam_user" ? "creds" : "sts";
-  return `${mount}/${path}/${role.name}/${suffix}`;
-}
+import { leaseIdFor, randomLeaseSuffix } from "../leaseIds";
 
 function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");

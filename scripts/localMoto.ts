@@ -44,18 +44,15 @@ function launcherPath(): string {
 /** Number of unauthenticated calls the bootstrap makes before enforcement starts. */
 const BOOTSTRAP_CALLS = 3;
 
-/**
- * enforce (default): IAM policies are evaluated for every call after the bootstrap of
- * the admin "root" user. Without it: a plain moto (no root user; any keys are accepted),
- * e.g. for a Pulumi S3 state bucket (see test/support/cli.ts for why).
- */
-export async function startMoto(opts: { enforce?: boolean } = {}): Promise<{ info: MotoInfo; stop: () => Promise<void> }> {
-  const enforce = opts.enforce ?? true;
+export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise<void> }> {
   const python = motoCommand();
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: "true" };
-  if (enforce) env.INITIAL_NO_AUTH_ACTION_COUNT = String(BOOTSTRAP_CALLS);
-  else delete env.INITIAL_NO_AUTH_ACTION_COUNT;
+  // IAM policies are evaluated for every call after the bootstrap of the "root" user.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MOTO_IAM_LOAD_MANAGED_POLICIES: "true",
+    INITIAL_NO_AUTH_ACTION_COUNT: String(BOOTSTRAP_CALLS),
+  };
   const child: ChildProcess = spawn(python, [launcherPath(), "-H", "127.0.0.1", "-p", String(port)], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
@@ -94,9 +91,6 @@ export async function startMoto(opts: { enforce?: boolean } = {}): Promise<{ inf
     await exited;
     clearTimeout(timer);
   };
-  if (!enforce) {
-    return { info: { endpoint, region, accessKey: "plain", secretKey: "plain", accountId: "123456789012" }, stop };
-  }
   const { IAMClient, CreateUserCommand, AttachUserPolicyCommand, CreateAccessKeyCommand } = await import(
     "@aws-sdk/client-iam"
   );

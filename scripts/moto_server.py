@@ -6,7 +6,9 @@ past the lease's expiry) denies everything from the start, and an identity polic
 conditions never see aws:CurrentTime. AWS evaluates these. This launcher registers the
 Date* operators in moto's own operator table, supplies aws:CurrentTime, and makes an
 unmet condition leave the statement out (NEUTRAL) as AWS does, instead of DENIED.
-Everything else is moto as shipped: `python3 moto_server.py -H 127.0.0.1 -p PORT`.
+It also fixes S3 signature checks for query values containing "/" (see below), so a
+Pulumi S3 state backend works against the enforcing server. Everything else is moto as
+shipped: `python3 moto_server.py -H 127.0.0.1 -p PORT`.
 """
 import datetime
 
@@ -74,6 +76,28 @@ def _is_action_permitted(self, action, resource="*", principal=None, incoming_co
 
 
 access_control.IAMPolicyStatement.is_action_permitted = _is_action_permitted
+
+# S3 with enforcement: moto rebuilds the request URL with the query already decoded, so a
+# value containing "/" (e.g. ListObjectsV2 Prefix=.pulumi/stacks/, as every Pulumi S3
+# backend sends) no longer matches the client's canonical request: SignatureDoesNotMatch.
+# SigV4 canonicalises each query key and value URI-encoded; re-encode them the same way.
+from urllib.parse import quote, unquote
+
+_moto_s3_aws_request = access_control.S3IAMRequest._create_aws_request
+
+
+def _s3_aws_request_with_canonical_query(self):
+    path, sep, query = self._path.partition("?")
+    if sep and query:
+        pairs = []
+        for pair in query.split("&"):
+            key, eq, value = pair.partition("=")
+            pairs.append(quote(unquote(key), safe="-_.~") + eq + quote(unquote(value), safe="-_.~"))
+        self._path = path + "?" + "&".join(pairs)
+    return _moto_s3_aws_request(self)
+
+
+access_control.S3IAMRequest._create_aws_request = _s3_aws_request_with_canonical_query
 
 if __name__ == "__main__":
     from moto.server import main

@@ -1,9 +1,12 @@
 // Two CI "runners" (two AWSLEASE_HOME dirs, nothing shared but the passphrase) using one
 // S3 state backend on moto: a lease issued on A is listed and revoked on B. Then 10
-// parallel `issue` processes on that backend: all succeed with distinct leases.
+// parallel `issue` processes on that backend: all succeed with distinct leases. The
+// backend's own credentials are an IAM user that may only use the state bucket, as a
+// CI setup would have them; moto enforces that policy too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { clients, moto, uniq } from "../support/aws";
 import {
   allowPolicy,
@@ -12,7 +15,6 @@ import {
   errorName,
   filesContaining,
   ok,
-  startPlainMoto,
   taggedUsers,
   userExists,
   type Runner,
@@ -21,7 +23,6 @@ import {
 const mount = uniq("shared");
 const bucket = uniq("awslease-state");
 let s3: S3Client;
-let stateMoto: Awaited<ReturnType<typeof startPlainMoto>> | undefined;
 let backend: string;
 let runnerA: Runner;
 let runnerB: Runner;
@@ -29,15 +30,29 @@ const secrets: string[] = [];
 
 beforeAll(async () => {
   const m = moto();
-  // The state bucket lives on a moto of its own (see startPlainMoto: the enforcing moto
-  // cannot serve Pulumi's S3 listing); leases are issued on the enforcing one as usual.
-  stateMoto = await startPlainMoto();
-  const stateCreds = { accessKeyId: "state-backend-key", secretAccessKey: "state-backend-secret" };
-  s3 = new S3Client({ endpoint: stateMoto.endpoint, region: m.region, forcePathStyle: true, credentials: stateCreds });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const { iam } = clients();
+  const stateUser = uniq("state-backend");
+  await iam.send(new CreateUserCommand({ UserName: stateUser }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: stateUser,
+      PolicyName: "state-bucket-only",
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "s3:*", Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }],
+      }),
+    }),
+  );
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: stateUser }))).AccessKey!;
+  const stateCreds = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+  // The bucket is made with the root keys; the runners only ever get stateCreds.
+  const admin = new S3Client({ endpoint: m.endpoint, region: m.region, forcePathStyle: true, credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey } });
+  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+  admin.destroy();
+  s3 = new S3Client({ endpoint: m.endpoint, region: m.region, forcePathStyle: true, credentials: stateCreds });
   // gocloud.dev s3blob URL (the version pulumi 3.259 links): endpoint is a full URL,
   // use_path_style for a path-style endpoint; credentials from the standard AWS env.
-  backend = `s3://${bucket}?endpoint=${encodeURIComponent(stateMoto.endpoint)}&use_path_style=true&region=${m.region}`;
+  backend = `s3://${bucket}?endpoint=${encodeURIComponent(m.endpoint)}&use_path_style=true&region=${m.region}`;
   const backendCreds = { AWS_ACCESS_KEY_ID: stateCreds.accessKeyId, AWS_SECRET_ACCESS_KEY: stateCreds.secretAccessKey };
   runnerA = cliRunner({ backend, mount, env: backendCreds });
   runnerB = cliRunner({ backend, mount, env: backendCreds });
@@ -48,7 +63,6 @@ afterAll(async () => {
   runnerA?.cleanup();
   runnerB?.cleanup();
   s3?.destroy();
-  await stateMoto?.stop();
 });
 
 async function listIds(r: Runner): Promise<string[]> {

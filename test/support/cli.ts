@@ -10,7 +10,6 @@ import {
   ListUserTagsCommand,
 } from "@aws-sdk/client-iam";
 import { clients, moto } from "./aws";
-import { startMoto } from "../../scripts/localMoto";
 
 export const repoRoot = resolve(__dirname, "../..");
 export const cliEntry = join(repoRoot, "bin", "awslease.js");
@@ -258,16 +257,3 @@ export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "");
 }
 
-/**
- * A second, plain moto server (no IAM enforcement) for S3 state backends.
- *
- * Emulator gap (moto 5.2.1, measured): with IAM enforcement on, moto's S3 SigV4 check
- * rejects any request whose query has a value containing "/" (SignatureDoesNotMatch),
- * e.g. ListObjectsV2 with Prefix ".pulumi/stacks/", which is how every Pulumi S3 backend
- * lists stacks. The enforcing moto of this run therefore cannot hold Pulumi state; this
- * one, started and stopped by the test file, can. IAM and STS stay on the enforcing moto.
- */
-export async function startPlainMoto(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const { info, stop } = await startMoto({ enforce: false });
-  return { endpoint: info.endpoint, stop };
-}

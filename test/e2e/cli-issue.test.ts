@@ -8,15 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  AttachRolePolicyCommand,
-  CreatePolicyCommand,
-  CreateRoleCommand,
-  CreateUserCommand,
-  ListUsersCommand,
-} from "@aws-sdk/client-iam";
+import { CreateUserCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, moto, uniq } from "../support/aws";
+import { clients, createAssumableRole, moto, uniq } from "../support/aws";
 import {
   allowPolicy,
   cliEntry,
@@ -29,7 +23,6 @@ import {
   leaseStackFiles,
   ok,
   repoRoot,
-  rootClients,
   taggedUsers,
   userExists,
   type Runner,
@@ -53,23 +46,7 @@ beforeAll(async () => {
   await ok(runner.run(["role", "write", "dev", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:ListUsers"])]));
 
   // An IAM role the mount's root user may assume.
-  const { iam } = rootClients();
-  const m = moto();
-  const roleName = uniq("deployer");
-  const trust = {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        // moto admits the caller only by its exact ARN (see test/integration/sts.test.ts).
-        Principal: { AWS: [`arn:aws:iam::${m.accountId}:root`, `arn:aws:iam::${m.accountId}:user/root`] },
-        Action: "sts:AssumeRole",
-      },
-    ],
-  };
-  stsRoleArn = (await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-  const policy = await iam.send(new CreatePolicyCommand({ PolicyName: uniq("list-users"), PolicyDocument: allowPolicy(["iam:ListUsers"]) }));
-  await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policy.Policy!.Arn! }));
+  stsRoleArn = await createAssumableRole(["iam:ListUsers"]);
   await ok(runner.run(["role", "write", "deploy", "--credential-type", "assumed_role", "--role-arns", stsRoleArn]));
 });
 

@@ -8,10 +8,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   AttachGroupPolicyCommand,
-  AttachRolePolicyCommand,
   CreateAccessKeyCommand,
   CreateGroupCommand,
-  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
   ListRolesCommand,
@@ -23,11 +21,10 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { callerIdentity, issueAssumedRole, issueFederationToken, issueSessionToken } from "../../provider/aws/sts";
 import { sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
-import { clients, engineSettings, moto, uniq } from "../support/aws";
+import { allowPolicy, clients, createAssumableRole, engineSettings, moto, uniq } from "../support/aws";
 import { roleSettings } from "../support/fixtures";
 
-const allow = (actions: string[]) =>
-  JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
+const allow = allowPolicy;
 
 function role(overrides: Partial<RoleSettings>): RoleSettings {
   return roleSettings({ name: "test", credentialType: "assumed_role", ...overrides });
@@ -42,31 +39,6 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name?: string; mess
     return err as { name?: string; message?: string };
   }
   throw new Error("expected a failure");
-}
-
-/** Creates an IAM role trusting the root test user, with a managed policy allowing `actions`. */
-async function createRole(actions: string[], trustCondition?: Record<string, unknown>): Promise<string> {
-  const { iam } = clients();
-  const m = moto();
-  const name = uniq("role");
-  const trust = {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        // The account root is what one writes for AWS; moto needs the caller's exact ARN.
-        Principal: { AWS: [`arn:aws:iam::${m.accountId}:root`, `arn:aws:iam::${m.accountId}:user/root`] },
-        Action: "sts:AssumeRole",
-        ...(trustCondition ? { Condition: trustCondition } : {}),
-      },
-    ],
-  };
-  const created = await iam.send(
-    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }),
-  );
-  const policy = await iam.send(new CreatePolicyCommand({ PolicyName: uniq("allow"), PolicyDocument: allow(actions) }));
-  await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policy.Policy!.Arn! }));
-  return created.Role!.Arn!;
 }
 
 /** Creates an IAM user with an inline policy allowing `actions`; returns its keys. */
@@ -97,7 +69,7 @@ describe("callerIdentity", () => {
 describe("issueAssumedRole", () => {
   let roleArn: string;
   beforeAll(async () => {
-    roleArn = await createRole(["iam:ListUsers"]);
+    roleArn = await createAssumableRole(["iam:ListUsers"]);
   });
 
   it("returns session credentials limited to the role's permissions", async () => {
@@ -133,7 +105,7 @@ describe("issueAssumedRole", () => {
   });
 
   it("sends the role's external id, which the trust policy checks", async () => {
-    const guarded = await createRole(["iam:ListUsers"], { StringEquals: { "sts:ExternalId": "ext-42" } });
+    const guarded = await createAssumableRole(["iam:ListUsers"], { StringEquals: { "sts:ExternalId": "ext-42" } });
     const opts = { leaseId: "aws/sts/test/2", ttlSeconds: 900, sessionName: uniq("s"), roleArn: guarded, now: new Date() };
     const lease = await issueAssumedRole(engineSettings(), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
     expect(lease.arn).toContain(guarded.split("/").pop());

@@ -1,6 +1,6 @@
 // Clients for tests, pointed at the moto server of this run.
 import { inject } from "vitest";
-import { IAMClient } from "@aws-sdk/client-iam";
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { EngineSettings } from "../../provider/types";
 
@@ -41,4 +41,36 @@ export function engineSettings(overrides: Partial<EngineSettings> = {}): EngineS
 /** A unique suffix so tests sharing one moto never collide. */
 export function uniq(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** An identity policy allowing `actions` on every resource. */
+export function allowPolicy(actions: string[]): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
+}
+
+/**
+ * An IAM role the root test user may assume, with a managed policy allowing `actions`;
+ * returns its ARN. The account root is what one writes for AWS; moto admits a caller
+ * only by its exact ARN, so both are listed.
+ */
+export async function createAssumableRole(actions: string[], trustCondition?: Record<string, unknown>): Promise<string> {
+  const { iam } = clients();
+  const m = moto();
+  const name = uniq("role");
+  const trust = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: [`arn:aws:iam::${m.accountId}:root`, `arn:aws:iam::${m.accountId}:user/root`] },
+        Action: "sts:AssumeRole",
+        ...(trustCondition ? { Condition: trustCondition } : {}),
+      },
+    ],
+  };
+  const created = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  const policy = await iam.send(new CreatePolicyCommand({ PolicyName: uniq("allow"), PolicyDocument: allowPolicy(actions) }));
+  await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policy.Policy!.Arn! }));
+  iam.destroy();
+  return created.Role!.Arn!;
 }

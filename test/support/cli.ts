@@ -9,7 +9,7 @@ import {
   ListUsersCommand,
   ListUserTagsCommand,
 } from "@aws-sdk/client-iam";
-import { clients, moto } from "./aws";
+import { allowPolicy, clients, moto } from "./aws";
 
 export const repoRoot = resolve(__dirname, "../..");
 export const cliEntry = join(repoRoot, "bin", "awslease.js");
@@ -155,9 +155,7 @@ export async function configureMount(
 }
 
 /** An IAM policy document allowing exactly these actions. */
-export function allowPolicy(actions: string[]): string {
-  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
-}
+export { allowPolicy };
 
 /** Root (admin) IAM and STS clients on moto. */
 export function rootClients() {

@@ -61,7 +61,8 @@ export async function issueLease(
       issued = await issueFederationToken(engine, role, request, {
         leaseId,
         ttlSeconds: ttl.seconds,
-        sessionName: request.roleSessionName ?? renderUsername(engine.usernameTemplate, { ...nameContext, type: "STS" }),
+        // The federated user's name (limit 32); roleSessionName is for assumed_role only.
+        sessionName: renderUsername(engine.usernameTemplate, { ...nameContext, type: "STS" }),
         now,
       });
       break;

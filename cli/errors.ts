@@ -1,7 +1,6 @@
 // Exit codes (Vault's convention): 0 ok, 1 usage or validation error, 2 AWS/engine error.
 // Every error is one line on stderr; the stack trace only with --debug.
 
-export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_REMOTE = 2;
 

@@ -1,7 +1,7 @@
 // awslease CLI entry: global options and the command tree. Commands are loaded
 // lazily so `--help` and usage errors never load the engine or the AWS SDK.
 import yargs from "yargs";
-import { reportError, EXIT_USAGE } from "./errors";
+import { reportError } from "./errors";
 import { exitCodeForSignal, installInterruptHandlers, interruption } from "./interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
@@ -57,4 +57,3 @@ export async function main(args: string[]): Promise<void> {
   if (process.exitCode === undefined) process.exitCode = 0;
 }
 
-export { EXIT_USAGE };

@@ -1,6 +1,7 @@
 // `awslease config write|read|rotate-root`: Vault's config/root and config/lease.
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
+import { LIST_FORMATS } from "../output";
 import { readStdinSecret } from "./secretInput";
 
 interface WriteArgs extends GlobalArgs {
@@ -64,7 +65,7 @@ interface ReadArgs extends GlobalArgs {
 const read: CommandModule<GlobalArgs, ReadArgs> = {
   command: "read",
   describe: "Show the mount's config (never the secret key)",
-  builder: (y) => y.option("format", formatOption(["table", "json"])) as Argv<ReadArgs>,
+  builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<ReadArgs>,
   handler: async (argv) => {
     const { requireMount } = await import("../mounts");
     const { formatKeyValues } = await import("../output");

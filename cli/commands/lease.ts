@@ -1,6 +1,7 @@
 // `awslease lease list|lookup|renew|revoke`: Vault's lease commands over the lease table.
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
+import { LIST_FORMATS } from "../output";
 import type { LeaseRecord } from "../leases";
 import { ValidationError } from "../../provider/validation";
 import type { LeaseSummary } from "../output";
@@ -30,7 +31,7 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
     y
       .option("prefix", { type: "string", describe: "Only lease ids starting with this (e.g. aws/creds/deploy)" })
       .option("expired", { type: "boolean", describe: "Only expired leases" })
-      .option("format", formatOption(["table", "json"])) as Argv<ListArgs>,
+      .option("format", formatOption(LIST_FORMATS)) as Argv<ListArgs>,
   handler: async (argv) => {
     const { list: listLeases } = await import("../leases");
     const { formatLeaseList } = await import("../output");
@@ -44,7 +45,7 @@ type IdArgs = GlobalArgs & { "lease-id": string; format: string };
 const lookup: CommandModule<GlobalArgs, IdArgs> = {
   command: "lookup <lease-id>",
   describe: "Show one lease",
-  builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(["table", "json"])) as Argv<IdArgs>,
+  builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<IdArgs>,
   handler: async (argv) => {
     const { lookup: find } = await import("../leases");
     const { formatLookup } = await import("../output");
@@ -61,7 +62,7 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
     y
       .positional("lease-id", { type: "string", demandOption: true })
       .option("increment", { type: "string", describe: "New TTL from now (default: the lease's TTL)" })
-      .option("format", formatOption(["table", "json"])) as Argv<RenewArgs>,
+      .option("format", formatOption(LIST_FORMATS)) as Argv<RenewArgs>,
   handler: async (argv) => {
     const { renew: renewLease } = await import("../leases");
     const { formatLookup } = await import("../output");

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
+import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
 
 interface WriteArgs extends GlobalArgs {
@@ -111,7 +112,7 @@ function roleView(settings: import("../../provider/types").RoleSettings): Record
 const read: CommandModule<GlobalArgs, NameArgs> = {
   command: "read <name>",
   describe: "Show a role",
-  builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(["table", "json"])) as Argv<NameArgs>,
+  builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<NameArgs>,
   handler: async (argv) => {
     const { requireMount } = await import("../mounts");
     const { formatKeyValues } = await import("../output");
@@ -126,7 +127,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
 const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
   command: "list",
   describe: "List the mount's roles",
-  builder: (y) => y.option("format", formatOption(["table", "json"])) as Argv<GlobalArgs & { format: string }>,
+  builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<GlobalArgs & { format: string }>,
   handler: async (argv) => {
     const { readMount } = await import("../mounts");
     const { formatNameList } = await import("../output");

@@ -1,6 +1,7 @@
 // `awslease sweep`: revoke expired leases; delete orphaned IAM users this mount tagged.
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
+import { LIST_FORMATS } from "../output";
 
 type SweepArgs = GlobalArgs & { "dry-run"?: boolean; format: string };
 
@@ -10,7 +11,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   builder: (y) =>
     y
       .option("dry-run", { type: "boolean", describe: "Only show what would be removed" })
-      .option("format", formatOption(["table", "json"])) as Argv<SweepArgs>,
+      .option("format", formatOption(LIST_FORMATS)) as Argv<SweepArgs>,
   handler: async (argv) => {
     const { sweep, EngineError } = await import("../leases");
     const result = await sweep(context(argv), { dryRun: !!argv["dry-run"] });

@@ -2,12 +2,14 @@
 // backend URL), the offline engine environment, stack naming, and the few engine
 // runs the commands need. Every command spawns as few `pulumi` processes as it can.
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir, hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../provider/validation";
 import { engineSignal } from "./interrupts";
+import { commOf } from "./procfs";
+import { mountNameProblem } from "../provider/names";
 
 /** The Pulumi project all awslease stacks belong to. */
 export const PROJECT = "awslease";
@@ -38,9 +40,8 @@ export function engineContext(opts: GlobalOptions, env: NodeJS.ProcessEnv = proc
   const home = resolve(opts.home ?? env.AWSLEASE_HOME ?? join(homedir(), ".awslease"));
   const backend = opts.backend ?? env.AWSLEASE_BACKEND ?? `file://${join(home, "state")}`;
   const mount = opts.mount ?? env.AWSLEASE_MOUNT ?? "aws";
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(mount)) {
-    throw new ValidationError([{ field: "mount", reason: `invalid mount name "${mount}" (letters, digits, _ and -)` }]);
-  }
+  const problem = mountNameProblem(mount);
+  if (problem) throw new ValidationError([{ field: "--mount", reason: problem }]);
   const quiet = !!opts.quiet;
   return {
     home,
@@ -50,16 +51,6 @@ export function engineContext(opts: GlobalOptions, env: NodeJS.ProcessEnv = proc
     progress: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
     debug: !!opts.debug,
   };
-}
-
-/** Control stack of a mount: its engine config and roles. */
-export function controlStackName(mount: string): string {
-  return `mount-${mount}`;
-}
-
-/** Each lease is its own stack: parallel issues never wait on one lock. */
-export function leaseStackName(mount: string, id: string): string {
-  return `lease-${mount}-${id}`;
 }
 
 /** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
@@ -83,6 +74,9 @@ export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.e
   // The provider's node process reuses the CLI's V8 compile cache (faster start).
   const compileCache = (require("node:module") as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
   if (compileCache && !env.NODE_COMPILE_CACHE) vars.NODE_COMPILE_CACHE = compileCache;
+  // Providers exit when their pulumi process is killed (see providerWatchdog.ts).
+  const watchdog = `--require ${JSON.stringify(join(__dirname, "providerWatchdog.js"))}`;
+  vars.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${watchdog}` : watchdog;
   return vars;
 }
 
@@ -238,11 +232,17 @@ export function isNoSuchStack(err: unknown): boolean {
   return /no stack named|stack .* not found|could not find stack/i.test(text);
 }
 
-/** Names of this project's stacks in the backend. */
-export async function listStackNames(ws: Workspace): Promise<string[]> {
+export interface StackSummary {
+  name: string;
+  /** When the stack's state was last written (its creation, for a stack never updated). */
+  lastUpdate?: string;
+}
+
+/** This project's stacks in the backend. */
+export async function listStacks(ws: Workspace): Promise<StackSummary[]> {
   const res = await runPulumi(ws, ["stack", "ls", "--json"]);
-  const stacks = JSON.parse(res.stdout || "[]") as { name: string }[];
-  return stacks.map((s) => s.name.split("/").pop() as string);
+  const stacks = JSON.parse(res.stdout || "[]") as { name: string; lastUpdate?: string }[];
+  return stacks.map((s) => ({ name: s.name.split("/").pop() as string, lastUpdate: s.lastUpdate }));
 }
 
 /**
@@ -307,4 +307,95 @@ export function engineErrorLine(err: unknown): string {
     lines.find((l) => l.length > 0) ??
     "engine run failed";
   return pick.replace(/^error:\s*/, "");
+}
+
+// ---- stack locks ----
+// A DIY backend keeps one lock file per running operation and never expires it: a
+// process killed with SIGKILL (or a lost machine) leaves its stack locked for good.
+// The lock error names each lock's owner, on every DIY backend (file, S3, ...):
+//   "  <url>: created by <user>@<host> (pid <n>) at <RFC 3339 time>"
+
+export interface StackLock {
+  user: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+/** A lock that nothing will ever release: its pulumi process is gone, or it is older than this. */
+export const STALE_LOCK_AFTER_MS = 15 * 60 * 1000;
+
+/** The locks a failed engine run reports, or undefined when it did not fail on a lock. */
+export function locksIn(err: unknown): StackLock[] | undefined {
+  const text = `${(err as Error)?.message ?? ""}\n${(err as { commandResult?: CommandResult }).commandResult?.stderr ?? ""}`;
+  if (!/the stack is currently locked by \d+ lock/.test(text)) return undefined;
+  const locks: StackLock[] = [];
+  for (const m of text.matchAll(/: created by (.*?)@(\S+) \(pid (\d+)\) at (\S+)/g)) {
+    const lock = { user: m[1], host: m[2], pid: Number(m[3]), since: m[4] };
+    // The message may be in both the error and its stderr.
+    if (!locks.some((l) => l.pid === lock.pid && l.host === lock.host && l.since === lock.since)) locks.push(lock);
+  }
+  return locks;
+}
+
+/** Is a pulumi process with this pid running on this machine? (A reused pid runs something else.) */
+function pulumiRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const comm = commOf(pid);
+  return comm === undefined || comm === "pulumi"; // no /proc: the pid is alive, assume it is the owner
+}
+
+export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostname()): boolean {
+  const since = Date.parse(lock.since);
+  if (Number.isFinite(since) && now - since > STALE_LOCK_AFTER_MS) return true;
+  return lock.host === thisHost && !pulumiRunning(lock.pid);
+}
+
+/** A stack another run holds right now. */
+export class StackLockedError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly locks: StackLock[],
+    retryHint: string,
+  ) {
+    const owner = locks[0] ? `pulumi pid ${locks[0].pid} on ${locks[0].host} since ${locks[0].since}` : "another run";
+    super(`stack ${stackName} is locked by ${owner}; if that run is gone, ${retryHint}`);
+    this.name = "StackLockedError";
+  }
+}
+
+/** `pulumi cancel`: deletes every lock file of the stack. */
+async function cancelStack(ws: Workspace, stackName: string): Promise<void> {
+  await runPulumi(ws, ["cancel", "--yes", "--stack", stackName], {}, { cleanup: true });
+}
+
+/**
+ * Runs an engine operation on a stack; if it fails on a stale lock (its pulumi process
+ * is gone, or it is older than STALE_LOCK_AFTER_MS), breaks the lock and runs it once
+ * more. A live lock is broken only when `breakLock` says so; otherwise the error says
+ * how (`retryHint`).
+ */
+export async function withLockRecovery<T>(
+  ws: Workspace,
+  ctx: EngineContext,
+  stackName: string,
+  run: () => Promise<T>,
+  opts: { breakLock?: boolean; retryHint: string },
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const locks = locksIn(err);
+    if (!locks) throw err;
+    const stale = locks.length > 0 && locks.every((l) => isStaleLock(l));
+    if (!stale && !opts.breakLock) throw new StackLockedError(stackName, locks, opts.retryHint);
+    const owner = locks.map((l) => `pid ${l.pid} on ${l.host} since ${l.since}`).join(", ");
+    ctx.progress(`awslease: breaking ${stale ? "stale " : ""}lock of ${stackName} (${owner})`);
+    await cancelStack(ws, stackName);
+    return run();
+  }
 }

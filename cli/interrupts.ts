@@ -2,6 +2,7 @@
 // the pulumi process gets SIGINT, finishes in-flight AWS calls, records them in the
 // state and shuts its provider down (killing node left provider processes behind).
 import { constants } from "node:os";
+import { descendantsOf } from "./procfs";
 
 const controller = new AbortController();
 let received: NodeJS.Signals | undefined;
@@ -14,7 +15,12 @@ export function installInterruptHandlers(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
       if (forward) return forward(signal);
-      if (received) process.exit(exitCodeForSignal(signal)); // a second signal: stop waiting
+      if (received) {
+        // A second signal: stop waiting, and take the engine runs down with us (their
+        // providers follow through the watchdog); the stale lock is broken on next use.
+        killDescendants();
+        process.exit(exitCodeForSignal(signal));
+      }
       received = signal;
       process.stderr.write(`awslease: ${signal}: cancelling (waiting for in-flight AWS calls to finish; again to quit)\n`);
       controller.abort();
@@ -35,4 +41,15 @@ export function interruption(): NodeJS.Signals | undefined {
 /** Shell convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
   return 128 + ((constants.signals as Record<string, number>)[signal] ?? 1);
+}
+
+/** SIGKILLs every process below this one (Linux /proc; elsewhere nothing). */
+export function killDescendants(root: number = process.pid): void {
+  for (const pid of descendantsOf(root)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
 }

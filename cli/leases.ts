@@ -5,21 +5,22 @@ import type * as pulumiTypes from "@pulumi/pulumi";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
-import { parseLeaseId, randomLeaseSuffix } from "../provider/leaseIds";
+import { controlStackName, leaseIdFor, leaseStackName, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
 import type { LeaseFacts } from "./output";
 import {
   destroyStack,
   engineErrorLine,
+  runPulumi,
+  StackLockedError,
+  withLockRecovery,
   initStack,
-  leaseStackName,
-  listStackNames,
-  readOutputs,
   removeStack,
   upInline,
   withWorkspace,
   type EngineContext,
 } from "./automation";
 import { mountOrError, readMount, readMountIn, requireMount, type MountState } from "./mounts";
+import { readLeaseStack, readLeaseTable, stackExists, type LeaseTable, type UnreadableStack } from "./leaseTable";
 
 /** What a lease stack exports (non-secret): what list/lookup/renew read. */
 export interface LeaseRecord extends LeaseFacts {
@@ -126,17 +127,21 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
   const program: pulumiTypes.automation.PulumiFn = async () =>
     leaseProgram({ key, engine: mount!.engine.settings, role: role!, request: input, onLease: (l) => (issued = l) })();
   await withWorkspace(ctx, program, async (ws) => {
-    const [found] = await Promise.all([readMountIn(ws, ctx.mount), initStack(ws, ctx, stackName)]);
+    const [found, init] = await Promise.allSettled([readMountIn(ws, ctx.mount), initStack(ws, ctx, stackName)]);
     try {
-      mount = mountOrError(ctx, found);
+      if (found.status === "rejected") throw found.reason;
+      if (init.status === "rejected") throw init.reason;
+      mount = mountOrError(ctx, found.value);
       role = mount.roles[roleName]?.settings;
       if (!role) throw new ValidationError([{ field: "role", reason: `no such role "${roleName}" in mount "${ctx.mount}"` }]);
       // The same rules as the provider's check, before the engine starts.
       checkIssueRequest(role, request);
     } catch (err) {
-      await removeStack(ws, stackName).catch(() => undefined);
+      // Nothing was issued: the new stack must not stay behind as an empty lease.
+      if (init.status === "fulfilled") await removeStack(ws, stackName).catch(() => undefined);
       throw err;
     }
+    const leaseId = leaseIdFor(ctx.mount, role, key);
     ctx.progress(`awslease: issuing ${role.credentialType} credentials for role "${roleName}" (pulumi up ${stackName})`);
     try {
       await upInline(ws, stackName, { create: false, onOutput: ctx.debug ? (o) => process.stderr.write(o) : undefined });
@@ -146,7 +151,7 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
       // removes it. If even that fails, the lease stays listed for `lease revoke`.
       const cleaned = await destroyStack(ws, stackName, {}, { cleanup: true }).then(
         () => "",
-        () => ` (cleanup failed: the lease stays listed as ${stackName}; revoke it with \`awslease lease revoke\`)`,
+        () => ` (cleanup failed: revoke what it left with \`awslease lease revoke ${leaseId}\`)`,
       );
       throw new EngineError(`issue failed: ${engineErrorLine(err)}${cleaned}`);
     }
@@ -155,13 +160,25 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
   return { lease: issued, region: mount.engine.settings.region };
 }
 
-async function readRecord(ctx: EngineContext, leaseId: string): Promise<LeaseRecord | undefined> {
+/**
+ * A lease's stack as the table holds it: no stack; a stack with the lease's record;
+ * or a stack without one - an issue still running, or one that was killed or whose
+ * cleanup failed before the record was written ("abandoned").
+ */
+interface StackLookup {
+  stackExists: boolean;
+  record?: LeaseRecord;
+}
+
+async function readRecord(ctx: EngineContext, leaseId: string): Promise<StackLookup> {
   const { mount, id } = parseLeaseId(leaseId);
   const scoped = { ...ctx, mount };
   return withWorkspace(scoped, undefined, async (ws) => {
-    const outs = await readOutputs(ws, leaseStackName(mount, id), { secrets: false });
-    const rec = outs?.lease as LeaseRecord | undefined;
-    return rec && rec.leaseId === leaseId ? rec : undefined;
+    const stack = await readLeaseStack(ws, ctx.backend, mount, id);
+    if (!stack) return { stackExists: false };
+    // A record of another lease id (e.g. the right suffix with another role) is not this lease.
+    if (stack.record && stack.record.leaseId !== leaseId) return { stackExists: false };
+    return { stackExists: true, record: stack.record };
   });
 }
 
@@ -170,9 +187,9 @@ function noSuchLease(leaseId: string): ValidationError {
 }
 
 export async function lookup(ctx: EngineContext, leaseId: string): Promise<LeaseRecord> {
-  const rec = await readRecord(ctx, leaseId);
-  if (!rec) throw noSuchLease(leaseId);
-  return rec;
+  const { record } = await readRecord(ctx, leaseId);
+  if (!record) throw noSuchLease(leaseId);
+  return record;
 }
 
 /** `lease renew`: iam_user only; moves the expiry (and its AWS deny policy) by the increment. */
@@ -208,101 +225,197 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
   return renewed;
 }
 
-/** `lease revoke`: `pulumi destroy --remove` of the lease stack. A failure leaves the lease listed. */
-export async function revoke(ctx: EngineContext, leaseId: string, opts: { ignoreMissing?: boolean } = {}): Promise<"revoked" | "missing"> {
-  const scoped = { ...ctx, mount: parseLeaseId(leaseId).mount };
-  // Both reads at once: the lease record and the mount's current root settings.
-  const [rec, current] = await Promise.all([readRecord(ctx, leaseId), readMount(scoped)]);
-  if (!rec) {
-    if (opts.ignoreMissing) return "missing";
-    throw noSuchLease(leaseId);
-  }
-  const mount = mountOrError(scoped, current);
-  const { id } = parseLeaseId(leaseId);
-  await withWorkspace(scoped, undefined, async (ws) => {
-    ctx.progress(`awslease: revoking ${leaseId} (pulumi destroy ${leaseStackName(rec.mount, id)})`);
-    try {
-      await destroyStack(ws, leaseStackName(rec.mount, id), overrideEnv(mount));
-    } catch (err) {
-      throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed; retry): ${engineErrorLine(err)}`);
-    }
-  });
-  return "revoked";
+export interface RevokeResult {
+  outcome: "revoked" | "missing" | "abandoned";
+  /** E.g. that STS credentials stay valid until their AWS expiry. */
+  warnings: string[];
 }
 
-/** Every lease of the mount, read from the lease stacks in the backend. */
-export async function list(ctx: EngineContext, opts: { prefix?: string; expired?: boolean } = {}): Promise<LeaseRecord[]> {
-  return (await listWithKeys(ctx, opts)).records;
+export interface RevokeOptions {
+  /** An unknown lease id is success ("missing"). */
+  ignoreMissing?: boolean;
+  /** Break the stack's lock even if its owner may still be running. */
+  breakLock?: boolean;
 }
 
 /**
- * The lease records, and the keys of every lease stack - also of those without a
- * record yet (an issue still running, or one killed before it finished).
+ * `lease revoke`: `pulumi destroy --remove` of the lease stack. A failure leaves the
+ * lease listed. A stale lock (its pulumi process is gone) is broken first. A stack
+ * without a record (an issue killed mid-run) is cleaned up with revokeAbandoned.
  */
-async function listWithKeys(
-  ctx: EngineContext,
-  opts: { prefix?: string; expired?: boolean } = {},
-): Promise<{ records: LeaseRecord[]; stackKeys: Set<string> }> {
-  const prefix = `lease-${ctx.mount}-`;
-  let stackKeys = new Set<string>();
-  const records = await withWorkspace(ctx, undefined, async (ws) => {
-    const names = (await listStackNames(ws)).filter((n) => n.startsWith(prefix));
-    stackKeys = new Set(names.map((n) => n.slice(prefix.length)));
-    const out: LeaseRecord[] = [];
-    // A few at a time: each read is one `pulumi stack output` process.
-    for (let i = 0; i < names.length; i += 4) {
-      const batch = await Promise.all(
-        names.slice(i, i + 4).map((n) => readOutputs(ws, n, { secrets: false }).catch(() => undefined)),
-      );
-      for (const outs of batch) if (outs?.lease) out.push(outs.lease as LeaseRecord);
+export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOptions = {}): Promise<RevokeResult> {
+  const { mount: mountName, id } = parseLeaseId(leaseId);
+  const scoped = { ...ctx, mount: mountName };
+  // Both reads at once: the lease record and the mount's current root settings.
+  const [{ stackExists, record: rec }, current] = await Promise.all([readRecord(ctx, leaseId), readMount(scoped)]);
+  if (!stackExists) {
+    if (opts.ignoreMissing) return { outcome: "missing", warnings: [] };
+    throw noSuchLease(leaseId);
+  }
+  const mount = mountOrError(scoped, current);
+  if (!rec) {
+    await revokeAbandoned(scoped, mount, id, opts);
+    return { outcome: "abandoned", warnings: [] };
+  }
+  const stackName = leaseStackName(mountName, id);
+  await withWorkspace(scoped, undefined, async (ws) => {
+    ctx.progress(`awslease: revoking ${leaseId} (pulumi destroy ${stackName})`);
+    try {
+      await withLockRecovery(ws, ctx, stackName, () => destroyStack(ws, stackName, overrideEnv(mount)), {
+        breakLock: opts.breakLock,
+        retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\``,
+      });
+    } catch (err) {
+      if (err instanceof StackLockedError) throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed): ${err.message}`);
+      throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed; retry): ${engineErrorLine(err)}`);
     }
-    return out;
   });
+  return { outcome: "revoked", warnings: revokeWarnings(rec) };
+}
+
+/** What a revoke leaves valid: STS credentials cannot be revoked one by one in AWS. */
+function revokeWarnings(rec: LeaseRecord): string[] {
+  if (rec.credentialType === "iam_user") return [];
+  return [
+    `${rec.leaseId}: ${rec.credentialType} credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${rec.expiresAt}`,
+  ];
+}
+
+/**
+ * Cleans up the stack of an issue that never finished (killed, or its cleanup failed):
+ * destroys whatever the stack recorded, deletes the IAM user tagged with this lease
+ * (created before the kill, so not in the stack), then removes the stack. The destroy
+ * takes the stack's lock first, so an issue still running is never touched.
+ */
+async function revokeAbandoned(
+  ctx: EngineContext,
+  mount: MountState,
+  id: string,
+  opts: RevokeOptions & { users?: string[] },
+): Promise<string[]> {
+  const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
+  const stackName = leaseStackName(ctx.mount, id);
+  return withWorkspace(ctx, undefined, async (ws) => {
+    ctx.progress(`awslease: cleaning up ${stackName}: an issue that did not finish`);
+    try {
+      await withLockRecovery(
+        ws,
+        ctx,
+        stackName,
+        () => runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], overrideEnv(mount)),
+        { breakLock: opts.breakLock, retryHint: "add --break-lock" },
+      );
+    } catch (err) {
+      const why = err instanceof StackLockedError ? `${err.message} (an issue may still be running)` : engineErrorLine(err);
+      throw new EngineError(`cleanup of ${stackName} failed (it stays listed; retry): ${why}`);
+    }
+    const users =
+      opts.users ?? (await listTaggedUsers(mount.engine.settings)).filter((u) => u.leaseId?.split("/").pop() === id).map((u) => u.username);
+    for (const user of users) await revokeIamUser(mount.engine.settings, user);
+    await removeStack(ws, stackName);
+    return users;
+  });
+}
+
+export interface ListOptions {
+  prefix?: string;
+  expired?: boolean;
+}
+
+/** The mount's leases, and the stacks whose state could not be read (reported, not guessed at). */
+export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<{ records: LeaseRecord[]; unreadable: UnreadableStack[] }> {
+  const table = await readTable(ctx);
   const now = Date.now();
-  const filtered = records
+  const records = table.stacks
+    .map((s) => s.record)
+    .filter((r): r is LeaseRecord => r !== undefined)
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
     .sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
-  return { records: filtered, stackKeys };
+  return { records, unreadable: table.unreadable };
+}
+
+/** The mount's lease table; an unknown mount is an error, not an empty table. */
+async function readTable(ctx: EngineContext): Promise<LeaseTable> {
+  return withWorkspace(ctx, undefined, async (ws) => {
+    const [known, table] = await Promise.all([stackExists(ws, ctx.backend, controlStackName(ctx.mount)), readLeaseTable(ws, ctx.backend, ctx.mount)]);
+    if (!known) throw new ValidationError([{ field: "--mount", reason: `no such mount "${ctx.mount}" in ${ctx.backend}` }]);
+    return table;
+  });
 }
 
 export interface SweepResult {
   expiredLeases: string[];
+  /** Stacks of issues that never finished, cleaned up with their tagged users. */
+  abandonedIssues: string[];
   orphanedUsers: string[];
   failures: string[];
 }
 
-/** Users younger than this are left alone: their issue may still be running. */
-const ORPHAN_MIN_AGE_MS = 5 * 60 * 1000;
+/** Users younger than this are left alone by default: their issue may still be running. */
+export const ORPHAN_MIN_AGE_MS = 5 * 60 * 1000;
+
+export interface SweepOptions {
+  dryRun: boolean;
+  /** Tagged users younger than this are not judged (default ORPHAN_MIN_AGE_MS); 0 judges all at once. */
+  minAgeMs?: number;
+}
 
 /**
- * `sweep`: revoke expired leases, and delete IAM users this mount tagged whose lease is
- * not in the lease table (e.g. a process killed mid-issue, a stack removed by hand).
+ * `sweep`: revoke expired leases; clean up the stacks of issues that never finished
+ * (killed mid-issue) together with their users; and delete IAM users this lease table
+ * tagged whose lease has no stack (e.g. removed by hand). Users of other lease tables
+ * are never touched (listTaggedUsers matches the table id), and neither are stacks or
+ * users younger than minAgeMs: their issue may still be running.
  */
-export async function sweep(ctx: EngineContext, opts: { dryRun: boolean }): Promise<SweepResult> {
+export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<SweepResult> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
-  const mount = await requireMount(ctx);
-  const { records: leases, stackKeys } = await listWithKeys(ctx);
-  const result: SweepResult = { expiredLeases: [], orphanedUsers: [], failures: [] };
+  const minAge = opts.minAgeMs ?? ORPHAN_MIN_AGE_MS;
+  const [mount, table] = await Promise.all([requireMount(ctx), readTable(ctx)]);
+  const result: SweepResult = { expiredLeases: [], abandonedIssues: [], orphanedUsers: [], failures: [] };
+  for (const bad of table.unreadable) result.failures.push(`${bad.stackName}: unreadable, left alone (${bad.error})`);
   const now = Date.now();
-  for (const lease of leases) {
-    if (Date.parse(lease.expiresAt) > now) continue;
-    result.expiredLeases.push(lease.leaseId);
+  const oldEnough = (time: string | undefined) => time === undefined || now - Date.parse(time) >= minAge;
+
+  for (const { record } of table.stacks) {
+    if (!record || Date.parse(record.expiresAt) > now) continue;
+    result.expiredLeases.push(record.leaseId);
     if (opts.dryRun) continue;
     try {
-      await revoke(ctx, lease.leaseId, { ignoreMissing: true });
+      await revoke(ctx, record.leaseId, { ignoreMissing: true });
     } catch (err) {
-      result.failures.push(`${lease.leaseId}: ${(err as Error).message}`);
+      result.failures.push(`${record.leaseId}: ${(err as Error).message}`);
     }
   }
-  for (const user of await listTaggedUsers(mount.engine.settings, ctx.mount)) {
-    // A user whose lease has a stack is not an orphan, even before that stack has a
-    // record (an issue still running): `lease revoke` reaches it through the stack.
+
+  const users = await listTaggedUsers(mount.engine.settings);
+  const usersByKey = new Map<string, typeof users>();
+  for (const u of users) {
+    const key = u.leaseId?.split("/").pop() ?? "";
+    usersByKey.set(key, [...(usersByKey.get(key) ?? []), u]);
+  }
+  // Stacks without a record whose last write is old enough: a running issue writes its
+  // stack within seconds, and holds its lock (which revokeAbandoned respects) while it runs.
+  for (const stack of table.stacks) {
+    if (stack.record) continue;
+    const stackUsers = usersByKey.get(stack.id) ?? [];
+    if (!oldEnough(stack.lastUpdate) || !stackUsers.every((u) => oldEnough(u.issuedAt))) continue;
+    const who = stackUsers.length ? ` (IAM user ${stackUsers.map((u) => u.username).join(", ")})` : "";
+    result.abandonedIssues.push(`${stack.stackName}${who}`);
+    if (opts.dryRun) continue;
+    try {
+      await revokeAbandoned(ctx, mount, stack.id, { users: stackUsers.map((u) => u.username) });
+    } catch (err) {
+      result.failures.push(`${stack.stackName}: ${(err as Error).message}`);
+    }
+  }
+
+  const stackIds = new Set([...table.stacks.map((s) => s.id), ...table.unreadable.map((u) => parseLeaseStackName(u.stackName)?.id)]);
+  for (const user of users) {
     const key = user.leaseId?.split("/").pop();
-    if (key && stackKeys.has(key)) continue;
+    if (key && stackIds.has(key)) continue;
     const expired = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
-    const oldEnough = user.issuedAt ? now - Date.parse(user.issuedAt) > ORPHAN_MIN_AGE_MS : true;
-    if (!expired && !oldEnough) continue;
+    if (!expired && !oldEnough(user.issuedAt)) continue;
     result.orphanedUsers.push(user.username);
     if (opts.dryRun) continue;
     try {

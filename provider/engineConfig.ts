@@ -108,6 +108,10 @@ function sameRootInput(a: EngineConfigInput, b: EngineConfigInput): boolean {
   return (a.accessKey ?? "") === (b.accessKey ?? "") && (a.secretKey ?? "") === (b.secretKey ?? "");
 }
 
+function newTableId(): string {
+  return (require("node:crypto") as typeof import("node:crypto")).randomUUID();
+}
+
 export const engineOperations: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     return checkFailures(news, () => {
@@ -130,7 +134,10 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs) {
-    const settings = validateEngineConfig(inputs.input ?? {}, { mount: inputs.input?.mount ?? "aws" });
+    const settings: EngineSettings = {
+      ...validateEngineConfig(inputs.input ?? {}, { mount: inputs.input?.mount ?? "aws" }),
+      tableId: newTableId(),
+    };
     const who = await callerIdentity(settings);
     const state: EngineState = {
       input: inputs.input,
@@ -152,7 +159,11 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
 
   async update(_id, olds, news) {
     const old = asState(olds);
-    let settings = validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" });
+    let settings: EngineSettings = {
+      ...validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" }),
+      // Kept for the engine's lifetime (an engine from before table ids gets one now).
+      tableId: old.settings?.tableId ?? newTableId(),
+    };
     let rotatedAt = old.rotatedAt;
     if (sameRootInput(old.input ?? {}, news.input ?? {})) {
       // The user did not hand in new root keys: keep the effective (maybe rotated) ones.

@@ -22,6 +22,12 @@ export interface EngineSettings {
   /** Default and maximum TTL of iam_user leases, seconds. */
   leaseSeconds: number;
   leaseMaxSeconds: number;
+  /**
+   * Random id of the lease table this engine belongs to, made when the engine is
+   * created and kept in its state. Every IAM user is tagged with it, so `sweep` never
+   * touches the users of another table on the same account and mount name.
+   */
+  tableId?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { CredentialType, EngineSettings, LeaseRequest, RoleSettings } from 
 import { ValidationError, formatDuration, parseDuration, quoteValue } from "./duration";
 import type { ValidationFailure } from "./duration";
 import { parseUsernameTemplate } from "./usernameTemplate";
+import { mountNameProblem } from "./names";
 
 export { ValidationError };
 export type { ValidationFailure };
@@ -63,7 +64,6 @@ export const STS_MAX_TTL_SECONDS: Record<Exclude<CredentialType, "iam_user">, nu
 
 const STS_TYPES: readonly CredentialType[] = ["assumed_role", "federation_token", "session_token"];
 
-const MOUNT_PATTERN = /^[a-zA-Z0-9_-]+$/;
 const REGION_PATTERN = /^[a-z0-9-]+$/;
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
@@ -204,7 +204,8 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   const env = defaults.env ?? process.env;
 
   const mount = present(input.mount) ?? defaults.mount;
-  if (!MOUNT_PATTERN.test(mount)) failures.add("mount", `${quoteValue(mount)} may only contain letters, digits, "_" and "-"`);
+  const mountProblem = mountNameProblem(mount);
+  if (mountProblem) failures.add("mount", mountProblem);
 
   // Secrets never appear in messages: only whether they are set.
   const accessKey = present(input.accessKey);
@@ -263,8 +264,9 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
 /** A role (Vault roles/:name) checked with Vault's rules, normalised for storage. */
 export function validateRole(name: string, input: RoleInput): RoleSettings {
   const failures = new Failures();
-  if (typeof name !== "string" || !ROLE_NAME_PATTERN.test(name)) {
-    failures.add("name", `${quoteValue(name)} must be 1-64 letters, digits or _+=,.@-`);
+  // "." and ".." would make lease ids such as aws/creds/../ID.
+  if (typeof name !== "string" || !ROLE_NAME_PATTERN.test(name) || /^\.+$/.test(name)) {
+    failures.add("name", `${quoteValue(name)} must be 1-64 letters, digits or _+=,.@- (not only dots)`);
   }
 
   const rawType = present(input.credentialType);

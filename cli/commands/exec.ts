@@ -7,19 +7,56 @@ import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/validation";
 import { exitCodeForSignal, forwardSignalsTo } from "../interrupts";
 
-/** Variables that would shadow the issued credentials in the child (as aws-vault clears them). */
-const CLEARED = [
+/**
+ * Variables the child never sees. Credentials of another identity would shadow the
+ * issued ones (as aws-vault clears them), and the lease table's keys (the passphrase,
+ * AWSLEASE_HOME, the backend) would let the child decrypt the mount's root secret key.
+ */
+const WITHHELD = new Set([
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
   "AWS_SECURITY_TOKEN",
   "AWS_CREDENTIAL_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
   "AWS_DEFAULT_PROFILE",
   "AWS_PROFILE",
   "AWS_SDK_LOAD_CONFIG",
   "AWS_CREDENTIAL_EXPIRATION",
-];
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+]);
 
+/** awslease's own settings and every Pulumi variable (passphrase, backend, access token). */
+const WITHHELD_PREFIXES = ["AWSLEASE_", "PULUMI_"];
+
+/** The child's environment: the parent's ordinary variables plus the issued credentials. */
+export function childEnvironment(
+  parent: NodeJS.ProcessEnv,
+  lease: { leaseId: string; accessKey: string; secretKey: string; sessionToken?: string; expiresAt: string },
+  region: string,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(parent)) {
+    if (WITHHELD.has(k) || WITHHELD_PREFIXES.some((p) => k.startsWith(p))) continue;
+    env[k] = v;
+  }
+  Object.assign(env, {
+    AWS_ACCESS_KEY_ID: lease.accessKey,
+    AWS_SECRET_ACCESS_KEY: lease.secretKey,
+    AWS_CREDENTIAL_EXPIRATION: lease.expiresAt,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWSLEASE_EXEC: lease.leaseId,
+  });
+  if (lease.sessionToken) env.AWS_SESSION_TOKEN = lease.sessionToken;
+  return env;
+}
 
 export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[]; _: (string | number)[] }> = {
   command: "exec <role>",
@@ -36,18 +73,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     }
     const { revoke } = await import("../leases");
     const { lease, region } = await issueFromArgs(argv);
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of CLEARED) delete env[k];
-    Object.assign(env, {
-      AWS_ACCESS_KEY_ID: lease.accessKey,
-      AWS_SECRET_ACCESS_KEY: lease.secretKey,
-      AWS_CREDENTIAL_EXPIRATION: lease.expiresAt,
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWSLEASE_EXEC: lease.leaseId,
-    });
-    if (lease.sessionToken) env.AWS_SESSION_TOKEN = lease.sessionToken;
-
+    const env = childEnvironment(process.env, lease, region);
     let code: number;
     try {
       code = await new Promise<number>((resolve) => {

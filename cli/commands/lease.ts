@@ -5,6 +5,7 @@ import { LIST_FORMATS } from "../output";
 import type { LeaseRecord } from "../leases";
 import { ValidationError } from "../../provider/validation";
 import type { LeaseSummary } from "../output";
+import type { UnreadableStack } from "../leaseTable";
 
 function summary(r: LeaseRecord): LeaseSummary {
   return {
@@ -22,6 +23,11 @@ function summary(r: LeaseRecord): LeaseSummary {
   };
 }
 
+/** One stderr line per lease stack whose state cannot be read; the other leases are still listed. */
+function warnUnreadable(unreadable: UnreadableStack[]): void {
+  for (const u of unreadable) process.stderr.write(`awslease: warning: lease stack ${u.stackName} is unreadable and left out: ${u.error}\n`);
+}
+
 type ListArgs = GlobalArgs & { prefix?: string; expired?: boolean; format: string };
 
 const list: CommandModule<GlobalArgs, ListArgs> = {
@@ -35,8 +41,9 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
   handler: async (argv) => {
     const { list: listLeases } = await import("../leases");
     const { formatLeaseList } = await import("../output");
-    const rows = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
-    print(formatLeaseList(rows.map(summary), argv.format as "table" | "json"));
+    const { records, unreadable } = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
+    warnUnreadable(unreadable);
+    print(formatLeaseList(records.map(summary), argv.format as "table" | "json"));
   },
 };
 
@@ -74,7 +81,7 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
   },
 };
 
-type RevokeArgs = GlobalArgs & { "lease-id"?: string; prefix?: string; "ignore-missing"?: boolean };
+type RevokeArgs = GlobalArgs & { "lease-id"?: string; prefix?: string; "ignore-missing"?: boolean; "break-lock"?: boolean; format: string };
 
 const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
   command: "revoke [lease-id]",
@@ -84,6 +91,8 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
       .positional("lease-id", { type: "string" })
       .option("prefix", { type: "string", describe: "Revoke every lease whose id starts with this" })
       .option("ignore-missing", { type: "boolean", describe: "An unknown lease id is not an error (idempotent cleanup steps)" })
+      .option("break-lock", { type: "boolean", describe: "Break the lease stack's lock even if its owner may be alive (a run on a lost machine)" })
+      .option("format", formatOption(LIST_FORMATS))
       .check((a) => {
         if (!a["lease-id"] === !a.prefix) throw new ValidationError([{ field: "lease-id", reason: "give either a lease id or --prefix" }]);
         return true;
@@ -91,24 +100,47 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
   handler: async (argv) => {
     const { revoke: revokeLease, list: listLeases } = await import("../leases");
     const ctx = context(argv);
-    const ids = argv.prefix ? (await listLeases(ctx, { prefix: argv.prefix })).map((l) => l.leaseId) : [argv["lease-id"] as string];
     const failed: string[] = [];
+    let ids = [argv["lease-id"] as string];
+    if (argv.prefix) {
+      const { records, unreadable } = await listLeases(ctx, { prefix: argv.prefix });
+      ids = records.map((l) => l.leaseId);
+      // Unreadable stacks cannot be matched against the prefix: reported, and the run fails.
+      warnUnreadable(unreadable);
+      failed.push(...unreadable.map((u) => u.stackName));
+    }
+    const rows: { lease_id: string; outcome: string; warnings: string[]; error?: string }[] = [];
     for (const id of ids) {
       try {
-        const outcome = await revokeLease(ctx, id, { ignoreMissing: argv["ignore-missing"] || !!argv.prefix });
-        if (!argv.quiet) process.stderr.write(`awslease: ${outcome === "missing" ? "no such lease (ignored)" : "revoked"} ${id}\n`);
+        const { outcome, warnings } = await revokeLease(ctx, id, {
+          ignoreMissing: argv["ignore-missing"] || !!argv.prefix,
+          breakLock: argv["break-lock"],
+        });
+        rows.push({ lease_id: id, outcome, warnings });
+        if (!argv.quiet) process.stderr.write(`awslease: ${REVOKE_OUTCOMES[outcome]} ${id}\n`);
+        // Always on stderr, also with --quiet: the credentials still work.
+        for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
       } catch (err) {
         if (!argv.prefix) throw err;
         failed.push(id);
+        rows.push({ lease_id: id, outcome: "failed", warnings: [], error: (err as Error).message });
         process.stderr.write(`awslease: error: ${(err as Error).message}\n`);
       }
     }
+    if (argv.format === "json") print(JSON.stringify(argv.prefix ? rows : rows[0], null, 2));
     if (failed.length) {
       const { EngineError } = await import("../leases");
-      throw new EngineError(`${failed.length} of ${ids.length} leases could not be revoked (they stay listed)`);
+      const total = argv.prefix ? ids.length + failed.filter((f) => !ids.includes(f)).length : ids.length;
+      throw new EngineError(`${failed.length} of ${total} leases could not be revoked (they stay listed)`);
     }
   },
 };
+
+const REVOKE_OUTCOMES = {
+  revoked: "revoked",
+  missing: "no such lease (ignored)",
+  abandoned: "cleaned up the unfinished issue of",
+} as const;
 
 export const leaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "lease <command>",

@@ -3,7 +3,7 @@ import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 
-type SweepArgs = GlobalArgs & { "dry-run"?: boolean; format: string };
+type SweepArgs = GlobalArgs & { "dry-run"?: boolean; "min-age"?: string; format: string };
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: "sweep",
@@ -11,16 +11,24 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   builder: (y) =>
     y
       .option("dry-run", { type: "boolean", describe: "Only show what would be removed" })
+      .option("min-age", {
+        type: "string",
+        describe: "Judge only IAM users at least this old (younger ones may belong to an issue still running); 0s to clean up at once",
+        defaultDescription: "5m",
+      })
       .option("format", formatOption(LIST_FORMATS)) as Argv<SweepArgs>,
   handler: async (argv) => {
     const { sweep, EngineError } = await import("../leases");
-    const result = await sweep(context(argv), { dryRun: !!argv["dry-run"] });
+    const { parseDuration } = await import("../../provider/duration");
+    const minAgeMs = argv["min-age"] === undefined ? undefined : parseDuration(argv["min-age"], "--min-age") * 1000;
+    const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs });
     const verb = argv["dry-run"] ? "would revoke" : "revoked";
     if (argv.format === "json") {
-      print(JSON.stringify({ dry_run: !!argv["dry-run"], expired_leases: result.expiredLeases, orphaned_users: result.orphanedUsers, failures: result.failures }, null, 2));
+      print(JSON.stringify({ dry_run: !!argv["dry-run"], expired_leases: result.expiredLeases, abandoned_issues: result.abandonedIssues, orphaned_users: result.orphanedUsers, failures: result.failures }, null, 2));
     } else {
       const lines = [
         ...result.expiredLeases.map((id) => `${verb} expired lease  ${id}`),
+        ...result.abandonedIssues.map((s) => `${verb} unfinished issue  ${s}`),
         ...result.orphanedUsers.map((u) => `${verb} orphaned user  ${u}`),
       ];
       print(lines.length ? lines.join("\n") : "Nothing to sweep.");

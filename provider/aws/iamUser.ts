@@ -38,8 +38,10 @@ import { iamClient } from "./clients";
 import { AwsCallError, call, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
 
-/** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT. */
+/** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT and TAG_TABLE. */
 export const TAG_MOUNT = "awslease:mount";
+/** The issuing lease table's id (EngineSettings.tableId). */
+export const TAG_TABLE = "awslease:table";
 export const TAG_ROLE = "awslease:role";
 export const TAG_LEASE_ID = "awslease:lease-id";
 export const TAG_EXPIRES_AT = "awslease:expires-at";
@@ -91,6 +93,7 @@ function userTags(engine: EngineSettings, role: RoleSettings, leaseId: string, i
   const tags: Record<string, string> = {
     ...role.iamTags,
     [TAG_MOUNT]: engine.mount,
+    ...(engine.tableId ? { [TAG_TABLE]: engine.tableId } : {}),
     [TAG_ROLE]: role.name,
     [TAG_LEASE_ID]: leaseId,
     [TAG_ISSUED_AT]: isoSeconds(issuedAt),
@@ -433,8 +436,12 @@ export interface TaggedUser {
 /** ListUserTags calls in flight at once while sweeping. */
 const TAG_LOOKUP_CONCURRENCY = 5;
 
-/** All IAM users tagged awslease:mount = mount (for the orphan sweep). */
-export async function listTaggedUsers(engine: EngineSettings, mount: string): Promise<TaggedUser[]> {
+/**
+ * The IAM users this engine's lease table issued (for the orphan sweep): tagged with
+ * its mount and its table id. Users of another table on the same account are never
+ * returned, even under the same mount name.
+ */
+export async function listTaggedUsers(engine: EngineSettings): Promise<TaggedUser[]> {
   const iam = iamClient(engine);
   try {
     // ListUsers does not return tags, so each user's tags are read separately.
@@ -460,7 +467,7 @@ export async function listTaggedUsers(engine: EngineSettings, mount: string): Pr
           throw err;
         }
         const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
-        if (byKey.get(TAG_MOUNT) !== mount) continue;
+        if (byKey.get(TAG_MOUNT) !== engine.mount || byKey.get(TAG_TABLE) !== engine.tableId) continue;
         found[index] = {
           username,
           ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),

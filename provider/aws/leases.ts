@@ -6,7 +6,7 @@ import { renderUsername } from "../usernameTemplate";
 import { DEFAULT_LEASE_SECONDS, ValidationError, checkIssueRequest, resolveTtl } from "../validation";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
-import { leaseIdFor, randomLeaseSuffix } from "../leaseIds";
+import { leaseIdFor, randomLeaseSuffix } from "../names";
 
 function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");

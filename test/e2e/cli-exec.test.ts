@@ -36,6 +36,7 @@ const mode = process.argv[1];
     expiration: process.env.AWS_CREDENTIAL_EXPIRATION,
     leaseId: process.env.AWSLEASE_EXEC,
     profile: process.env.AWS_PROFILE ?? null,
+    withheld: Object.keys(process.env).filter((k) => /^(PULUMI_|AWSLEASE_(?!EXEC$)|AWS_CONTAINER_|AWS_WEB_IDENTITY|AWS_ROLE_ARN)/.test(k)).sort(),
     arn: me.Arn,
     listedUsers: users.Users.length,
   }));
@@ -57,6 +58,7 @@ interface Seen {
   expiration: string;
   leaseId: string;
   profile: string | null;
+  withheld: string[];
   arn: string;
   listedUsers: number;
   error?: string;
@@ -82,6 +84,10 @@ const childEnv = () => ({
   // Must not reach the child: exec clears what would shadow the issued credentials.
   AWS_PROFILE: "stale-profile",
   AWS_SESSION_TOKEN: "stale-token",
+  // Nor may anything that reaches the lease table or another identity.
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: "container-token",
+  AWS_WEB_IDENTITY_TOKEN_FILE: "/nonexistent/web-identity-token",
+  PULUMI_CONFIG_PASSPHRASE_FILE: "/nonexistent/passphrase",
 });
 
 describe("awslease exec", () => {
@@ -93,6 +99,8 @@ describe("awslease exec", () => {
     expect(s.accessKey).toMatch(/^AKIA/);
     expect(s.sessionToken).toBeNull();
     expect(s.profile).toBeNull();
+    // The runner sets PULUMI_CONFIG_PASSPHRASE and AWSLEASE_HOME; none of it reaches the child.
+    expect(s.withheld).toEqual([]);
     expect(s.arn).toMatch(/^arn:aws:iam::123456789012:user\//);
     expect(s.listedUsers).toBeGreaterThan(0);
     expect(Date.parse(s.expiration)).not.toBeNaN();

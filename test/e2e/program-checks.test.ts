@@ -1,8 +1,8 @@
 // Invalid programs stop in `check`, through the real `pulumi` CLI: the message names
 // the field, and nothing is issued in AWS (no IAM user, no lease in state).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listTaggedUsers } from "../../provider/aws/iamUser";
-import { engineSettings, moto, uniq } from "../support/aws";
+import { taggedUsers } from "../support/cli";
+import { moto, uniq } from "../support/aws";
 import { PulumiProject, resourcesOfType } from "../support/project";
 
 // A program as a user would write it, with one mistake chosen by config.
@@ -65,13 +65,13 @@ describe("check failures through the pulumi CLI", () => {
     const state = await project.exportStack();
     expect(resourcesOfType(state, "AwsRole")).toEqual([]);
     expect(resourcesOfType(state, "AwsLease")).toEqual([]);
-    expect(await listTaggedUsers(engineSettings(), mount)).toEqual([]);
+    expect(await taggedUsers({ mount })).toEqual([]);
   });
 
   it("a ttl that is not a duration: preview fails naming the lease's ttl", async () => {
     await project.setConfig("mistake", "badTtl");
     const preview = await project.pulumiFails(["preview", "--non-interactive"]);
     expect(preview).toContain("AwsLease resource 'ci' has a problem: ttl: invalid duration \"1 hour\"");
-    expect(await listTaggedUsers(engineSettings(), mount)).toEqual([]);
+    expect(await taggedUsers({ mount })).toEqual([]);
   });
 });

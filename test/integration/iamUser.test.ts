@@ -164,7 +164,7 @@ describe("iam_user leases on moto", () => {
 
     // CreateUser did run (the failure came after it), and the user is gone again.
     expect(await userExists(`u-${r.name}`)).toBe(false);
-    const tagged = await listTaggedUsers(engine, engine.mount);
+    const tagged = await listTaggedUsers(engine);
     expect(tagged.filter((u) => u.role === r.name)).toEqual([]);
   });
 
@@ -234,7 +234,7 @@ describe("iam_user leases on moto", () => {
     const otherEngine = { ...engine, mount: uniq("othermount") };
     const other = await issueLease(otherEngine, role(), { ttl: 0, waitUntilUsable: false });
     try {
-      const tagged = await listTaggedUsers(engine, engine.mount);
+      const tagged = await listTaggedUsers(engine);
       expect(tagged).toContainEqual({
         username: lease.username,
         leaseId: lease.leaseId,

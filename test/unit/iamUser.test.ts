@@ -462,10 +462,11 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
     await expect(checkIamUser(engine, "nobody", "AKIA1")).resolves.toBe("gone");
   });
 
-  it("listTaggedUsers pages through users and tags and returns only this mount's users", async () => {
+  it("listTaggedUsers pages through users and tags and returns only this table's users of this mount", async () => {
     iam.addUser("mine", {
       tags: [
         { Key: "awslease:mount", Value: "aws" },
+        { Key: "awslease:table", Value: "table-1" },
         { Key: "awslease:lease-id", Value: "aws/creds/deploy/x" },
         { Key: "awslease:role", Value: "deploy" },
         { Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" },
@@ -473,12 +474,15 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
     });
     iam.addUser("other-mount", { tags: [{ Key: "awslease:mount", Value: "aws-prod" }] });
     iam.addUser("untagged");
-    iam.addUser("mine-too", { tags: [{ Key: "team", Value: "x" }, { Key: "awslease:mount", Value: "aws" }] });
+    iam.addUser("mine-too", { tags: [{ Key: "team", Value: "x" }, { Key: "awslease:mount", Value: "aws" }, { Key: "awslease:table", Value: "table-1" }] });
+    // Same account and mount name, another lease table (another AWSLEASE_HOME or backend).
+    iam.addUser("other-table", { tags: [{ Key: "awslease:mount", Value: "aws" }, { Key: "awslease:table", Value: "table-2" }] });
+    iam.addUser("no-table", { tags: [{ Key: "awslease:mount", Value: "aws" }] });
 
-    await expect(listTaggedUsers(engine, "aws")).resolves.toEqual([
+    await expect(listTaggedUsers({ ...engine, tableId: "table-1" })).resolves.toEqual([
       { username: "mine", leaseId: "aws/creds/deploy/x", role: "deploy", expiresAt: "2030-01-01T00:00:00Z" },
       { username: "mine-too" },
     ]);
-    expect(iam.inputsOf("ListUsers").map((i) => i.Marker)).toEqual([undefined, "1", "2", "3"]);
+    expect(iam.inputsOf("ListUsers").map((i) => i.Marker)).toEqual([undefined, "1", "2", "3", "4", "5"]);
   });
 });

@@ -290,23 +290,33 @@ export async function removeStack(ws: Workspace, stackName: string): Promise<voi
   await runPulumi(ws, ["stack", "rm", "--yes", "--stack", stackName], {}, { cleanup: true });
 }
 
+/** Longest engine error line shown without --debug. */
+const MAX_ERROR_LINE = 400;
+
 /**
  * The most useful single line of an engine failure: the resource's own error from
- * the Diagnostics section (e.g. "iam:CreateUser failed: ..."), not "update failed".
+ * the Diagnostics section (e.g. "iam:CreateUser failed: ..."), not "update failed",
+ * and never the whole engine output (it lists every role's policy document).
  */
 export function engineErrorLine(err: unknown): string {
   const result = (err as { commandResult?: { stdout?: string; stderr?: string } }).commandResult;
-  const text = result ? `${result.stdout ?? ""}\n${result.stderr ?? ""}` : String((err as Error)?.message ?? err);
+  // The Automation API's error message holds the output too; a flattened copy has no line breaks.
+  const text = [result?.stdout, result?.stderr, String((err as Error)?.message ?? err)].filter(Boolean).join("\n");
   const lines = text.split("\n").map((l) => l.trim());
-  const diagnostics = lines.slice(Math.max(0, lines.findIndex((l) => l === "Diagnostics:")));
-  const isNoise = (l: string) => /^error: (update failed|preview failed|destroy failed|an unhandled error occurred: Program exited)/.test(l);
+  const diagnosticsAt = lines.findIndex((l) => l === "Diagnostics:");
+  const diagnostics = diagnosticsAt >= 0 ? lines.slice(diagnosticsAt) : [];
+  const isNoise = (l: string) =>
+    /^error: (update failed|preview failed|destroy failed|refresh failed|an unhandled error occurred: Program exited)/.test(l);
+  const inline = /error: ((?:iam|sts):\w+ failed: .*?)(?=\s+(?:\+|-|~)?\s*pulumi|\s+Resources:|$)/.exec(text)?.[1];
   const pick =
     diagnostics.find((l) => l.startsWith("error:") && !isNoise(l)) ??
     lines.find((l) => l.startsWith("error:") && !isNoise(l)) ??
+    inline ??
     lines.find((l) => l.startsWith("error:")) ??
-    lines.find((l) => l.length > 0) ??
+    lines.find((l) => l.length > 0 && !/^(code|stdout|stderr):/.test(l)) ??
     "engine run failed";
-  return pick.replace(/^error:\s*/, "");
+  const line = pick.replace(/^error:\s*/, "");
+  return line.length > MAX_ERROR_LINE ? `${line.slice(0, MAX_ERROR_LINE)}... (--debug shows all)` : line;
 }
 
 // ---- stack locks ----

@@ -19,7 +19,9 @@ import {
   withWorkspace,
   type EngineContext,
 } from "./automation";
-import { mountOrError, readMount, readMountIn, requireMount, type MountState } from "./mounts";
+import { EngineError } from "./errors";
+import { parseDuration } from "../provider/duration";
+import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
 import { readLeaseStack, readLeaseTable, stackExists, type LeaseTable, type UnreadableStack } from "./leaseTable";
 
 /** What a lease stack exports (non-secret): what list/lookup/renew read. */
@@ -34,13 +36,7 @@ export interface IssueResult {
   region: string;
 }
 
-/** An engine or AWS failure: exit code 2. */
-export class EngineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "EngineError";
-  }
-}
+export { EngineError };
 
 
 interface LeaseProgramArgs {
@@ -109,7 +105,7 @@ function leaseProgram(args: LeaseProgramArgs): pulumiTypes.automation.PulumiFn {
 }
 
 /** Engine settings override for runs on existing leases: the mount's current (maybe rotated) root keys. */
-function overrideEnv(mount: MountState): Record<string, string> {
+function overrideEnv(mount: ConfiguredMount): Record<string, string> {
   return { [ENGINE_OVERRIDE_ENV]: JSON.stringify(mount.engine.settings) };
 }
 
@@ -121,7 +117,7 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
   const request = validateLease(input);
   const key = randomLeaseSuffix();
   const stackName = leaseStackName(ctx.mount, key);
-  let mount: MountState | undefined;
+  let mount: ConfiguredMount | undefined;
   let role: RoleSettings | undefined;
   let issued: IssuedLease | undefined;
   const program: pulumiTypes.automation.PulumiFn = async () =>
@@ -194,6 +190,8 @@ export async function lookup(ctx: EngineContext, leaseId: string): Promise<Lease
 
 /** `lease renew`: iam_user only; moves the expiry (and its AWS deny policy) by the increment. */
 export async function renew(ctx: EngineContext, leaseId: string, increment: string | number | undefined): Promise<IssuedLease> {
+  // Bad input is refused before anything is read.
+  if (increment !== undefined) parseDuration(increment, "increment");
   const rec = await lookup(ctx, leaseId);
   if (!rec.renewable) throw new ValidationError([{ field: "lease_id", reason: `lease "${leaseId}" is not renewable (${rec.credentialType})` }]);
   if (Date.parse(rec.expiresAt) <= Date.now()) {
@@ -289,7 +287,7 @@ function revokeWarnings(rec: LeaseRecord): string[] {
  */
 async function revokeAbandoned(
   ctx: EngineContext,
-  mount: MountState,
+  mount: ConfiguredMount,
   id: string,
   opts: RevokeOptions & { users?: string[] },
 ): Promise<string[]> {

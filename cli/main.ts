@@ -29,7 +29,7 @@ export function buildCli(args: string[]) {
     .command(execCommand)
     .command(leaseCommand)
     .command(sweepCommand)
-    .demandCommand(1, "name a command (see --help)")
+    .demandCommand(1, "name a command")
     .recommendCommands()
     .strict()
     .help()
@@ -43,7 +43,29 @@ export function buildCli(args: string[]) {
     });
 }
 
-export async function main(args: string[]): Promise<void> {
+/**
+ * `--ttl -1h` would be read as the flags -1 and -h (help, exit 0). A value that looks
+ * like a negative number is joined to its flag (`--ttl=-1h`), so the rules see it and
+ * reject it. Nothing after `--` (exec's command) is touched.
+ */
+export function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+export async function main(rawArgs: string[]): Promise<void> {
+  const args = joinNegativeValues(rawArgs);
   const debug = args.includes("--debug");
   installInterruptHandlers();
   try {

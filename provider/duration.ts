@@ -121,3 +121,13 @@ export function formatDuration(seconds: number): string {
   if (minutes > 0) return `${minutes}m${rest}s`;
   return `${rest}s`;
 }
+
+/** ISO 8601 in UTC at second precision, e.g. 2024-05-01T12:00:00Z (how AWS and Vault print times). */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The date truncated to whole seconds. */
+export function wholeSeconds(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}

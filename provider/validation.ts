@@ -8,6 +8,7 @@ import { ValidationError, formatDuration, parseDuration, quoteValue } from "./du
 import type { ValidationFailure } from "./duration";
 import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
+import { EXPIRY_POLICY_SIZE } from "./expiryPolicy";
 
 export { ValidationError };
 export type { ValidationFailure };
@@ -61,6 +62,13 @@ export const STS_MAX_TTL_SECONDS: Record<Exclude<CredentialType, "iam_user">, nu
   federation_token: 129_600,
   session_token: 129_600,
 };
+
+/** AWS: the inline policies of one IAM user total at most 2,048 characters (whitespace not counted). */
+export const IAM_USER_INLINE_POLICIES_MAX = 2048;
+/** What is left of that quota for a role's policy document next to the expiry policy. */
+export const IAM_USER_POLICY_DOCUMENT_MAX = IAM_USER_INLINE_POLICIES_MAX - EXPIRY_POLICY_SIZE;
+/** AWS: an inline session policy (AssumeRole, GetFederationToken) has at most 2,048 characters. */
+export const STS_SESSION_POLICY_MAX = 2048;
 
 const STS_TYPES: readonly CredentialType[] = ["assumed_role", "federation_token", "session_token"];
 
@@ -300,6 +308,19 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) failures.add("policyDocument", "must be a JSON object");
       else policyDocument = JSON.stringify(parsed);
     }
+  }
+
+  // AWS refuses at issue time what is over its size limits (whitespace is not counted,
+  // and the stored document is compact JSON): refuse it here, before any AWS call.
+  if (policyDocument !== undefined && type === "iam_user" && policyDocument.length > IAM_USER_POLICY_DOCUMENT_MAX) {
+    failures.add(
+      "policyDocument",
+      `is ${policyDocument.length} characters; an IAM user's inline policies may total ${IAM_USER_INLINE_POLICIES_MAX}, ` +
+        `and awslease's expiry policy takes ${EXPIRY_POLICY_SIZE}, so at most ${IAM_USER_POLICY_DOCUMENT_MAX}`,
+    );
+  }
+  if (policyDocument !== undefined && type !== undefined && type !== "iam_user" && policyDocument.length > STS_SESSION_POLICY_MAX) {
+    failures.add("policyDocument", `is ${policyDocument.length} characters; an STS session policy may have at most ${STS_SESSION_POLICY_MAX}`);
   }
 
   const policyArns = listField(input.policyArns, "policyArns", failures);

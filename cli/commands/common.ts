@@ -1,5 +1,7 @@
 // Shared by the command modules: the engine context from global flags, and lazy loading.
+import { readFileSync } from "node:fs";
 import type { EngineContext, GlobalOptions } from "../automation";
+import { ValidationError } from "../../provider/duration";
 
 export interface GlobalArgs extends GlobalOptions {
   "secrets-provider"?: string;
@@ -22,3 +24,16 @@ export const formatOption = (choices: readonly string[], defaultFormat = "table"
     default: defaultFormat,
     describe: "Output format",
   }) as const;
+
+const READ_ERRORS: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", EISDIR: "is a directory" };
+
+/** A file the user names for input; "-" is stdin. A failure is a one-line validation error naming it. */
+export function readInputFile(path: string, flag: string, what: string): string {
+  try {
+    return readFileSync(path === "-" ? 0 : path, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = path === "-" ? "from stdin" : `file ${path}`;
+    throw new ValidationError([{ field: flag, reason: `cannot read ${what} ${where}: ${READ_ERRORS[e.code ?? ""] ?? e.message}` }]);
+  }
+}

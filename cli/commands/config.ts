@@ -85,6 +85,8 @@ const read: CommandModule<GlobalArgs, ReadArgs> = {
           username_template: s.usernameTemplate ?? null,
           lease: formatDuration(s.leaseSeconds),
           lease_max: formatDuration(s.leaseMaxSeconds),
+          // Every IAM user this lease table issues is tagged awslease:table=<table_id>.
+          table_id: s.tableId ?? null,
           account_id: engine.accountId,
           caller_arn: engine.callerArn,
           root_rotated_at: engine.rotatedAt ?? null,

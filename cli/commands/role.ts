@@ -1,7 +1,6 @@
 // `awslease role write|read|list|delete`: Vault's roles/:name.
-import { readFileSync } from "node:fs";
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, print, readInputFile, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
 
@@ -23,10 +22,10 @@ interface WriteArgs extends GlobalArgs {
   "external-id"?: string;
 }
 
-/** `--policy-document JSON|@file`. */
+/** `--policy-document JSON|@file|@-` (stdin). */
 function readPolicyDocument(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return value.startsWith("@") ? readFileSync(value.slice(1), "utf8") : value;
+  return value.startsWith("@") ? readInputFile(value.slice(1), "--policy-document", "policy document") : value;
 }
 
 const write: CommandModule<GlobalArgs, WriteArgs> = {
@@ -37,7 +36,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       .positional("name", { type: "string", demandOption: true, describe: "Role name" })
       .option("file", { alias: "f", type: "string", describe: "Vault role JSON (snake_case fields, as `vault write aws/roles/x - < role.json`)" })
       .option("credential-type", { type: "string", choices: ["iam_user", "assumed_role", "federation_token", "session_token"] })
-      .option("policy-document", { type: "string", describe: "IAM policy JSON, or @file" })
+      .option("policy-document", { type: "string", describe: "IAM policy JSON, @file, or @- for stdin" })
       .option("policy-arns", { type: "string", describe: "Managed policy ARNs, comma-separated" })
       .option("role-arns", { type: "string", describe: "assumed_role: role ARNs that may be assumed" })
       .option("iam-groups", { type: "string", describe: "IAM groups (iam_user: membership; STS: their policies join the session policy)" })
@@ -56,11 +55,12 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     const { roleFromVaultJson, parseList, parseKeyValueList, ValidationError } = await import("../../provider/validation");
     let input: Partial<RoleInput> = {};
     if (argv.file) {
+      const text = readInputFile(argv.file, "--file", "role JSON");
       let json: Record<string, unknown>;
       try {
-        json = JSON.parse(argv.file === "-" ? readFileSync(0, "utf8") : readFileSync(argv.file, "utf8"));
+        json = JSON.parse(text);
       } catch (err) {
-        throw new ValidationError([{ field: "file", reason: `cannot read role JSON from ${argv.file}: ${(err as Error).message}` }]);
+        throw new ValidationError([{ field: "--file", reason: `role JSON in ${argv.file === "-" ? "stdin" : argv.file} is not JSON: ${(err as Error).message}` }]);
       }
       input = roleFromVaultJson(json);
     }

@@ -4,6 +4,7 @@
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { EngineSettings } from "../types";
+import { parseDuration } from "../duration";
 
 export interface StaticCredentials {
   accessKeyId: string;
@@ -24,6 +25,25 @@ function retryOptions(engine: Pick<EngineSettings, "maxRetries">) {
   return { maxAttempts, retryMode: "standard" as const };
 }
 
+/** Default bound on one AWS request; AWSLEASE_AWS_TIMEOUT (a duration) overrides it. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Timeouts: the SDK waits forever by default, so an endpoint that accepts a
+ * connection and never answers would hang a revoke (and hold its stack's lock) for
+ * good. A timed-out attempt is retried like any transient error.
+ */
+export function requestHandlerOptions(env: NodeJS.ProcessEnv = process.env) {
+  const raw = env.AWSLEASE_AWS_TIMEOUT;
+  const requestTimeout = raw ? parseDuration(raw, "AWSLEASE_AWS_TIMEOUT") * 1000 : DEFAULT_REQUEST_TIMEOUT_MS;
+  return {
+    connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, requestTimeout),
+    requestTimeout,
+    throwOnRequestTimeout: true,
+  };
+}
+
 /** The engine's root credentials, or undefined to let the SDK default chain resolve them at call time. */
 export function rootCredentials(engine: EngineSettings): StaticCredentials | undefined {
   if (engine.accessKey && engine.secretKey) {
@@ -38,6 +58,7 @@ export function iamClient(engine: EngineSettings, credentials?: StaticCredential
     region: engine.region,
     endpoint: engine.iamEndpoint || undefined,
     credentials: credentials ?? rootCredentials(engine),
+    requestHandler: requestHandlerOptions(),
     ...retryOptions(engine),
   });
 }
@@ -49,6 +70,7 @@ export function stsClient(engine: EngineSettings, credentials?: StaticCredential
     region,
     endpoint: engine.stsEndpoint || undefined,
     credentials: credentials ?? rootCredentials(engine),
+    requestHandler: requestHandlerOptions(),
     ...retryOptions(engine),
   });
 }

@@ -22,6 +22,11 @@ export function isNoSuchEntity(err: unknown): boolean {
   return code === "NoSuchEntity" || code === "NoSuchEntityException";
 }
 
+export function isEntityAlreadyExists(err: unknown): boolean {
+  const code = err instanceof AwsCallError ? err.code : errorCode(err);
+  return code === "EntityAlreadyExists" || code === "EntityAlreadyExistsException";
+}
+
 /** Rejected credentials: unknown, revoked or not yet propagated keys. */
 export function isInvalidCredentials(err: unknown): boolean {
   const code = err instanceof AwsCallError ? err.code : errorCode(err);

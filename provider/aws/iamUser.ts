@@ -17,6 +17,7 @@ import {
   DeleteUserCommand,
   DeleteUserPolicyCommand,
   DetachUserPolicyCommand,
+  GetUserCommand,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
@@ -34,8 +35,10 @@ import {
   type Tag,
 } from "@aws-sdk/client-iam";
 import type { EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import { isoSeconds, wholeSeconds } from "../duration";
+import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../expiryPolicy";
 import { iamClient } from "./clients";
-import { AwsCallError, call, isNoSuchEntity } from "./errors";
+import { AwsCallError, call, isEntityAlreadyExists, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
 
 /** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT and TAG_TABLE. */
@@ -47,8 +50,7 @@ export const TAG_LEASE_ID = "awslease:lease-id";
 export const TAG_EXPIRES_AT = "awslease:expires-at";
 export const TAG_ISSUED_AT = "awslease:issued-at";
 
-/** Name of the inline policy that denies everything once the lease has expired. */
-export const EXPIRY_POLICY_NAME = "awslease-expiry";
+export { EXPIRY_POLICY_NAME, expiryDenyPolicy };
 
 export interface IamUserIssueOptions {
   leaseId: string;
@@ -57,35 +59,6 @@ export interface IamUserIssueOptions {
   now: Date;
   /** Tuning of the wait until the new key works (tests use a fake clock). */
   wait?: WaitUntilUsableOptions;
-}
-
-/** ISO 8601 in UTC at second precision, e.g. 2024-05-01T12:00:00Z. */
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function wholeSeconds(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000);
-}
-
-/**
- * An inline policy that denies every action once aws:CurrentTime is past the
- * expiry: the key stops working on time even if revoke never runs. Compact, because
- * a user's inline policies share one 2,048-character quota with the role's document.
- * (sts:GetCallerIdentity stays allowed: AWS never denies it.)
- */
-export function expiryDenyPolicy(expiresAt: Date): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Deny",
-        Action: "*",
-        Resource: "*",
-        Condition: { DateGreaterThan: { "aws:CurrentTime": isoSeconds(expiresAt) } },
-      },
-    ],
-  });
 }
 
 function userTags(engine: EngineSettings, role: RoleSettings, leaseId: string, issuedAt: Date, expiresAt: Date): Tag[] {
@@ -135,7 +108,7 @@ export async function issueIamUser(
   const expiresAt = new Date(issuedAt.getTime() + opts.ttlSeconds * 1000);
   const iam = iamClient(engine);
   try {
-    const created = await call("iam:CreateUser", () =>
+    const created = await createUserOnce(iam, engine, username, leaseId, () =>
       iam.send(
         new CreateUserCommand({
           UserName: username,
@@ -206,6 +179,51 @@ export async function issueIamUser(
   }
 }
 
+/** Is the user there and tagged as this lease's? (A user of that name that is not ours is never touched.) */
+async function isOurUser(iam: IAMClient, username: string, leaseId: string): Promise<boolean> {
+  try {
+    const tags = await listUserTags(iam, username);
+    return tags.some((t) => t.Key === TAG_LEASE_ID && t.Value === leaseId);
+  } catch (err) {
+    if (isNoSuchEntity(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * CreateUser, made safe to retry. When a response is lost (a dropped connection, a
+ * timeout) the SDK retries, and the retry meets the user the first attempt created:
+ * EntityAlreadyExists. A user carrying this lease's tag is ours and the issue goes on
+ * with it. After any other failure a user may still have been created without us
+ * hearing of it: one tagged as ours is removed before the error is reported (what
+ * Vault's write-ahead log does).
+ */
+async function createUserOnce(
+  iam: IAMClient,
+  engine: EngineSettings,
+  username: string,
+  leaseId: string,
+  create: () => Promise<{ User?: { Arn?: string } }>,
+): Promise<{ User?: { Arn?: string } }> {
+  try {
+    return await call("iam:CreateUser", create);
+  } catch (err) {
+    const exists = isEntityAlreadyExists(err);
+    if (exists && (await isOurUser(iam, username, leaseId))) {
+      const user = await call("iam:GetUser", () => iam.send(new GetUserCommand({ UserName: username })));
+      return { User: { Arn: user.User?.Arn } };
+    }
+    if (!exists) {
+      try {
+        if (await isOurUser(iam, username, leaseId)) await revokeIamUser(engine, username);
+      } catch (rollbackError) {
+        throw withRollbackFailure(err, rollbackError, username);
+      }
+    }
+    throw err;
+  }
+}
+
 interface Page<T> {
   items: T[] | undefined;
   isTruncated?: boolean;
@@ -246,6 +264,13 @@ function isUnimplementedOperation(err: unknown): boolean {
   const status = e?.$metadata?.httpStatusCode;
   if (status === 501) return true;
   return status === 500 && /Deserialization error/i.test(e?.message ?? "");
+}
+
+function listUserTags(iam: IAMClient, username: string): Promise<Tag[]> {
+  return listAll("iam:ListUserTags", async (Marker) => {
+    const r = await iam.send(new ListUserTagsCommand({ UserName: username, Marker }));
+    return { items: r.Tags, isTruncated: r.IsTruncated, marker: r.Marker };
+  });
 }
 
 async function listAccessKeyIds(iam: IAMClient, username: string): Promise<string[]> {
@@ -388,24 +413,38 @@ export async function revokeIamUser(engine: EngineSettings, username: string): P
   }
 }
 
-/** Moves an iam_user lease's expiry: rewrites the expiry deny policy, then the expires-at tag. */
-export async function renewIamUser(engine: EngineSettings, username: string, expiresAt: Date): Promise<void> {
+/**
+ * Moves an iam_user lease's expiry: both the expires-at tag and the expiry deny policy
+ * move, or neither does. The tag goes first (it only informs the sweep); if the policy
+ * then cannot be written, the tag is put back to `previousExpiresAt`.
+ */
+export async function renewIamUser(engine: EngineSettings, username: string, expiresAt: Date, previousExpiresAt: string): Promise<void> {
   const iam = iamClient(engine);
+  const tagExpiry = (value: string) =>
+    call("iam:TagUser", () => iam.send(new TagUserCommand({ UserName: username, Tags: [{ Key: TAG_EXPIRES_AT, Value: value }] })));
   try {
-    await call("iam:PutUserPolicy", () =>
-      iam.send(
-        new PutUserPolicyCommand({
-          UserName: username,
-          PolicyName: EXPIRY_POLICY_NAME,
-          PolicyDocument: expiryDenyPolicy(expiresAt),
-        }),
-      ),
-    );
-    await call("iam:TagUser", () =>
-      iam.send(
-        new TagUserCommand({ UserName: username, Tags: [{ Key: TAG_EXPIRES_AT, Value: isoSeconds(expiresAt) }] }),
-      ),
-    );
+    await tagExpiry(isoSeconds(expiresAt));
+    try {
+      await call("iam:PutUserPolicy", () =>
+        iam.send(
+          new PutUserPolicyCommand({
+            UserName: username,
+            PolicyName: EXPIRY_POLICY_NAME,
+            PolicyDocument: expiryDenyPolicy(expiresAt),
+          }),
+        ),
+      );
+    } catch (err) {
+      try {
+        await tagExpiry(previousExpiresAt);
+      } catch (undoError) {
+        throw new Error(
+          `${(err as Error).message}; putting the ${TAG_EXPIRES_AT} tag back to ${previousExpiresAt} failed too: ${(undoError as Error).message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   } finally {
     iam.destroy();
   }
@@ -458,10 +497,7 @@ export async function listTaggedUsers(engine: EngineSettings): Promise<TaggedUse
         const username = names[index];
         let tags: Tag[];
         try {
-          tags = await listAll("iam:ListUserTags", async (Marker) => {
-            const r = await iam.send(new ListUserTagsCommand({ UserName: username, Marker }));
-            return { items: r.Tags, isTruncated: r.IsTruncated, marker: r.Marker };
-          });
+          tags = await listUserTags(iam, username);
         } catch (err) {
           if (isNoSuchEntity(err)) continue; // deleted since ListUsers
           throw err;

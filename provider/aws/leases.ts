@@ -1,20 +1,12 @@
 // The lease operations the resources and the CLI call: issue, revoke, renew and
 // check, dispatched by credential type to the IAM-user or STS code.
-import { formatDuration } from "../duration";
+import { formatDuration, isoSeconds, wholeSeconds } from "../duration";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { renderUsername } from "../usernameTemplate";
 import { DEFAULT_LEASE_SECONDS, ValidationError, checkIssueRequest, resolveTtl } from "../validation";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
 import { leaseIdFor, randomLeaseSuffix } from "../names";
-
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function wholeSeconds(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000);
-}
 
 /** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
 function iamLeaseSeconds(seconds: number): number {
@@ -152,7 +144,7 @@ export async function renewLease(
       expiresAt = maxExpiry;
     }
   }
-  await renewIamUser(engine, username, expiresAt);
+  await renewIamUser(engine, username, expiresAt, lease.expiresAt);
   return {
     expiresAt: isoSeconds(expiresAt),
     leaseDuration: Math.round((expiresAt.getTime() - current.getTime()) / 1000),

@@ -8,9 +8,9 @@ import {
   GetSessionTokenCommand,
   type Credentials,
 } from "@aws-sdk/client-sts";
-import { ValidationError } from "../duration";
+import { ValidationError, isoSeconds } from "../duration";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
-import { stsClient, type StaticCredentials } from "./clients";
+import { stsClient } from "./clients";
 import { AwsCallError, call } from "./errors";
 import { sessionPolicy } from "./groupPolicies";
 
@@ -27,11 +27,6 @@ export interface StsIssueOptions {
 /** AWS limit on GetFederationToken's Name. */
 const FEDERATION_NAME_MAX = 32;
 
-/** ISO 8601 in UTC at second precision, e.g. 2024-05-01T12:00:00Z. */
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 interface IssuedCredentials {
   AccessKeyId: string;
   SecretAccessKey: string;
@@ -45,21 +40,6 @@ function usableCredentials(action: string, credentials: Credentials | undefined)
     throw new AwsCallError(action, "IncompleteResponse", "the response has no complete Credentials");
   }
   return { AccessKeyId, SecretAccessKey, SessionToken, Expiration };
-}
-
-/** Proves the new credentials work with one sts:GetCallerIdentity (STS credentials are usable at once). */
-async function probeCredentials(engine: EngineSettings, credentials: IssuedCredentials): Promise<void> {
-  const probe: StaticCredentials = {
-    accessKeyId: credentials.AccessKeyId,
-    secretAccessKey: credentials.SecretAccessKey,
-    sessionToken: credentials.SessionToken,
-  };
-  const sts = stsClient(engine, probe);
-  try {
-    await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
-  } finally {
-    sts.destroy();
-  }
 }
 
 function leaseFrom(
@@ -119,8 +99,10 @@ export async function issueAssumedRole(
   } finally {
     sts.destroy();
   }
+  // No usability wait for any STS type, whatever waitUntilUsable says: that wait is for
+  // new IAM access keys, which IAM replicates with a delay. STS credentials are usable
+  // the moment STS returns them (and emulators cannot check the STS keys they make).
   const credentials = usableCredentials("sts:AssumeRole", response.Credentials);
-  if (request.waitUntilUsable) await probeCredentials(engine, credentials);
   return leaseFrom("assumed_role", credentials, opts, response.AssumedRoleUser?.Arn, opts.sessionName);
 }
 
@@ -164,11 +146,8 @@ export async function issueFederationToken(
   } finally {
     sts.destroy();
   }
+  // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetFederationToken", response.Credentials);
-  // No usability probe here, whatever waitUntilUsable says: AWS validates
-  // GetFederationToken credentials on first use like any STS credentials (usable at
-  // once), and moto cannot check them at all (it returns fixed example keys), so a
-  // probe would only make the emulator fail.
   return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName);
 }
 
@@ -196,8 +175,8 @@ export async function issueSessionToken(
   } finally {
     sts.destroy();
   }
+  // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetSessionToken", response.Credentials);
-  if (request.waitUntilUsable) await probeCredentials(engine, credentials);
   // GetSessionToken returns no ARN; the session has the caller's identity.
   return leaseFrom("session_token", credentials, opts, undefined, undefined);
 }

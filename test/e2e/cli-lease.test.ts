@@ -19,6 +19,8 @@ import {
   TAG_EXPIRES_AT,
   TAG_LEASE_ID,
   TAG_MOUNT,
+  TAG_TABLE,
+  tableId,
   taggedUsers,
   userExists,
   type Runner,
@@ -35,6 +37,7 @@ interface Issued {
 const leases: Record<"alpha1" | "alpha2" | "beta" | "gamma", Issued> = {} as never;
 const username = (l: Issued) => l.data.arn.split("/").pop()!;
 let orphan: string;
+let foreign: string;
 
 async function listJson(args: string[] = []): Promise<Array<Record<string, unknown>>> {
   return JSON.parse(await ok(runner.run(["lease", "list", "--format", "json", ...args])));
@@ -62,7 +65,22 @@ beforeAll(async () => {
       UserName: orphan,
       Tags: [
         { Key: TAG_MOUNT, Value: mount },
+        { Key: TAG_TABLE, Value: await tableId(runner) },
         { Key: TAG_LEASE_ID, Value: `${mount}/creds/x/NOPE` },
+        { Key: TAG_EXPIRES_AT, Value: "2020-01-01T00:00:00Z" },
+      ],
+    }),
+  );
+  // The same, issued by another lease table (another AWSLEASE_HOME or backend) under the
+  // same mount name on the same account: that table still lists it, so no sweep here may touch it.
+  foreign = uniq("foreign");
+  await rootClients().iam.send(
+    new CreateUserCommand({
+      UserName: foreign,
+      Tags: [
+        { Key: TAG_MOUNT, Value: mount },
+        { Key: TAG_TABLE, Value: "00000000-0000-4000-8000-000000000000" },
+        { Key: TAG_LEASE_ID, Value: `${mount}/creds/x/OtherTable` },
         { Key: TAG_EXPIRES_AT, Value: "2020-01-01T00:00:00Z" },
       ],
     }),
@@ -74,6 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Best effort: nothing of this file stays in moto.
+  if (foreign) await rootClients().iam.send(new DeleteUserCommand({ UserName: foreign })).catch(() => undefined);
   await runner?.run(["lease", "revoke", "--prefix", `${mount}/`, "--quiet"]).catch(() => undefined);
   runner?.cleanup();
 });
@@ -175,7 +194,13 @@ describe("sweep", () => {
   it("--dry-run lists the expired lease and the orphaned user and removes nothing", async () => {
     const r = await runner.run(["sweep", "--dry-run", "--format", "json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ dry_run: true, expired_leases: [leases.gamma.lease_id], orphaned_users: [orphan], failures: [] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      dry_run: true,
+      expired_leases: [leases.gamma.lease_id],
+      abandoned_issues: [],
+      orphaned_users: [orphan],
+      failures: [],
+    });
     const table = await ok(runner.run(["sweep", "--dry-run"]));
     expect(table).toContain(`would revoke expired lease  ${leases.gamma.lease_id}`);
     expect(table).toContain(`would revoke orphaned user  ${orphan}`);
@@ -191,9 +216,15 @@ describe("sweep", () => {
     expect(r.stdout).toContain(`revoked orphaned user  ${orphan}`);
     expect(await userExists(username(leases.gamma))).toBe(false);
     expect(await userExists(orphan)).toBe(false);
+    // Another lease table's user under the same mount name is not this table's orphan.
+    expect(await userExists(foreign)).toBe(true);
+    expect(r.stdout).not.toContain(foreign);
     expect(ids(await listJson())).toEqual([leases.alpha1.lease_id, leases.alpha2.lease_id, leases.beta.lease_id].sort());
-    expect((await taggedUsers({ mount })).sort()).toEqual([username(leases.alpha1), username(leases.alpha2), username(leases.beta)].sort());
+    expect((await taggedUsers({ mount })).filter((u) => u !== foreign).sort()).toEqual(
+      [username(leases.alpha1), username(leases.alpha2), username(leases.beta)].sort(),
+    );
     expect(await ok(runner.run(["sweep"]))).toBe("Nothing to sweep.\n");
+    await rootClients().iam.send(new DeleteUserCommand({ UserName: foreign }));
   });
 });
 
@@ -211,6 +242,7 @@ describe("sweep spares users whose issue may still be running", () => {
         UserName: running,
         Tags: [
           { Key: TAG_MOUNT, Value: mount },
+          { Key: TAG_TABLE, Value: await tableId(runner) },
           { Key: TAG_LEASE_ID, Value: `${mount}/creds/alpha/${key}` },
           { Key: "awslease:issued-at", Value: hourAgo },
           { Key: TAG_EXPIRES_AT, Value: inHour },
@@ -231,6 +263,7 @@ describe("sweep spares users whose issue may still be running", () => {
         UserName: young,
         Tags: [
           { Key: TAG_MOUNT, Value: mount },
+          { Key: TAG_TABLE, Value: await tableId(runner) },
           { Key: TAG_LEASE_ID, Value: `${mount}/creds/alpha/NotYetVisible` },
           { Key: "awslease:issued-at", Value: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
           { Key: TAG_EXPIRES_AT, Value: inHour },

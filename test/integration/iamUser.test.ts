@@ -143,7 +143,7 @@ describe("iam_user leases on moto", () => {
 
       const past = new Date(Date.now() - 3600_000);
       past.setMilliseconds(0);
-      await renewIamUser(engine, lease.username!, past);
+      await renewIamUser(engine, lease.username!, past, lease.expiresAt);
 
       expect(await errorName(key.iam.send(new GetUserCommand({ UserName: lease.username })))).toBe("AccessDenied");
       const policy = await root.send(new GetUserPolicyCommand({ UserName: lease.username, PolicyName: EXPIRY_POLICY_NAME }));

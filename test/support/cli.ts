@@ -20,6 +20,14 @@ export const TAG_MOUNT = "awslease:mount";
 export const TAG_LEASE_ID = "awslease:lease-id";
 export const TAG_ROLE = "awslease:role";
 export const TAG_EXPIRES_AT = "awslease:expires-at";
+export const TAG_TABLE = "awslease:table";
+
+/** The id of the runner's lease table (`config read`): every user it issues carries it as TAG_TABLE. */
+export async function tableId(runner: Runner): Promise<string> {
+  const id = JSON.parse(await ok(runner.run(["config", "read", "--format", "json"]))).table_id;
+  if (typeof id !== "string" || id.length < 16) throw new Error(`config read has no table_id: ${id}`);
+  return id;
+}
 
 export interface CliResult {
   code: number | null;

@@ -1,5 +1,6 @@
 // iam_user issue / rollback / revoke / renew / check against an in-memory IAM that
 // behaves like real IAM (paged Lists, DeleteConflict while anything is attached).
+import { EntityAlreadyExistsException } from "@aws-sdk/client-iam";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MalformedPolicyDocumentException, ServiceFailureException, LimitExceededException } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -146,13 +147,42 @@ describe("issueIamUser", () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
-  it("a failing CreateUser creates nothing, so nothing is rolled back", async () => {
-    iam.addUser(USERNAME); // name collision: someone else's user must not be touched
+  it("a name collision with someone else's user: CreateUser fails and that user is not touched", async () => {
+    iam.addUser(USERNAME, { tags: [{ Key: "awslease:lease-id", Value: "aws/creds/deploy/SomeoneElse" }] });
     const err = await issue().catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:CreateUser");
-    expect(iam.commandNames()).toEqual(["CreateUser"]);
+    expect(err.code).toBe("EntityAlreadyExistsException");
+    // Only a look at its tags: nothing that changes it.
+    expect([...new Set(iam.commandNames())]).toEqual(["CreateUser", "ListUserTags"]);
     expect(iam.users.has(USERNAME)).toBe(true);
+    expect(iam.applied.filter((a) => !a.startsWith("List"))).toEqual([]);
+  });
+
+  it("a CreateUser retried after a lost response meets its own user (EntityAlreadyExists): the issue goes on with it", async () => {
+    // The first attempt created the user and its answer was lost; the SDK's retry gets this.
+    iam.overrides.set("CreateUser", (i) => {
+      iam.addUser(i.UserName, { path: i.Path, tags: i.Tags });
+      throw new EntityAlreadyExistsException({ message: `User ${i.UserName} already exists`, $metadata: {} });
+    });
+    const lease = await issue();
+    expect(lease.username).toBe(USERNAME);
+    expect(lease.arn).toBe(`arn:aws:iam::${ACCOUNT}:user/awslease/${USERNAME}`);
+    expect(iam.commandNames().filter((n) => n !== "ListUserTags").slice(0, 2)).toEqual(["CreateUser", "GetUser"]);
+    expect(iam.user(USERNAME).keys).toEqual([lease.accessKey]);
+  });
+
+  it("a CreateUser that fails after creating the user (e.g. the connection drops on every attempt): the user is removed", async () => {
+    iam.overrides.set("CreateUser", (i) => {
+      iam.addUser(i.UserName, { path: i.Path, tags: i.Tags });
+      throw Object.assign(new Error("socket hang up"), { name: "TimeoutError", $metadata: {} });
+    });
+    const err = await issue().catch((e) => e);
+    expect(err).toBeInstanceOf(AwsCallError);
+    expect(err.action).toBe("iam:CreateUser");
+    expect(err.code).toBe("TimeoutError");
+    expect(err.message).not.toContain("rollback failed");
+    expect(iam.users.has(USERNAME)).toBe(false);
   });
 
   // Each case: which step fails, and exactly what the rollback must remove.
@@ -427,7 +457,7 @@ describe("revokeIamUser", () => {
 describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
   it("renew rewrites the expiry deny policy and the expires-at tag", async () => {
     iam.addUser("u", { tags: [{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }, { Key: "awslease:mount", Value: "aws" }] });
-    await renewIamUser(engine, "u", new Date("2030-02-03T04:05:06.789Z"));
+    await renewIamUser(engine, "u", new Date("2030-02-03T04:05:06.789Z"), "2030-01-01T00:00:00Z");
     expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(expiryDenyPolicy(new Date("2030-02-03T04:05:06Z")));
     expect(iam.users.get("u")!.tags).toEqual([
       { Key: "awslease:mount", Value: "aws" },
@@ -436,9 +466,34 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
   });
 
   it("renew of a deleted user fails naming the action", async () => {
-    const err = await renewIamUser(engine, "gone", new Date()).catch((e) => e);
+    const err = await renewIamUser(engine, "gone", new Date(), "2030-01-01T00:00:00Z").catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
-    expect(err.action).toBe("iam:PutUserPolicy");
+    expect(err.action).toBe("iam:TagUser");
+  });
+
+  describe("renew moves the tag and the deny policy together, or neither", () => {
+    const oldPolicy = expiryDenyPolicy(new Date("2030-01-01T00:00:00Z"));
+    const denied = () => Object.assign(new Error("not allowed"), { name: "AccessDenied", $metadata: {} });
+    beforeEach(() => {
+      iam.addUser("u", { tags: [{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }], inline: new Map([[EXPIRY_POLICY_NAME, oldPolicy]]) });
+    });
+
+    it("TagUser denied: nothing moved", async () => {
+      iam.failing.set("TagUser", denied());
+      const err = await renewIamUser(engine, "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
+      expect(err.action).toBe("iam:TagUser");
+      expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(oldPolicy);
+      expect(iam.users.get("u")!.tags).toEqual([{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }]);
+    });
+
+    it("PutUserPolicy denied: the tag is put back, the policy keeps the old expiry", async () => {
+      iam.failing.set("PutUserPolicy", denied());
+      const err = await renewIamUser(engine, "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
+      expect(err.action).toBe("iam:PutUserPolicy");
+      expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(oldPolicy);
+      expect(iam.users.get("u")!.tags).toEqual([{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }]);
+      expect(iam.inputsOf("TagUser").map((i) => i.Tags[0].Value)).toEqual(["2030-02-03T00:00:00Z", "2030-01-01T00:00:00Z"]);
+    });
   });
 
   it("the expiry policy denies every action once aws:CurrentTime is past the expiry", () => {

@@ -25,7 +25,6 @@ import {
   issueSessionToken,
   type StsIssueOptions,
 } from "../../provider/aws/sts";
-import { AwsCallError } from "../../provider/aws/errors";
 import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
 import { roleSettings } from "../support/fixtures";
 
@@ -171,33 +170,12 @@ describe("issueAssumedRole", () => {
     expect(input.PolicyArns).toBeUndefined();
   });
 
-  it("proves the new credentials with one GetCallerIdentity made with them when waitUntilUsable", async () => {
+  it("makes no usability probe even when asked: STS credentials are usable at once", async () => {
     sts.on(AssumeRoleCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: "arn:x", AssumedRoleId: "y" } });
-    let probedWith: unknown;
-    sts.on(GetCallerIdentityCommand).callsFake(async (_input, getClient) => {
-      probedWith = await getClient().config.credentials();
-      return { Account: "123456789012", Arn: "arn:x", UserId: "y" };
-    });
-    await issueAssumedRole(engine, role(), { ...request, waitUntilUsable: true }, opts({ roleArn: ROLE_ARN }));
-    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
-    expect(probedWith).toMatchObject({
-      accessKeyId: "ASIANEWNEWNEW",
-      secretAccessKey: "new-secret",
-      sessionToken: "new-token",
-    });
-  });
-
-  it("fails naming sts:GetCallerIdentity when the probe is rejected, without leaking the secret or token", async () => {
-    sts.on(AssumeRoleCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: "arn:x", AssumedRoleId: "y" } });
-    sts
-      .on(GetCallerIdentityCommand)
-      .rejects(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }));
-    const err = await issueAssumedRole(engine, role(), { ...request, waitUntilUsable: true }, opts({ roleArn: ROLE_ARN })).catch(
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(AwsCallError);
-    expect((err as AwsCallError).action).toBe("sts:GetCallerIdentity");
-    expect((err as Error).message).not.toMatch(/new-secret|new-token/);
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
+    const lease = await issueAssumedRole(engine, role(), { ...request, waitUntilUsable: true }, opts({ roleArn: ROLE_ARN }));
+    expect(lease.accessKey).toBe("ASIANEWNEWNEW");
+    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
   });
 
   it("names the group and action when reading group policies fails", async () => {
@@ -359,11 +337,12 @@ describe("issueSessionToken", () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
-  it("probes the session credentials when waitUntilUsable (moto rejects its fixed session keys, so only here)", async () => {
+  it("makes no usability probe even when asked, like the other STS types", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: credentials });
-    sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:x", UserId: "y" });
-    await issueSessionToken(engine, role({ credentialType: "session_token" }), { ...request, waitUntilUsable: true }, opts());
-    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
+    const lease = await issueSessionToken(engine, role({ credentialType: "session_token" }), { ...request, waitUntilUsable: true }, opts());
+    expect(lease.accessKey).toBe("ASIANEWNEWNEW");
+    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
   });
 
   it("reports an incomplete AWS answer naming the action", async () => {

@@ -12,6 +12,8 @@ import {
   validateRole,
 } from "../../provider/validation";
 import type { RoleInput } from "../../provider/validation";
+import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/validation";
+import { expiryDenyPolicy } from "../../provider/expiryPolicy";
 
 const ROLE_ARN = "arn:aws:iam::123456789012:role/deploy";
 const OTHER_ROLE_ARN = "arn:aws:iam::123456789012:role/team/readonly";
@@ -329,6 +331,58 @@ describe("validateRole", () => {
 });
 
 // ------------------------------------------------------------------ leases
+
+describe("policy document size and role names", () => {
+  /** A policy document whose compact JSON is exactly `size` characters. */
+  function policyOfSize(size: number): string {
+    const base = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "" }] };
+    const padding = size - JSON.stringify(base).length;
+    base.Statement[0].Resource = "x".repeat(padding);
+    const text = JSON.stringify(base);
+    expect(text.length).toBe(size);
+    return text;
+  }
+  const failure = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "no error";
+  };
+
+  it("iam_user: the document and the expiry policy share the 2,048-character quota of a user's inline policies", () => {
+    expect(IAM_USER_POLICY_DOCUMENT_MAX).toBe(2048 - expiryDenyPolicy(new Date()).length);
+    expect(validateRole("r", { credentialType: "iam_user", policyDocument: policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX) }).policyDocument).toHaveLength(IAM_USER_POLICY_DOCUMENT_MAX);
+    expect(failure(() => validateRole("r", { credentialType: "iam_user", policyDocument: policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX + 1) }))).toMatch(
+      new RegExp(`^policyDocument: is ${IAM_USER_POLICY_DOCUMENT_MAX + 1} characters; an IAM user's inline policies may total 2048`),
+    );
+  });
+
+  it("whitespace does not count (AWS does not count it): a pretty-printed document is sized compact", () => {
+    const compact = policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX);
+    const pretty = JSON.stringify(JSON.parse(compact), null, 4);
+    expect(pretty.length).toBeGreaterThan(IAM_USER_POLICY_DOCUMENT_MAX);
+    expect(validateRole("r", { credentialType: "iam_user", policyDocument: pretty }).policyDocument).toBe(compact);
+  });
+
+  it("STS types: a session policy of at most 2,048 characters", () => {
+    for (const credentialType of ["federation_token", "assumed_role"] as const) {
+      const extra = credentialType === "assumed_role" ? { roleArns: ["arn:aws:iam::123456789012:role/x"] } : {};
+      expect(validateRole("r", { credentialType, policyDocument: policyOfSize(2048), ...extra }).policyDocument).toHaveLength(2048);
+      expect(failure(() => validateRole("r", { credentialType, policyDocument: policyOfSize(2049), ...extra }))).toBe(
+        "policyDocument: is 2049 characters; an STS session policy may have at most 2048",
+      );
+    }
+  });
+
+  it("role names made only of dots are refused (lease ids such as aws/creds/../ID)", () => {
+    for (const name of [".", "..", "..."]) {
+      expect(failure(() => validateRole(name, { credentialType: "session_token" }))).toMatch(/^name: .* \(not only dots\)$/);
+    }
+    expect(validateRole("a.b", { credentialType: "session_token" }).name).toBe("a.b");
+  });
+});
 
 describe("validateLease", () => {
   it("applies defaults", () => {

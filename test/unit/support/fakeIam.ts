@@ -18,6 +18,7 @@ import {
   DeleteUserPolicyCommand,
   DetachUserPolicyCommand,
   EntityAlreadyExistsException,
+  GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
@@ -306,6 +307,10 @@ export class FakeIam {
     this.handle("ListUsers", ListUsersCommand, (i) => {
       const p = this.page([...this.users.values()], i.Marker);
       return { Users: p.items.map((u) => ({ UserName: u.name, Path: u.path, UserId: "AIDA", Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`, CreateDate: new Date() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+    });
+    this.handle("GetUser", GetUserCommand, (i) => {
+      const u = this.user(i.UserName);
+      return { User: { UserName: u.name, Path: u.path, UserId: "AIDAFAKE", Arn: `arn:aws:iam::${ACCOUNT}:user${u.path}${u.name}`, CreateDate: new Date() } };
     });
     this.handle("ListUserTags", ListUserTagsCommand, (i) => {
       const p = this.page(this.user(i.UserName).tags, i.Marker);

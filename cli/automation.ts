@@ -8,7 +8,7 @@ import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../provider/validation";
 import { engineSignal } from "./interrupts";
-import { commOf } from "./procfs";
+import { commOf, isRunning } from "./procfs";
 import { mountNameProblem } from "../provider/names";
 
 /** The Pulumi project all awslease stacks belong to. */
@@ -350,13 +350,17 @@ export function locksIn(err: unknown): StackLock[] | undefined {
 
 /** Is a pulumi process with this pid running on this machine? (A reused pid runs something else.) */
 function pulumiRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+  const running = isRunning(pid);
+  if (running === undefined) {
+    // No /proc: is the pid there at all?
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
   }
-  const comm = commOf(pid);
-  return comm === undefined || comm === "pulumi"; // no /proc: the pid is alive, assume it is the owner
+  return running && commOf(pid) === "pulumi";
 }
 
 export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostname()): boolean {

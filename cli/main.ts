@@ -2,6 +2,7 @@
 // lazily so `--help` and usage errors never load the engine or the AWS SDK.
 import yargs from "yargs";
 import { reportError } from "./errors";
+import { ownerOnlyFiles } from "./commands/common";
 import { exitCodeForSignal, installInterruptHandlers, interruption } from "./interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
@@ -67,6 +68,7 @@ export function joinNegativeValues(args: string[]): string[] {
 export async function main(rawArgs: string[]): Promise<void> {
   const args = joinNegativeValues(rawArgs);
   const debug = args.includes("--debug");
+  ownerOnlyFiles();
   installInterruptHandlers();
   try {
     await buildCli(args).parseAsync();

@@ -1,15 +1,31 @@
 // Process facts from Linux /proc, for lock and process-tree checks. Every function
 // answers "unknown" (undefined, or nothing) where /proc is not there.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
-export function parentOf(pid: number): number | undefined {
+/** The fields of /proc/<pid>/stat after "(comm)": state, ppid, ... */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The fields after "(comm)" are: state, ppid, ...
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+export function parentOf(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : undefined;
+}
+
+/**
+ * Is the process running? A zombie is not: it has exited and waits to be reaped, which
+ * some containers' init never does, so its /proc entry (and comm) stay.
+ * Undefined when /proc cannot tell.
+ */
+export function isRunning(pid: number): boolean | undefined {
+  if (!existsSync("/proc/self/stat")) return undefined;
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== "Z" && fields[0] !== "X";
 }
 
 /** The process's executable name (at most 15 characters), or undefined when it is gone. */

@@ -4,7 +4,7 @@
 // alone: finishing an issue nobody records, and never exiting. This makes each one
 // exit once the pulumi process that started it is gone. Linux (/proc) only; elsewhere
 // it does nothing.
-import { commOf, parentOf } from "./procfs";
+import { commOf, isRunning, parentOf } from "./procfs";
 
 const POLL_MS = 500;
 
@@ -23,7 +23,7 @@ function watch(): void {
   const owner = pulumiAncestor();
   if (owner === undefined) return;
   setInterval(() => {
-    if (commOf(owner) !== "pulumi") process.exit(1);
+    if (!isRunning(owner) || commOf(owner) !== "pulumi") process.exit(1);
   }, POLL_MS).unref();
 }
 

@@ -430,7 +430,10 @@ function policyArnProblem(value: string): string | undefined {
 /** Per-issue parameters (Vault creds/:name, sts/:name). */
 export function validateLease(input: LeaseInput): LeaseRequest {
   const failures = new Failures();
-  const ttl = optionalDuration(input.ttl, "ttl", failures);
+  const ttlSet = input.ttl !== undefined && input.ttl !== null && input.ttl !== "";
+  const ttl = ttlSet ? failures.attempt(() => parseDuration(input.ttl as string | number, "ttl")) : 0;
+  // Unset means the default; an explicit 0 is a mistake, not a way to ask for it.
+  if (ttl === 0 && ttlSet) failures.add("ttl", "must be greater than 0 (leave it out for the default)");
 
   const roleArn = present(input.roleArn);
   if (roleArn !== undefined && !ROLE_ARN_PATTERN.test(roleArn)) {
@@ -448,7 +451,7 @@ export function validateLease(input: LeaseInput): LeaseRequest {
   if (typeof waitUntilUsable !== "boolean") failures.add("waitUntilUsable", "must be true or false");
 
   failures.throwIfAny();
-  const request: LeaseRequest = { ttl, waitUntilUsable };
+  const request: LeaseRequest = { ttl: ttl ?? 0, waitUntilUsable };
   if (roleArn !== undefined) request.roleArn = roleArn;
   if (roleSessionName !== undefined) request.roleSessionName = roleSessionName;
   if (mfaCode !== undefined) request.mfaCode = mfaCode;

@@ -37,3 +37,24 @@ export function readInputFile(path: string, flag: string, what: string): string 
     throw new ValidationError([{ field: flag, reason: `cannot read ${what} ${where}: ${READ_ERRORS[e.code ?? ""] ?? e.message}` }]);
   }
 }
+
+let userUmask: number | undefined;
+
+/**
+ * Owner-only files and directories (umask 077) for everything this run and its engine
+ * processes create: state, backups, locks, logs and temp files.
+ */
+export function ownerOnlyFiles(): void {
+  userUmask = process.umask(0o077);
+}
+
+/** Runs fn (e.g. spawning exec's command) with the user's own umask: their files are not ours. */
+export function withUserUmask<T>(fn: () => T): T {
+  if (userUmask === undefined) return fn();
+  process.umask(userUmask);
+  try {
+    return fn();
+  } finally {
+    process.umask(0o077);
+  }
+}

@@ -2,7 +2,7 @@
 // always revoke afterwards (even when CMD fails or is interrupted), exit with CMD's code.
 import { spawn } from "node:child_process";
 import type { CommandModule, Argv } from "yargs";
-import { context, type GlobalArgs } from "./common";
+import { context, withUserUmask, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/validation";
 import { exitCodeForSignal, forwardSignalsTo } from "../interrupts";
@@ -77,7 +77,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     let code: number;
     try {
       code = await new Promise<number>((resolve) => {
-        const child = spawn(command[0], command.slice(1), { env, stdio: "inherit" });
+        const child = withUserUmask(() => spawn(command[0], command.slice(1), { env, stdio: "inherit" }));
         // While the child runs, signals are its business (it decides how to stop).
         forwardSignalsTo((sig) => child.kill(sig));
         child.on("error", (err) => {
@@ -89,7 +89,8 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     } finally {
       forwardSignalsTo(undefined);
       // Always revoke, whatever the child did.
-      await revoke(context(argv), lease.leaseId);
+      const { warnings } = await revoke(context(argv), lease.leaseId);
+      for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
     }
     process.exitCode = code;
   },

@@ -12,8 +12,11 @@ export interface StaticCredentials {
   sessionToken?: string;
 }
 
-/** AWS SDK default when maxRetries is -1: 3 attempts (2 retries). */
-const SDK_DEFAULT_ATTEMPTS = 3;
+/**
+ * maxRetries -1: 3 retries (4 attempts), the default of the Go SDK Vault uses. The JS
+ * SDK's own default (2 retries) gives up on IAM throttling too soon.
+ */
+export const DEFAULT_ATTEMPTS = 4;
 
 /**
  * Retries: the SDK's standard retry strategy retries throttling, clock skew and
@@ -21,7 +24,7 @@ const SDK_DEFAULT_ATTEMPTS = 3;
  * retries validation or permission errors - exactly the policy we want.
  */
 function retryOptions(engine: Pick<EngineSettings, "maxRetries">) {
-  const maxAttempts = engine.maxRetries < 0 ? SDK_DEFAULT_ATTEMPTS : engine.maxRetries + 1;
+  const maxAttempts = engine.maxRetries < 0 ? DEFAULT_ATTEMPTS : engine.maxRetries + 1;
   return { maxAttempts, retryMode: "standard" as const };
 }
 

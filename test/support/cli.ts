@@ -43,6 +43,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Kill the process after this long (it then fails the test with its output). */
   timeoutMs?: number;
+  /** Its own process group, so a test can SIGKILL the whole tree (`process.kill(-pid)`). */
+  detached?: boolean;
 }
 
 export interface Runner {
@@ -95,6 +97,7 @@ export function cliRunner(opts: { backend?: string; mount?: string; env?: Record
       cwd: repoRoot,
       env: childEnv,
       stdio: ["pipe", "pipe", "pipe"],
+      detached: runOpts.detached ?? false,
     });
     let stdout = "";
     let stderr = "";
@@ -263,3 +266,40 @@ export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "");
 }
 
+
+/** Provider and pulumi processes started by a runner (their environment names its home). */
+export function engineProcessesOf(home: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+      if (!environ.includes(home)) continue;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ");
+      if (/dynamic-provider|\/pulumi |pulumi-resource|pulumi-language/.test(cmdline)) found.push(`${pid}: ${cmdline.slice(0, 120)}`);
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
+}
+
+/** Lock files of the runner's file backend (a stale one blocks its stack). */
+export function lockFiles(runner: Runner): string[] {
+  const dir = join(runner.home, "state", ".pulumi", "locks");
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e.endsWith(".json")) found.push(p);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+/** Resolves when the process has exited (after a SIGKILL of its group). */
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("close", () => r()));
+}

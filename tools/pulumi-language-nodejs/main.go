@@ -101,6 +101,16 @@ func main() {
 		cancel()
 		close(stopServing)
 	}()
+	// The engine's health check takes minutes to notice a killed engine; a host whose
+	// parent (the engine) is gone - reparented to init - stops at once instead.
+	go func(parent int) {
+		for range time.Tick(500 * time.Millisecond) {
+			if os.Getppid() != parent {
+				cancel()
+				return
+			}
+		}
+	}(os.Getppid())
 	if engineAddress != "" {
 		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start health check host RPC server: %w", err))

@@ -44,7 +44,13 @@ export async function readMount(ctx: EngineContext): Promise<MountState | undefi
 
 /** readMount inside an existing workspace (one `pulumi stack output` run). */
 export async function readMountIn(ws: Workspace, mount: string): Promise<MountState | undefined> {
-  const outs = await readOutputs(ws, controlStackName(mount), { secrets: true });
+  let outs: Record<string, unknown> | undefined;
+  try {
+    outs = await readOutputs(ws, controlStackName(mount), { secrets: true });
+  } catch (err) {
+    // E.g. a wrong passphrase: "failed to decrypt: incorrect passphrase, ...".
+    throw new EngineError(`cannot read mount "${mount}" (stack ${controlStackName(mount)}): ${engineErrorLine(err)}`);
+  }
   if (!outs) return undefined;
   return { engine: outs.engine as EngineView | undefined, roles: (outs.roles ?? {}) as MountState["roles"] };
 }

@@ -211,12 +211,15 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
     renewal: new Date().toISOString(),
     onLease: (l) => (renewed = l),
   });
+  const stackName = leaseStackName(rec.mount, id);
   await withWorkspace(scoped, program, async (ws) => {
-    ctx.progress(`awslease: renewing ${leaseId} (pulumi up ${leaseStackName(rec.mount, id)})`);
+    ctx.progress(`awslease: renewing ${leaseId} (pulumi up ${stackName})`);
     try {
-      await upInline(ws, leaseStackName(rec.mount, id), { create: false });
+      await withLockRecovery(ws, ctx, stackName, () => upInline(ws, stackName, { create: false }), {
+        retryHint: "renew again once it has finished",
+      });
     } catch (err) {
-      throw new EngineError(`renew failed: ${engineErrorLine(err)}`);
+      throw new EngineError(`renew failed: ${err instanceof StackLockedError ? err.message : engineErrorLine(err)}`);
     }
   });
   if (!renewed) throw new EngineError("renew finished without a lease");
@@ -252,7 +255,7 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
   }
   const mount = mountOrError(scoped, current);
   if (!rec) {
-    await revokeAbandoned(scoped, mount, id, opts);
+    await revokeAbandoned(scoped, mount, id, { ...opts, retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\`` });
     return { outcome: "abandoned", warnings: [] };
   }
   const stackName = leaseStackName(mountName, id);
@@ -289,7 +292,7 @@ async function revokeAbandoned(
   ctx: EngineContext,
   mount: ConfiguredMount,
   id: string,
-  opts: RevokeOptions & { users?: string[] },
+  opts: RevokeOptions & { users?: string[]; retryHint: string },
 ): Promise<string[]> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const stackName = leaseStackName(ctx.mount, id);
@@ -301,7 +304,7 @@ async function revokeAbandoned(
         ctx,
         stackName,
         () => runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], overrideEnv(mount)),
-        { breakLock: opts.breakLock, retryHint: "add --break-lock" },
+        { breakLock: opts.breakLock, retryHint: opts.retryHint },
       );
     } catch (err) {
       const why = err instanceof StackLockedError ? `${err.message} (an issue may still be running)` : engineErrorLine(err);
@@ -402,7 +405,10 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     result.abandonedIssues.push(`${stack.stackName}${who}`);
     if (opts.dryRun) continue;
     try {
-      await revokeAbandoned(ctx, mount, stack.id, { users: stackUsers.map((u) => u.username) });
+      await revokeAbandoned(ctx, mount, stack.id, {
+        users: stackUsers.map((u) => u.username),
+        retryHint: `sweep again once it is done, or clean it up with \`awslease lease revoke ${stackUsers[0]?.leaseId ?? `<lease id>`} --break-lock\``,
+      });
     } catch (err) {
       result.failures.push(`${stack.stackName}: ${(err as Error).message}`);
     }

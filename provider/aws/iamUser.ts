@@ -61,6 +61,13 @@ export interface IamUserIssueOptions {
   wait?: WaitUntilUsableOptions;
 }
 
+/** Writes (or moves) the user's expiry deny policy. */
+async function putExpiryPolicy(iam: IAMClient, username: string, expiresAt: Date): Promise<void> {
+  await call("iam:PutUserPolicy", () =>
+    iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: EXPIRY_POLICY_NAME, PolicyDocument: expiryDenyPolicy(expiresAt) })),
+  );
+}
+
 function userTags(engine: EngineSettings, role: RoleSettings, leaseId: string, issuedAt: Date, expiresAt: Date): Tag[] {
   // Ours last and winning: the sweep and renew rely on them.
   const tags: Record<string, string> = {
@@ -130,15 +137,7 @@ export async function issueIamUser(
           iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })),
         );
       }
-      await call("iam:PutUserPolicy", () =>
-        iam.send(
-          new PutUserPolicyCommand({
-            UserName: username,
-            PolicyName: EXPIRY_POLICY_NAME,
-            PolicyDocument: expiryDenyPolicy(expiresAt),
-          }),
-        ),
-      );
+      await putExpiryPolicy(iam, username, expiresAt);
       for (const group of role.iamGroups) {
         await call("iam:AddUserToGroup", () =>
           iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })),
@@ -425,15 +424,7 @@ export async function renewIamUser(engine: EngineSettings, username: string, exp
   try {
     await tagExpiry(isoSeconds(expiresAt));
     try {
-      await call("iam:PutUserPolicy", () =>
-        iam.send(
-          new PutUserPolicyCommand({
-            UserName: username,
-            PolicyName: EXPIRY_POLICY_NAME,
-            PolicyDocument: expiryDenyPolicy(expiresAt),
-          }),
-        ),
-      );
+      await putExpiryPolicy(iam, username, expiresAt);
     } catch (err) {
       try {
         await tagExpiry(previousExpiresAt);

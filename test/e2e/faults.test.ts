@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CreateGroupCommand, DeleteGroupCommand, GetUserPolicyCommand, ListUserTagsCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, moto, uniq } from "../support/aws";
+import { clients, createAssumableRole, moto, uniq } from "../support/aws";
 import { faultProxy, type FaultProxy } from "../support/faultProxy";
 import {
   allowPolicy,
@@ -55,6 +55,21 @@ async function expectNothingLeft(): Promise<void> {
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 
+/**
+ * Starts the CLI in a process group of its own and SIGKILLs the whole group once the
+ * proxy has seen `action` (or after `ms`); then AWS answers normally again.
+ */
+async function killTreeWhen(args: string[], when: { action?: string; ms?: number }): Promise<void> {
+  const { child, result } = runner.start(args, { detached: true });
+  if (when.action) await proxy.waitFor(when.action);
+  else await new Promise((r) => setTimeout(r, when.ms ?? 0));
+  process.kill(-child.pid!, "SIGKILL");
+  await exited(child);
+  await result.catch(() => undefined);
+  proxy.clear();
+  await settle();
+}
+
 beforeAll(async () => {
   proxy = await faultProxy(moto().endpoint);
   runner = cliRunner({ mount });
@@ -76,6 +91,7 @@ beforeAll(async () => {
     ]),
   );
   await ok(runner.run(["role", "write", "plain", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:ListUsers"])]));
+  await ok(runner.run(["role", "write", "sts", "--credential-type", "assumed_role", "--role-arns", await createAssumableRole(["iam:ListUsers"])]));
 });
 
 afterEach(async () => {
@@ -96,8 +112,11 @@ afterAll(async () => {
 });
 
 describe("transient faults are retried", () => {
-  it("every IAM and STS call throttled 3 times (the 4th attempt answers): issue and revoke succeed", async () => {
+  it("every IAM and STS call throttled 3 times (the 4th attempt answers): issue and revoke succeed, STS and IAM", async () => {
     proxy.add({ action: "*", fault: "throttle", attempts: 3 });
+    const sts = await issue("sts");
+    expect(proxy.actions("throttle").filter((a) => a === "AssumeRole")).toHaveLength(3);
+    await ok(runner.run(["lease", "revoke", sts.lease_id, "--quiet"]));
     const lease = await issue("plain");
     expect(proxy.actions("throttle").filter((a) => a === "CreateUser")).toHaveLength(3);
     expect(proxy.actions("throttle").filter((a) => a === "CreateAccessKey")).toHaveLength(3);
@@ -236,17 +255,7 @@ describe("SIGKILL of the whole process tree", () => {
   for (const stage of stages) {
     it(`during issue, ${stage.when}: nothing is lost - the lease is listed and revocable, or sweep --min-age 0s removes what it left`, async () => {
       proxy.add({ action: "CreateAccessKey", fault: "delay", delayMs: 1500 });
-      const { child, result } = runner.start(["issue", "all", "--format", "json", "--no-wait"], { detached: true });
-      if (stage.waitFor) {
-        await proxy.waitFor(stage.waitFor);
-      } else {
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      process.kill(-child.pid!, "SIGKILL");
-      await exited(child);
-      await result.catch(() => undefined);
-      proxy.clear();
-      await settle();
+      await killTreeWhen(["issue", "all", "--format", "json", "--no-wait"], { action: stage.waitFor, ms: 300 });
       // The providers follow their pulumi (the watchdog): no process goes on alone.
       expect(engineProcessesOf(runner.home)).toEqual([]);
 
@@ -271,13 +280,7 @@ describe("SIGKILL of the whole process tree", () => {
 
   it("a killed issue's lease id (from its user's tag) is revocable: the unfinished issue is cleaned up", async () => {
     proxy.add({ action: "CreateAccessKey", fault: "delay", delayMs: 1500 });
-    const { child, result } = runner.start(["issue", "all", "--format", "json", "--no-wait"], { detached: true });
-    await proxy.waitFor("CreateUser");
-    process.kill(-child.pid!, "SIGKILL");
-    await exited(child);
-    await result.catch(() => undefined);
-    proxy.clear();
-    await settle();
+    await killTreeWhen(["issue", "all", "--format", "json", "--no-wait"], { action: "CreateUser" });
     const users = await taggedUsers({ mount });
     expect(users).toHaveLength(1);
     const leaseId = (await rootClients().iam.send(new ListUserTagsCommand({ UserName: users[0] }))).Tags!.find((t) => t.Key === "awslease:lease-id")!.Value!;
@@ -291,13 +294,7 @@ describe("SIGKILL of the whole process tree", () => {
   it("during revoke, with an AWS call in flight: the next revoke breaks the stale lock and finishes", async () => {
     const lease = await issue("all");
     proxy.add({ action: "DeleteAccessKey", fault: "hang" });
-    const { child, result } = runner.start(["lease", "revoke", lease.lease_id], { detached: true });
-    await proxy.waitFor("DeleteAccessKey");
-    process.kill(-child.pid!, "SIGKILL");
-    await exited(child);
-    await result.catch(() => undefined);
-    proxy.clear();
-    await settle();
+    await killTreeWhen(["lease", "revoke", lease.lease_id], { action: "DeleteAccessKey" });
     expect(engineProcessesOf(runner.home)).toEqual([]);
     expect(lockFiles(runner)).toHaveLength(1);
     expect(await listed()).toEqual([lease.lease_id]);
@@ -309,6 +306,25 @@ describe("SIGKILL of the whole process tree", () => {
     // The key of the revoked lease is dead.
     const key = clients(lease.data.access_key, lease.data.secret_key);
     await expect(key.sts.send(new GetCallerIdentityCommand({}))).rejects.toThrow();
+  });
+
+  it("SIGTERM twice during a hung revoke: the whole tree stops at once (exit 143); the next revoke breaks the stale lock", async () => {
+    const lease = await issue();
+    proxy.add({ action: "ListAccessKeys", fault: "hang" });
+    const { child, result } = runner.start(["lease", "revoke", lease.lease_id]);
+    await proxy.waitFor("ListAccessKeys");
+    child.kill("SIGTERM"); // graceful: pulumi is asked to cancel, and waits for the hung call
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill("SIGTERM"); // stop waiting
+    const r = await result;
+    expect(r.code).toBe(143);
+    await settle();
+    expect(engineProcessesOf(runner.home)).toEqual([]);
+    proxy.clear();
+    const again = await runner.run(["lease", "revoke", lease.lease_id]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("breaking stale lock");
+    await expectNothingLeft();
   });
 
   it("a lock whose owner is alive is not broken: exit 2 with the exact command; --break-lock is the operator's choice", async () => {

@@ -1,0 +1,48 @@
+// One mount-name rule and one parser per name: lease ids and lease stack names.
+import { describe, expect, it } from "vitest";
+import { leaseStackName, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../../provider/names";
+import { validateEngineConfig } from "../../provider/validation";
+import { engineContext } from "../../cli/automation";
+
+describe("mount names", () => {
+  it("one rule: letters, digits, _ and -, 1-64 characters", () => {
+    for (const ok of ["aws", "a", "aws-prod", "a_b-C9", "x".repeat(64)]) expect(mountNameProblem(ok), ok).toBeUndefined();
+    for (const bad of ["", "a/b", "a b", "a.b", "rôle", "x".repeat(65), "..", undefined, 7]) expect(mountNameProblem(bad), String(bad)).toBeDefined();
+  });
+
+  it("the CLI's --mount and the engine's mount setting apply that same rule", () => {
+    for (const name of ["a.b", "x".repeat(65)]) {
+      expect(() => engineContext({ mount: name }, {})).toThrow(/is not a mount name/);
+      expect(() => validateEngineConfig({ mount: name }, { mount: "aws", env: {} })).toThrow(/is not a mount name/);
+    }
+    expect(engineContext({ mount: "x".repeat(64) }, {}).mount).toHaveLength(64);
+  });
+});
+
+describe("lease stack names", () => {
+  it("parse back exactly: mount a never matches the leases of mount a-b", () => {
+    const id = randomLeaseSuffix();
+    expect(parseLeaseStackName(leaseStackName("a", id))).toEqual({ mount: "a", id });
+    expect(parseLeaseStackName(leaseStackName("a-b", id))).toEqual({ mount: "a-b", id });
+    expect(parseLeaseStackName(leaseStackName("a-b", id))?.mount).not.toBe("a");
+  });
+
+  it("other stacks are not lease stacks", () => {
+    for (const name of ["mount-aws", "lease-", "lease-aws", "lease--ABC", "lease-a/b-ABC", "prod-lease-aws-ABC"]) {
+      expect(parseLeaseStackName(name), name).toBeUndefined();
+    }
+  });
+});
+
+describe("lease ids", () => {
+  it("parse into mount, kind, role and suffix", () => {
+    expect(parseLeaseId("aws-prod/creds/deploy/ABC123")).toEqual({ mount: "aws-prod", kind: "creds", role: "deploy", id: "ABC123" });
+    expect(parseLeaseId("aws/sts/ci.bot/XYZ")).toEqual({ mount: "aws", kind: "sts", role: "ci.bot", id: "XYZ" });
+  });
+
+  it("refuse anything else, naming the expected shape", () => {
+    for (const bad of ["aws/creds/deploy", "aws/keys/deploy/ABC", "a b/creds/r/ABC", "aws/creds/r/AB-C", "aws/creds/a/b/ABC"]) {
+      expect(() => parseLeaseId(bad), bad).toThrow(/malformed lease id .* \(want <mount>\/creds\|sts\/<role>\/<id>\)/);
+    }
+  });
+});

@@ -130,6 +130,7 @@ describe("bad input: exit 1 or 2, exactly one line naming the problem, no stack 
   }
 
   it("afterwards: no new lease, no new IAM user; the lease from before is listed and its key works", async () => {
+    console.log(`bad input: ${cases().length} cases tried; IAM users left by them: ${(await taggedUsers({ mount })).length - usersBefore.length}`);
     expect(leaseStackFiles(runner, mount)).toEqual(stacksBefore);
     expect(await taggedUsers({ mount })).toEqual(usersBefore);
     const listed = JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"]))) as { lease_id: string }[];

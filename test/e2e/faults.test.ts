@@ -59,7 +59,9 @@ const settle = () => new Promise((r) => setTimeout(r, 1500));
  * Starts the CLI in a process group of its own and SIGKILLs the whole group once the
  * proxy has seen `action` (or after `ms`); then AWS answers normally again.
  */
+let interrupts = 0;
 async function killTreeWhen(args: string[], when: { action?: string; ms?: number }): Promise<void> {
+  interrupts++;
   const { child, result } = runner.start(args, { detached: true });
   if (when.action) await proxy.waitFor(when.action);
   else await new Promise((r) => setTimeout(r, when.ms ?? 0));
@@ -103,6 +105,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  const leaked = await taggedUsers({ mount }).catch(() => ["(unknown)"]);
+  console.log(`faults: ${proxy?.faultsInjected} faulted AWS requests and ${interrupts} processes killed mid-run; IAM users left: ${leaked.length}`);
   proxy?.clear();
   await runner?.run(["lease", "revoke", "--prefix", `${mount}/`, "--quiet"]).catch(() => undefined);
   await runner?.run(["sweep", "--min-age", "0s", "--quiet"]).catch(() => undefined);
@@ -316,6 +320,7 @@ describe("SIGKILL of the whole process tree", () => {
     child.kill("SIGTERM"); // graceful: pulumi is asked to cancel, and waits for the hung call
     await new Promise((r) => setTimeout(r, 1000));
     child.kill("SIGTERM"); // stop waiting
+    interrupts++;
     const r = await result;
     expect(r.code).toBe(143);
     await settle();

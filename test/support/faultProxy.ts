@@ -53,6 +53,8 @@ function errorXml(code: string, message: string): string {
 
 export class FaultProxy {
   readonly seen: SeenRequest[] = [];
+  /** Requests answered with a fault since the proxy started (resets keep counting). */
+  faultsInjected = 0;
   private rules: (FaultRule & { used: number })[] = [];
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
@@ -124,7 +126,10 @@ export class FaultProxy {
     const action = params.Action ?? "(none)";
     const attempt = Number(/attempt=(\d+)/.exec(String(req.headers["amz-sdk-request"] ?? ""))?.[1] ?? 1);
     const rule = this.match(action, params, attempt);
-    if (rule) rule.used++;
+    if (rule) {
+      rule.used++;
+      this.faultsInjected++;
+    }
     this.seen.push({ action, params, attempt, fault: rule?.fault });
     switch (rule?.fault) {
       case "throttle":

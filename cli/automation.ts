@@ -2,13 +2,12 @@
 // backend URL), the offline engine environment, stack naming, and the few engine
 // runs the commands need. Every command spawns as few `pulumi` processes as it can.
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, hostname, tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../provider/validation";
 import { engineSignal } from "./interrupts";
-import { commOf, isRunning } from "./procfs";
 import { mountNameProblem } from "../provider/names";
 
 /** The Pulumi project all awslease stacks belong to. */
@@ -317,99 +316,4 @@ export function engineErrorLine(err: unknown): string {
     "engine run failed";
   const line = pick.replace(/^error:\s*/, "");
   return line.length > MAX_ERROR_LINE ? `${line.slice(0, MAX_ERROR_LINE)}... (--debug shows all)` : line;
-}
-
-// ---- stack locks ----
-// A DIY backend keeps one lock file per running operation and never expires it: a
-// process killed with SIGKILL (or a lost machine) leaves its stack locked for good.
-// The lock error names each lock's owner, on every DIY backend (file, S3, ...):
-//   "  <url>: created by <user>@<host> (pid <n>) at <RFC 3339 time>"
-
-export interface StackLock {
-  user: string;
-  host: string;
-  pid: number;
-  since: string;
-}
-
-/** A lock that nothing will ever release: its pulumi process is gone, or it is older than this. */
-export const STALE_LOCK_AFTER_MS = 15 * 60 * 1000;
-
-/** The locks a failed engine run reports, or undefined when it did not fail on a lock. */
-export function locksIn(err: unknown): StackLock[] | undefined {
-  const text = `${(err as Error)?.message ?? ""}\n${(err as { commandResult?: CommandResult }).commandResult?.stderr ?? ""}`;
-  if (!/the stack is currently locked by \d+ lock/.test(text)) return undefined;
-  const locks: StackLock[] = [];
-  for (const m of text.matchAll(/: created by (.*?)@(\S+) \(pid (\d+)\) at (\S+)/g)) {
-    const lock = { user: m[1], host: m[2], pid: Number(m[3]), since: m[4] };
-    // The message may be in both the error and its stderr.
-    if (!locks.some((l) => l.pid === lock.pid && l.host === lock.host && l.since === lock.since)) locks.push(lock);
-  }
-  return locks;
-}
-
-/** Is a pulumi process with this pid running on this machine? (A reused pid runs something else.) */
-function pulumiRunning(pid: number): boolean {
-  const running = isRunning(pid);
-  if (running === undefined) {
-    // No /proc: is the pid there at all?
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-  }
-  return running && commOf(pid) === "pulumi";
-}
-
-export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostname()): boolean {
-  const since = Date.parse(lock.since);
-  if (Number.isFinite(since) && now - since > STALE_LOCK_AFTER_MS) return true;
-  return lock.host === thisHost && !pulumiRunning(lock.pid);
-}
-
-/** A stack another run holds right now. */
-export class StackLockedError extends Error {
-  constructor(
-    readonly stackName: string,
-    readonly locks: StackLock[],
-    retryHint: string,
-  ) {
-    const owner = locks[0] ? `pulumi pid ${locks[0].pid} on ${locks[0].host} since ${locks[0].since}` : "another run";
-    super(`stack ${stackName} is locked by ${owner}; if that run is gone, ${retryHint}`);
-    this.name = "StackLockedError";
-  }
-}
-
-/** `pulumi cancel`: deletes every lock file of the stack. */
-async function cancelStack(ws: Workspace, stackName: string): Promise<void> {
-  await runPulumi(ws, ["cancel", "--yes", "--stack", stackName], {}, { cleanup: true });
-}
-
-/**
- * Runs an engine operation on a stack; if it fails on a stale lock (its pulumi process
- * is gone, or it is older than STALE_LOCK_AFTER_MS), breaks the lock and runs it once
- * more. A live lock is broken only when `breakLock` says so; otherwise the error says
- * how (`retryHint`).
- */
-export async function withLockRecovery<T>(
-  ws: Workspace,
-  ctx: EngineContext,
-  stackName: string,
-  run: () => Promise<T>,
-  opts: { breakLock?: boolean; retryHint: string },
-): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    const locks = locksIn(err);
-    if (!locks) throw err;
-    const stale = locks.length > 0 && locks.every((l) => isStaleLock(l));
-    if (!stale && !opts.breakLock) throw new StackLockedError(stackName, locks, opts.retryHint);
-    const owner = locks.map((l) => `pid ${l.pid} on ${l.host} since ${l.since}`).join(", ");
-    ctx.progress(`awslease: breaking ${stale ? "stale " : ""}lock of ${stackName} (${owner})`);
-    await cancelStack(ws, stackName);
-    return run();
-  }
 }

@@ -11,14 +11,13 @@ import {
   destroyStack,
   engineErrorLine,
   runPulumi,
-  StackLockedError,
-  withLockRecovery,
   initStack,
   removeStack,
   upInline,
   withWorkspace,
   type EngineContext,
 } from "./automation";
+import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
 import { parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
@@ -323,8 +322,16 @@ export interface ListOptions {
   expired?: boolean;
 }
 
-/** The mount's leases, and the stacks whose state could not be read (reported, not guessed at). */
-export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<{ records: LeaseRecord[]; unreadable: UnreadableStack[] }> {
+export interface LeaseList {
+  records: LeaseRecord[];
+  /** Stacks whose state could not be read: reported, not guessed at. */
+  unreadable: UnreadableStack[];
+  /** Lease stacks without a record: issues still running, or killed before they finished. */
+  unfinished: string[];
+}
+
+/** The mount's leases. */
+export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<LeaseList> {
   const table = await readTable(ctx);
   const now = Date.now();
   const records = table.stacks
@@ -333,7 +340,8 @@ export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
     .sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
-  return { records, unreadable: table.unreadable };
+  const unfinished = table.stacks.filter((st) => !st.record).map((st) => st.stackName);
+  return { records, unreadable: table.unreadable, unfinished };
 }
 
 /** The mount's lease table; an unknown mount is an error, not an empty table. */

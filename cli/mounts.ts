@@ -10,13 +10,12 @@ import {
   destroyStack,
   engineErrorLine,
   readOutputs,
-  StackLockedError,
   upInline,
-  withLockRecovery,
   withWorkspace,
   type EngineContext,
   type Workspace,
 } from "./automation";
+import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
 
 export interface EngineView {

@@ -41,8 +41,14 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
   handler: async (argv) => {
     const { list: listLeases } = await import("../leases");
     const { formatLeaseList } = await import("../output");
-    const { records, unreadable } = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
+    const { records, unreadable, unfinished } = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
     warnUnreadable(unreadable);
+    if (unfinished.length > 0 && !argv.quiet) {
+      process.stderr.write(
+        `awslease: note: ${unfinished.length} lease stack(s) without a record (an issue still running, or one that was killed): ` +
+          `\`awslease sweep\` cleans up those older than 5m\n`,
+      );
+    }
     print(formatLeaseList(records.map(summary), argv.format as "table" | "json"));
   },
 };

@@ -1,0 +1,99 @@
+// Stack locks of the DIY backends (file, S3, ...): telling a stale lock from a live
+// one, and breaking only stale ones. A DIY backend keeps one lock file per running
+// operation and never expires it: a process killed with SIGKILL (or a lost machine)
+// leaves its stack locked for good.
+import { hostname } from "node:os";
+import { runPulumi, type CommandResult, type EngineContext, type Workspace } from "./automation";
+import { commOf, isRunning } from "./procfs";
+
+// The lock error names each lock's owner, on every DIY backend:
+//   "  <url>: created by <user>@<host> (pid <n>) at <RFC 3339 time>"
+
+export interface StackLock {
+  user: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+/** A lock that nothing will ever release: its pulumi process is gone, or it is older than this. */
+export const STALE_LOCK_AFTER_MS = 15 * 60 * 1000;
+
+/** The locks a failed engine run reports, or undefined when it did not fail on a lock. */
+export function locksIn(err: unknown): StackLock[] | undefined {
+  const text = `${(err as Error)?.message ?? ""}\n${(err as { commandResult?: CommandResult }).commandResult?.stderr ?? ""}`;
+  if (!/the stack is currently locked by \d+ lock/.test(text)) return undefined;
+  const locks: StackLock[] = [];
+  for (const m of text.matchAll(/: created by (.*?)@(\S+) \(pid (\d+)\) at (\S+)/g)) {
+    const lock = { user: m[1], host: m[2], pid: Number(m[3]), since: m[4] };
+    // The message may be in both the error and its stderr.
+    if (!locks.some((l) => l.pid === lock.pid && l.host === lock.host && l.since === lock.since)) locks.push(lock);
+  }
+  return locks;
+}
+
+/** Is a pulumi process with this pid running on this machine? (A reused pid runs something else.) */
+function pulumiRunning(pid: number): boolean {
+  const running = isRunning(pid);
+  if (running === undefined) {
+    // No /proc: is the pid there at all?
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+  }
+  return running && commOf(pid) === "pulumi";
+}
+
+export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostname()): boolean {
+  const since = Date.parse(lock.since);
+  if (Number.isFinite(since) && now - since > STALE_LOCK_AFTER_MS) return true;
+  return lock.host === thisHost && !pulumiRunning(lock.pid);
+}
+
+/** A stack another run holds right now. */
+export class StackLockedError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly locks: StackLock[],
+    retryHint: string,
+  ) {
+    const owner = locks[0] ? `pulumi pid ${locks[0].pid} on ${locks[0].host} since ${locks[0].since}` : "another run";
+    super(`stack ${stackName} is locked by ${owner}; if that run is gone, ${retryHint}`);
+    this.name = "StackLockedError";
+  }
+}
+
+/** `pulumi cancel`: deletes every lock file of the stack. */
+async function cancelStack(ws: Workspace, stackName: string): Promise<void> {
+  await runPulumi(ws, ["cancel", "--yes", "--stack", stackName], {}, { cleanup: true });
+}
+
+/**
+ * Runs an engine operation on a stack; if it fails on a stale lock (its pulumi process
+ * is gone, or it is older than STALE_LOCK_AFTER_MS), breaks the lock and runs it once
+ * more. A live lock is broken only when `breakLock` says so; otherwise the error says
+ * how (`retryHint`).
+ */
+export async function withLockRecovery<T>(
+  ws: Workspace,
+  ctx: EngineContext,
+  stackName: string,
+  run: () => Promise<T>,
+  opts: { breakLock?: boolean; retryHint: string },
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const locks = locksIn(err);
+    if (!locks) throw err;
+    const stale = locks.length > 0 && locks.every((l) => isStaleLock(l));
+    if (!stale && !opts.breakLock) throw new StackLockedError(stackName, locks, opts.retryHint);
+    const owner = locks.map((l) => `pid ${l.pid} on ${l.host} since ${l.since}`).join(", ");
+    ctx.progress(`awslease: breaking ${stale ? "stale " : ""}lock of ${stackName} (${owner})`);
+    await cancelStack(ws, stackName);
+    return run();
+  }
+}

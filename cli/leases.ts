@@ -19,6 +19,7 @@ import {
 } from "./automation";
 import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
+import { settleWithConcurrency } from "../provider/concurrency";
 import { parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
 import { readLeaseStack, readLeaseTable, stackExists, type LeaseTable, type UnreadableStack } from "./leaseTable";
@@ -273,6 +274,39 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
   return { outcome: "revoked", warnings: revokeWarnings(rec) };
 }
 
+/** Engine runs at once in bulk revokes and sweeps: each is a `pulumi` plus a provider process. */
+export const DEFAULT_PARALLEL = 4;
+
+export interface BulkRevokeResult {
+  leaseId: string;
+  outcome: RevokeResult["outcome"] | "failed";
+  warnings: string[];
+  error?: string;
+}
+
+/**
+ * `lease revoke --prefix`: every lease whose id starts with prefix, `parallel` at a
+ * time; one lease's failure does not stop the others. onResult sees each as it ends.
+ */
+export async function revokeByPrefix(
+  ctx: EngineContext,
+  prefix: string,
+  opts: RevokeOptions & { parallel?: number; onResult?: (r: BulkRevokeResult) => void },
+): Promise<{ results: BulkRevokeResult[]; unreadable: UnreadableStack[] }> {
+  const { records, unreadable } = await list(ctx, { prefix });
+  const settled = await settleWithConcurrency(records, opts.parallel ?? DEFAULT_PARALLEL, async ({ leaseId }) => {
+    let result: BulkRevokeResult;
+    try {
+      result = { leaseId, ...(await revoke(ctx, leaseId, { ...opts, ignoreMissing: true })) };
+    } catch (err) {
+      result = { leaseId, outcome: "failed", warnings: [], error: (err as Error).message };
+    }
+    opts.onResult?.(result);
+    return result;
+  });
+  return { results: settled.map((r) => (r as PromiseFulfilledResult<BulkRevokeResult>).value), unreadable };
+}
+
 /** What a revoke leaves valid: STS credentials cannot be revoked one by one in AWS. */
 function revokeWarnings(rec: LeaseRecord): string[] {
   if (rec.credentialType === "iam_user") return [];
@@ -368,6 +402,8 @@ export interface SweepOptions {
   dryRun: boolean;
   /** Tagged users younger than this are not judged (default ORPHAN_MIN_AGE_MS); 0 judges all at once. */
   minAgeMs?: number;
+  /** Revokes and deletions at once (default DEFAULT_PARALLEL). */
+  parallel?: number;
 }
 
 /**
@@ -380,22 +416,24 @@ export interface SweepOptions {
 export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<SweepResult> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const minAge = opts.minAgeMs ?? ORPHAN_MIN_AGE_MS;
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const [mount, table] = await Promise.all([requireMount(ctx), readTable(ctx)]);
   const result: SweepResult = { expiredLeases: [], abandonedIssues: [], orphanedUsers: [], failures: [] };
   for (const bad of table.unreadable) result.failures.push(`${bad.stackName}: unreadable, left alone (${bad.error})`);
   const now = Date.now();
   const oldEnough = (time: string | undefined) => time === undefined || now - Date.parse(time) >= minAge;
+  /** Runs each task `parallel` at a time (none in a dry run); a failure is recorded as `name: message`. */
+  const runAll = async <T>(items: T[], name: (item: T) => string, task: (item: T) => Promise<unknown>) => {
+    if (opts.dryRun) return;
+    const settled = await settleWithConcurrency(items, parallel, task);
+    settled.forEach((r, i) => {
+      if (r.status === "rejected") result.failures.push(`${name(items[i])}: ${(r.reason as Error).message}`);
+    });
+  };
 
-  for (const { record } of table.stacks) {
-    if (!record || Date.parse(record.expiresAt) > now) continue;
-    result.expiredLeases.push(record.leaseId);
-    if (opts.dryRun) continue;
-    try {
-      await revoke(ctx, record.leaseId, { ignoreMissing: true });
-    } catch (err) {
-      result.failures.push(`${record.leaseId}: ${(err as Error).message}`);
-    }
-  }
+  const expired = table.stacks.map((s) => s.record).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
+  result.expiredLeases.push(...expired.map((r) => r.leaseId));
+  await runAll(expired, (r) => r.leaseId, (r) => revoke(ctx, r.leaseId, { ignoreMissing: true }));
 
   const users = await listTaggedUsers(mount.engine.settings);
   const usersByKey = new Map<string, typeof users>();
@@ -405,36 +443,35 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
   }
   // Stacks without a record whose last write is old enough: a running issue writes its
   // stack within seconds, and holds its lock (which revokeAbandoned respects) while it runs.
-  for (const stack of table.stacks) {
-    if (stack.record) continue;
+  const abandoned = table.stacks.filter((stack) => {
     const stackUsers = usersByKey.get(stack.id) ?? [];
-    if (!oldEnough(stack.lastUpdate) || !stackUsers.every((u) => oldEnough(u.issuedAt))) continue;
+    return !stack.record && oldEnough(stack.lastUpdate) && stackUsers.every((u) => oldEnough(u.issuedAt));
+  });
+  for (const stack of abandoned) {
+    const stackUsers = usersByKey.get(stack.id) ?? [];
     const who = stackUsers.length ? ` (IAM user ${stackUsers.map((u) => u.username).join(", ")})` : "";
     result.abandonedIssues.push(`${stack.stackName}${who}`);
-    if (opts.dryRun) continue;
-    try {
-      await revokeAbandoned(ctx, mount, stack.id, {
-        users: stackUsers.map((u) => u.username),
-        retryHint: `sweep again once it is done, or clean it up with \`awslease lease revoke ${stackUsers[0]?.leaseId ?? `<lease id>`} --break-lock\``,
-      });
-    } catch (err) {
-      result.failures.push(`${stack.stackName}: ${(err as Error).message}`);
-    }
   }
+  await runAll(
+    abandoned,
+    (stack) => stack.stackName,
+    (stack) => {
+      const stackUsers = usersByKey.get(stack.id) ?? [];
+      return revokeAbandoned(ctx, mount, stack.id, {
+        users: stackUsers.map((u) => u.username),
+        retryHint: `sweep again once it is done, or clean it up with \`awslease lease revoke ${stackUsers[0]?.leaseId ?? "<lease id>"} --break-lock\``,
+      });
+    },
+  );
 
   const stackIds = new Set([...table.stacks.map((s) => s.id), ...table.unreadable.map((u) => parseLeaseStackName(u.stackName)?.id)]);
-  for (const user of users) {
+  const orphans = users.filter((user) => {
     const key = user.leaseId?.split("/").pop();
-    if (key && stackIds.has(key)) continue;
-    const expired = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
-    if (!expired && !oldEnough(user.issuedAt)) continue;
-    result.orphanedUsers.push(user.username);
-    if (opts.dryRun) continue;
-    try {
-      await revokeIamUser(mount.engine.settings, user.username);
-    } catch (err) {
-      result.failures.push(`${user.username}: ${(err as Error).message}`);
-    }
-  }
+    if (key && stackIds.has(key)) return false;
+    const expiredUser = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
+    return expiredUser || oldEnough(user.issuedAt);
+  });
+  result.orphanedUsers.push(...orphans.map((u) => u.username));
+  await runAll(orphans, (u) => u.username, (u) => revokeIamUser(mount.engine.settings, u.username));
   return result;
 }

@@ -58,3 +58,18 @@ export function withUserUmask<T>(fn: () => T): T {
     process.umask(0o077);
   }
 }
+
+/** `--parallel N`: engine runs at once in bulk revokes and sweeps. */
+export const parallelFlag = {
+  type: "number",
+  describe: "Leases revoked at once (each is one engine run)",
+  defaultDescription: "4",
+} as const;
+
+export function parallelOption(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > 64) {
+    throw new ValidationError([{ field: "--parallel", reason: `must be a whole number from 1 to 64, got ${value}` }]);
+  }
+  return value;
+}

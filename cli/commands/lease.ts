@@ -1,6 +1,6 @@
 // `awslease lease list|lookup|renew|revoke`: Vault's lease commands over the lease table.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import type { LeaseRecord } from "../leases";
 import { ValidationError } from "../../provider/validation";
@@ -87,7 +87,7 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
   },
 };
 
-type RevokeArgs = GlobalArgs & { "lease-id"?: string; prefix?: string; "ignore-missing"?: boolean; "break-lock"?: boolean; format: string };
+type RevokeArgs = GlobalArgs & { "lease-id"?: string; prefix?: string; "ignore-missing"?: boolean; "break-lock"?: boolean; parallel?: number; format: string };
 
 const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
   command: "revoke [lease-id]",
@@ -98,47 +98,43 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
       .option("prefix", { type: "string", describe: "Revoke every lease whose id starts with this" })
       .option("ignore-missing", { type: "boolean", describe: "An unknown lease id is not an error (idempotent cleanup steps)" })
       .option("break-lock", { type: "boolean", describe: "Break the lease stack's lock even if its owner may be alive (a run on a lost machine)" })
+      .option("parallel", parallelFlag)
       .option("format", formatOption(LIST_FORMATS))
       .check((a) => {
         if (!a["lease-id"] === !a.prefix) throw new ValidationError([{ field: "lease-id", reason: "give either a lease id or --prefix" }]);
         return true;
       }) as Argv<RevokeArgs>,
   handler: async (argv) => {
-    const { revoke: revokeLease, list: listLeases } = await import("../leases");
+    const { revoke: revokeLease, revokeByPrefix, EngineError } = await import("../leases");
     const ctx = context(argv);
-    const failed: string[] = [];
-    let ids = [argv["lease-id"] as string];
-    if (argv.prefix) {
-      const { records, unreadable } = await listLeases(ctx, { prefix: argv.prefix });
-      ids = records.map((l) => l.leaseId);
-      // Unreadable stacks cannot be matched against the prefix: reported, and the run fails.
-      warnUnreadable(unreadable);
-      failed.push(...unreadable.map((u) => u.stackName));
+    const opts = { ignoreMissing: argv["ignore-missing"], breakLock: argv["break-lock"] };
+    const report = (id: string, outcome: keyof typeof REVOKE_OUTCOMES, warnings: string[]) => {
+      if (!argv.quiet) process.stderr.write(`awslease: ${REVOKE_OUTCOMES[outcome]} ${id}\n`);
+      // Always on stderr, also with --quiet: the credentials still work.
+      for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
+    };
+    if (!argv.prefix) {
+      const id = argv["lease-id"] as string;
+      const { outcome, warnings } = await revokeLease(ctx, id, opts);
+      report(id, outcome, warnings);
+      if (argv.format === "json") print(JSON.stringify({ lease_id: id, outcome, warnings }, null, 2));
+      return;
     }
-    const rows: { lease_id: string; outcome: string; warnings: string[]; error?: string }[] = [];
-    for (const id of ids) {
-      try {
-        const { outcome, warnings } = await revokeLease(ctx, id, {
-          ignoreMissing: argv["ignore-missing"] || !!argv.prefix,
-          breakLock: argv["break-lock"],
-        });
-        rows.push({ lease_id: id, outcome, warnings });
-        if (!argv.quiet) process.stderr.write(`awslease: ${REVOKE_OUTCOMES[outcome]} ${id}\n`);
-        // Always on stderr, also with --quiet: the credentials still work.
-        for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
-      } catch (err) {
-        if (!argv.prefix) throw err;
-        failed.push(id);
-        rows.push({ lease_id: id, outcome: "failed", warnings: [], error: (err as Error).message });
-        process.stderr.write(`awslease: error: ${(err as Error).message}\n`);
-      }
+    const { results, unreadable } = await revokeByPrefix(ctx, argv.prefix, {
+      ...opts,
+      parallel: parallelOption(argv.parallel),
+      onResult: (r) => {
+        if (r.outcome === "failed") process.stderr.write(`awslease: error: ${r.error}\n`);
+        else report(r.leaseId, r.outcome, r.warnings);
+      },
+    });
+    // Unreadable stacks cannot be matched against the prefix: reported, and the run fails.
+    warnUnreadable(unreadable);
+    if (argv.format === "json") {
+      print(JSON.stringify(results.map((r) => ({ lease_id: r.leaseId, outcome: r.outcome, warnings: r.warnings, ...(r.error ? { error: r.error } : {}) })), null, 2));
     }
-    if (argv.format === "json") print(JSON.stringify(argv.prefix ? rows : rows[0], null, 2));
-    if (failed.length) {
-      const { EngineError } = await import("../leases");
-      const total = argv.prefix ? ids.length + failed.filter((f) => !ids.includes(f)).length : ids.length;
-      throw new EngineError(`${failed.length} of ${total} leases could not be revoked (they stay listed)`);
-    }
+    const failed = results.filter((r) => r.outcome === "failed").length + unreadable.length;
+    if (failed > 0) throw new EngineError(`${failed} of ${results.length + unreadable.length} leases could not be revoked (they stay listed)`);
   },
 };
 

@@ -1,9 +1,9 @@
 // `awslease sweep`: revoke expired leases; delete orphaned IAM users this mount tagged.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 
-type SweepArgs = GlobalArgs & { "dry-run"?: boolean; "min-age"?: string; format: string };
+type SweepArgs = GlobalArgs & { "dry-run"?: boolean; "min-age"?: string; parallel?: number; format: string };
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: "sweep",
@@ -16,12 +16,13 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
         describe: "Judge only IAM users at least this old (younger ones may belong to an issue still running); 0s to clean up at once",
         defaultDescription: "5m",
       })
+      .option("parallel", parallelFlag)
       .option("format", formatOption(LIST_FORMATS)) as Argv<SweepArgs>,
   handler: async (argv) => {
     const { sweep, EngineError } = await import("../leases");
     const { parseDuration } = await import("../../provider/duration");
     const minAgeMs = argv["min-age"] === undefined ? undefined : parseDuration(argv["min-age"], "--min-age") * 1000;
-    const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs });
+    const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs, parallel: parallelOption(argv.parallel) });
     const verb = argv["dry-run"] ? "would revoke" : "revoked";
     if (argv.format === "json") {
       print(JSON.stringify({ dry_run: !!argv["dry-run"], expired_leases: result.expiredLeases, abandoned_issues: result.abandonedIssues, orphaned_users: result.orphanedUsers, failures: result.failures }, null, 2));

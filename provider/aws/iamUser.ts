@@ -40,6 +40,7 @@ import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../expiryPolicy";
 import { iamClient } from "./clients";
 import { AwsCallError, call, isEntityAlreadyExists, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
+import { mapWithConcurrency } from "../concurrency";
 
 /** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT and TAG_TABLE. */
 export const TAG_MOUNT = "awslease:mount";
@@ -480,31 +481,24 @@ export async function listTaggedUsers(engine: EngineSettings): Promise<TaggedUse
       return { items: r.Users, isTruncated: r.IsTruncated, marker: r.Marker };
     });
     const names = users.map((u) => u.UserName).filter((n): n is string => !!n);
-    const found: (TaggedUser | undefined)[] = new Array(names.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < names.length) {
-        const index = next++;
-        const username = names[index];
-        let tags: Tag[];
-        try {
-          tags = await listUserTags(iam, username);
-        } catch (err) {
-          if (isNoSuchEntity(err)) continue; // deleted since ListUsers
-          throw err;
-        }
-        const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
-        if (byKey.get(TAG_MOUNT) !== engine.mount || byKey.get(TAG_TABLE) !== engine.tableId) continue;
-        found[index] = {
-          username,
-          ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
-          ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
-          ...(byKey.get(TAG_ISSUED_AT) ? { issuedAt: byKey.get(TAG_ISSUED_AT) } : {}),
-          ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
-        };
+    const found = await mapWithConcurrency(names, TAG_LOOKUP_CONCURRENCY, async (username): Promise<TaggedUser | undefined> => {
+      let tags: Tag[];
+      try {
+        tags = await listUserTags(iam, username);
+      } catch (err) {
+        if (isNoSuchEntity(err)) return undefined; // deleted since ListUsers
+        throw err;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(TAG_LOOKUP_CONCURRENCY, names.length) }, worker));
+      const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
+      if (byKey.get(TAG_MOUNT) !== engine.mount || byKey.get(TAG_TABLE) !== engine.tableId) return undefined;
+      return {
+        username,
+        ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
+        ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
+        ...(byKey.get(TAG_ISSUED_AT) ? { issuedAt: byKey.get(TAG_ISSUED_AT) } : {}),
+        ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
+      };
+    });
     return found.filter((u): u is TaggedUser => u !== undefined);
   } finally {
     iam.destroy();

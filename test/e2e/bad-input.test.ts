@@ -81,6 +81,8 @@ const cases = (): Case[] => [
   { name: "renew --increment banana", args: ["lease", "renew", `${mount}/creds/r/${id24}`, "--increment", "banana"], code: 1, message: /^increment: invalid duration "banana"/ },
   { name: "renew --increment -1h", args: ["lease", "renew", `${mount}/creds/r/${id24}`, "--increment", "-1h"], code: 1, message: /^increment: must not be negative, got "-1h"/ },
   { name: "revoke without a lease id or --prefix", args: ["lease", "revoke"], code: 1, message: /^lease-id: give either a lease id or --prefix/ },
+  { name: "revoke --prefix --parallel 0", args: ["lease", "revoke", "--prefix", `${mount}/`, "--parallel", "0"], code: 1, message: /^--parallel: must be a whole number from 1 to 64, got 0$/ },
+  { name: "sweep --parallel abc", args: ["sweep", "--parallel", "abc"], code: 1, message: /^--parallel: must be a whole number from 1 to 64, got NaN$/ },
   { name: "sweep --min-age banana", args: ["sweep", "--min-age", "banana"], code: 1, message: /^--min-age: invalid duration "banana"/ },
   // config
   { name: "config write --lease 0", args: ["config", "write", "--lease", "0"], code: 1, message: /^lease: must be greater than 0/ },

@@ -210,6 +210,30 @@ describe("the AWS endpoint down or hanging during revoke", () => {
   });
 });
 
+describe("bulk revokes run in parallel; one lease's failure is its own line", () => {
+  it("revoke --prefix --parallel 3 of 5 leases, one of which AWS refuses: the other 4 are revoked, exit 2, the refused one stays listed", async () => {
+    const leases = await Promise.all(Array.from({ length: 5 }, () => issue("plain")));
+    const refused = leases[2];
+    proxy.add({ action: "ListAccessKeys", params: { UserName: refused.data.arn!.split("/").pop()! }, fault: "error" });
+    const r = await runner.run(["lease", "revoke", "--prefix", `${mount}/creds/plain/`, "--parallel", "3", "--format", "json"]);
+    expect(r.code).toBe(2);
+    const rows = JSON.parse(r.stdout) as { lease_id: string; outcome: string; error?: string }[];
+    expect(rows.filter((x) => x.outcome === "revoked").map((x) => x.lease_id).sort()).toEqual(
+      leases.filter((l) => l !== refused).map((l) => l.lease_id).sort(),
+    );
+    expect(rows.find((x) => x.lease_id === refused.lease_id)).toMatchObject({ outcome: "failed", error: expect.stringContaining("iam:ListAccessKeys failed: AccessDenied") });
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("awslease: error: "));
+    expect(lines).toEqual([
+      expect.stringContaining(`revoke of ${refused.lease_id} failed`),
+      "awslease: error: 1 of 5 leases could not be revoked (they stay listed)",
+    ]);
+    expect(await listed()).toEqual([refused.lease_id]);
+    proxy.clear();
+    await ok(runner.run(["lease", "revoke", refused.lease_id, "--quiet"]));
+    await expectNothingLeft();
+  });
+});
+
 describe("renew moves everything or nothing", () => {
   const expiryPolicy = async (username: string) =>
     decodeURIComponent(

@@ -274,20 +274,22 @@ function escapeCommandData(value: string): string {
 // lease list / lookup
 
 /** `lease list`: a JSON array, or aligned columns with a STATUS column of active/expired. */
-export function formatLeaseList(rows: LeaseSummary[], format: ListFormat): string {
+export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: Date = new Date()): string {
   if (format === "json") {
-    return `${JSON.stringify(rows.map(leaseSummaryJson), null, 2)}\n`;
+    return `${JSON.stringify(rows.map((r) => leaseSummaryJson(r, now)), null, 2)}\n`;
   }
   assertListFormat(format);
   if (rows.length === 0) return "No leases.\n";
   const table = [
-    ["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "RENEWABLE", "STATUS"],
+    ["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "TTL", "RENEWABLE", "STATUS"],
     ...rows.map((r) => [
       r.leaseId,
       r.role,
       r.credentialType,
       r.issuedAt,
       r.expiresAt,
+      // What is left, as `vault lease lookup` shows it.
+      formatDuration(remainingSeconds(r, now)),
       String(r.renewable),
       r.expired ? "expired" : "active",
     ]),
@@ -295,7 +297,7 @@ export function formatLeaseList(rows: LeaseSummary[], format: ListFormat): strin
   return alignColumns(table, "  ");
 }
 
-function leaseSummaryJson(r: LeaseSummary): Record<string, unknown> {
+function leaseSummaryJson(r: LeaseSummary, now: Date): Record<string, unknown> {
   return {
     lease_id: r.leaseId,
     role: r.role,
@@ -304,6 +306,7 @@ function leaseSummaryJson(r: LeaseSummary): Record<string, unknown> {
     issued_at: r.issuedAt,
     expires_at: r.expiresAt,
     lease_duration: r.leaseDuration,
+    ttl: remainingSeconds(r, now),
     renewable: r.renewable,
     username: r.username ?? null,
     arn: r.arn ?? null,

@@ -119,12 +119,12 @@ describe("lease list", () => {
 
   it("table: a header and one row per lease, the expired one marked", async () => {
     const lines = (await ok(runner.run(["lease", "list"]))).trim().split("\n");
-    expect(lines[0].split(/\s{2,}/)).toEqual(["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "RENEWABLE", "STATUS"]);
+    expect(lines[0].split(/\s{2,}/)).toEqual(["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "TTL", "RENEWABLE", "STATUS"]);
     expect(lines).toHaveLength(5);
     const gamma = lines.find((l) => l.startsWith(leases.gamma.lease_id))!;
-    expect(gamma.split(/\s+/)).toEqual([leases.gamma.lease_id, "gamma", "iam_user", expect.any(String), leases.gamma.expires_at, "true", "expired"]);
+    expect(gamma.split(/\s+/)).toEqual([leases.gamma.lease_id, "gamma", "iam_user", expect.any(String), leases.gamma.expires_at, "0s", "true", "expired"]);
     const beta = lines.find((l) => l.startsWith(leases.beta.lease_id))!;
-    expect(beta.split(/\s+/).pop()).toBe("active");
+    expect(beta.split(/\s+/).slice(-3)).toEqual([expect.stringMatching(/^[0-5]?\dm\d+s$/), "true", "active"]);
   });
 
   it("--prefix and --expired filter", async () => {

@@ -465,6 +465,7 @@ describe("formatLeaseList", () => {
       "issued_at",
       "expires_at",
       "lease_duration",
+      "ttl",
       "renewable",
       "username",
       "arn",
@@ -478,6 +479,7 @@ describe("formatLeaseList", () => {
       issued_at: "2026-01-01T00:00:00Z",
       expires_at: "2026-01-01T01:00:00Z",
       lease_duration: 3600,
+      ttl: 0,
       renewable: true,
       username: "u1",
       arn: null,
@@ -490,25 +492,31 @@ describe("formatLeaseList", () => {
     expect(formatLeaseList([], "table")).toBe("No leases.\n");
   });
 
-  it("table: aligned columns with an expired marker", () => {
+  it("json: ttl is the whole seconds left at `now`", () => {
+    const [row] = JSON.parse(formatLeaseList([summary()], "json", new Date("2026-01-01T00:15:30.700Z")));
+    expect(row.ttl).toBe(44 * 60 + 29);
+  });
+
+  it("table: aligned columns with the time left and an expired marker", () => {
     const out = formatLeaseList(
       [summary(), summary({ leaseId: "aws/creds/a-much-longer-role-name/id", role: "a-much-longer-role-name", credentialType: "iam_user", renewable: true, expired: true })],
       "table",
+      new Date("2026-01-01T00:15:30Z"),
     );
     const lines = out.trimEnd().split("\n");
     expect(lines).toHaveLength(3);
     const header = lines[0];
-    expect(header.split(/\s{2,}/)).toEqual(["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "RENEWABLE", "STATUS"]);
+    expect(header.split(/\s{2,}/)).toEqual(["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "TTL", "RENEWABLE", "STATUS"]);
     // Each column starts at the same offset in every line.
-    for (const column of ["ROLE", "TYPE", "ISSUED", "EXPIRES", "RENEWABLE", "STATUS"]) {
+    for (const column of ["ROLE", "TYPE", "ISSUED", "EXPIRES", "TTL", "RENEWABLE", "STATUS"]) {
       const at = header.indexOf(column);
       for (const line of lines.slice(1)) {
         expect(line[at - 1]).toBe(" ");
         expect(line[at]).not.toBe(" ");
       }
     }
-    expect(lines[1].endsWith("false      active")).toBe(true);
-    expect(lines[2].endsWith("true       expired")).toBe(true);
+    expect(lines[1].split(/\s{2,}/).slice(-3)).toEqual(["44m30s", "false", "active"]);
+    expect(lines[2].split(/\s{2,}/).slice(-3)).toEqual(["0s", "true", "expired"]);
     expect(lines.every((l) => l === l.trimEnd())).toBe(true);
   });
 });

@@ -69,6 +69,9 @@ export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.e
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
+    // No copy of every checkpoint under .pulumi/backups: the history keeps one per
+    // update already, and a lease's stack is removed with its history at revoke.
+    PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS: "true",
   };
   // The provider's node process reuses the CLI's V8 compile cache (faster start).
   const compileCache = (require("node:module") as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
@@ -266,14 +269,18 @@ export async function upInline(
   await stack.up({ onOutput: opts.onOutput, signal: engineSignal });
 }
 
-/** `pulumi destroy --remove`: one process, no program needed. */
+/**
+ * `pulumi destroy`, then the stack removed with everything the backend kept of it
+ * (see removeStack). No program is needed.
+ */
 export async function destroyStack(
   ws: Workspace,
   stackName: string,
   extraEnv: Record<string, string> = {},
   opts: { cleanup?: boolean } = {},
 ): Promise<void> {
-  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--remove", "--stack", stackName], extraEnv, opts);
+  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], extraEnv, opts);
+  await removeStack(ws, stackName);
 }
 
 /** `pulumi stack init` (with the secrets provider, if one is set). */
@@ -286,7 +293,9 @@ export async function initStack(ws: Workspace, ctx: EngineContext, stackName: st
 /** Removes a stack whose resources are already gone (e.g. a failed first issue). */
 export async function removeStack(ws: Workspace, stackName: string): Promise<void> {
   // Without --force: a stack that still holds a resource is never dropped from the table.
-  await runPulumi(ws, ["stack", "rm", "--yes", "--stack", stackName], {}, { cleanup: true });
+  // --remove-backups: the stack file's .bak copy and backups go too (history always
+  // does), so nothing of a revoked lease stays in the backend (`destroy --remove` keeps them).
+  await runPulumi(ws, ["stack", "rm", "--yes", "--remove-backups", "--stack", stackName], {}, { cleanup: true });
 }
 
 /** Longest engine error line shown without --debug. */

@@ -115,6 +115,9 @@ describe("two runners sharing an S3 backend", () => {
       "InvalidClientTokenId",
     );
     expect(await listIds(runnerA)).toEqual([]);
+    // Nothing of the revoked lease stays in the bucket: no stack file, backup or history.
+    const key = lease.lease_id.split("/").pop()!;
+    expect((await bucketObjects()).map(([k]) => k).filter((k) => k.includes(key))).toEqual([]);
   });
 });
 
@@ -141,6 +144,8 @@ describe("10 parallel issue processes", () => {
     for (const id of ids) expect(r.stderr).toContain(`revoked ${id}`);
     expect(await listIds(runnerB)).toEqual([]);
     expect(await taggedUsers({ mount })).toEqual([]);
+    // Of all that state, only the mount's stack (and its history) is left in the bucket.
+    expect((await bucketObjects()).map(([k]) => k).filter((k) => k.includes(`lease-${mount}-`))).toEqual([]);
   });
 });
 

@@ -11,6 +11,7 @@ import { clients, createAssumableRole, moto, uniq } from "../support/aws";
 import { faultProxy, type FaultProxy } from "../support/faultProxy";
 import {
   allowPolicy,
+  backendFilesOf,
   cliRunner,
   engineProcessesOf,
   errorLines,
@@ -45,11 +46,12 @@ async function listed(): Promise<string[]> {
   return (JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"]))) as { lease_id: string }[]).map((l) => l.lease_id).sort();
 }
 
-/** Nothing of this mount is left: no IAM user, no lease, no lease stack, no lock. */
+/** Nothing of this mount is left: no IAM user, no lease, no file of any lease stack (state, backup, history), no lock. */
 async function expectNothingLeft(): Promise<void> {
   expect(await taggedUsers({ mount })).toEqual([]);
   expect(await listed()).toEqual([]);
   expect(leaseStackFiles(runner, mount)).toEqual([]);
+  expect(backendFilesOf(runner, `lease-${mount}-`)).toEqual([]);
   expect(lockFiles(runner)).toEqual([]);
 }
 

@@ -303,3 +303,19 @@ export function lockFiles(runner: Runner): string[] {
 export function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("close", () => r()));
 }
+
+/** Files anywhere in a runner's file backend (stacks, backups, history, locks) whose path names this stack. */
+export function backendFilesOf(runner: Runner, stackName: string): string[] {
+  const root = join(runner.home, "state", ".pulumi");
+  if (!existsSync(root)) return [];
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.includes(stackName)) found.push(p);
+    }
+  };
+  walk(root);
+  return found;
+}

@@ -77,3 +77,29 @@ export function stsClient(engine: EngineSettings, credentials?: StaticCredential
     ...retryOptions(engine),
   });
 }
+
+/** Where a Pulumi S3 state backend lives, from its s3:// URL. */
+export interface StateBucket {
+  bucket: string;
+  /** Key prefix inside the bucket ("" or ending in "/"). */
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+}
+
+/**
+ * Client for reading the lease table's own state bucket. Credentials come from the
+ * SDK's default chain, as they do for pulumi itself; never the engine's root keys.
+ */
+export function stateBucketClient(state: StateBucket) {
+  const { S3Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  return new S3Client({
+    region: state.region,
+    endpoint: state.endpoint,
+    forcePathStyle: state.forcePathStyle,
+    requestHandler: requestHandlerOptions(),
+    maxAttempts: DEFAULT_ATTEMPTS,
+    retryMode: "standard",
+  });
+}

@@ -127,6 +127,13 @@ describe("lease list", () => {
     expect(beta.split(/\s+/).slice(-3)).toEqual([expect.stringMatching(/^[0-5]?\dm\d+s$/), "true", "active"]);
   });
 
+  it("the table is read from the backend's files: no engine process, no passphrase needed beyond being set", async () => {
+    const noEngine = { AWSLEASE_PULUMI: "/bin/false", PULUMI_CONFIG_PASSPHRASE: "not-needed-to-list" };
+    const rows = JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"], { env: noEngine })));
+    expect(ids(rows)).toEqual(ids(await listJson()));
+    expect(rows.length).toBe(4);
+  });
+
   it("--prefix and --expired filter", async () => {
     expect(ids(await listJson(["--prefix", `${mount}/creds/alpha/`]))).toEqual([leases.alpha1.lease_id, leases.alpha2.lease_id].sort());
     expect(ids(await listJson(["--expired"]))).toEqual([leases.gamma.lease_id]);

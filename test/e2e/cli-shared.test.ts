@@ -102,6 +102,12 @@ describe("two runners sharing an S3 backend", () => {
   it("runner B (another home, nothing local): sees the role and the lease", async () => {
     expect(JSON.parse(await ok(runnerB.run(["role", "list", "--format", "json"])))).toEqual(["ci"]);
     expect(await listIds(runnerB)).toEqual([lease.lease_id]);
+    // The table is read from the bucket itself: no engine process (a pulumi that fails
+    // at once changes nothing), and no passphrase needed beyond being set.
+    const noEngine = { AWSLEASE_PULUMI: "/bin/false", PULUMI_CONFIG_PASSPHRASE: "not-needed-to-list" };
+    const listed = JSON.parse(await ok(runnerB.run(["lease", "list", "--format", "json"], { env: noEngine })));
+    expect(listed.map((l: { lease_id: string }) => l.lease_id)).toEqual([lease.lease_id]);
+    expect(JSON.parse(await ok(runnerB.run(["lease", "lookup", lease.lease_id, "--format", "json"], { env: noEngine }))).id).toBe(lease.lease_id);
     const body = JSON.parse(await ok(runnerB.run(["lease", "lookup", lease.lease_id, "--format", "json"])));
     expect(body).toMatchObject({ id: lease.lease_id, role: "ci", lease_duration: 3600 });
   });

@@ -2,35 +2,28 @@
 // with --no-wait (moto keys are valid at once). Prints p50/p90 wall time per command,
 // the peak RSS of the whole process tree (CLI + pulumi + provider + language host), and
 // whether issue time stays flat as leases accumulate. Measurements, not assertions.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { startMoto } from "./localMoto";
 import { CLI, runCli } from "./cliRunner";
+import { descendantsOf } from "../cli/procfs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
-const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20);
+/** Leases in the table for the "large table" rows. */
+const LARGE = Number(process.env.BENCH_LEASES ?? 200);
+const SMALL = 10;
+/** Leases of one `lease revoke --prefix`. */
+const BULK = 20;
+/** Issues at once while the table is filled (not measured). */
+const FILL_PARALLEL = 8;
 
 /** Sum of VmRSS (KiB) over a process and all its descendants, from /proc. */
 function treeRssKiB(root: number): number {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(entry), ppid);
-    } catch {
-      /* exited */
-    }
-  }
   let total = 0;
-  for (const pid of parent.keys()) {
-    let p: number | undefined = pid;
-    while (p && p !== root && p !== 1) p = parent.get(p);
-    if (p !== root) continue;
+  for (const pid of [root, ...descendantsOf(root)]) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       if (m) total += Number(m[1]);
@@ -106,17 +99,42 @@ async function main() {
       issues.push(s);
       revokes.push(await timed(["lease", "revoke", JSON.parse(s.stdout).lease_id, "-q"], env));
     }
-    // Leases accumulate: does issuing get slower with a larger lease table?
-    for (let i = 0; i < BACKLOG; i++) await issue();
-    const later: Sample[] = [];
-    for (let i = 0; i < ROUNDS; i++) later.push(await issue());
+    /** Issues `n` leases of `role`, FILL_PARALLEL at a time (filling the table, not measured). */
+    const fill = async (n: number, role = "bench") => {
+      for (let done = 0; done < n; done += FILL_PARALLEL) {
+        const batch = Math.min(FILL_PARALLEL, n - done);
+        await Promise.all(Array.from({ length: batch }, () => timed(["issue", role, "--no-wait", "--format", "json", "-q"], env)));
+      }
+    };
+    const list = () => timed(["lease", "list", "--format", "json", "-q"], env);
+    const repeat = async (fn: () => Promise<Sample>) => {
+      const out: Sample[] = [];
+      for (let i = 0; i < ROUNDS; i++) out.push(await fn());
+      return out;
+    };
 
+    await fill(SMALL);
+    const listSmall = await repeat(list);
+    await fill(LARGE - SMALL);
+    const listLarge = await repeat(list);
+    // Leases accumulate: does issuing get slower with a larger lease table?
+    const later = await repeat(issue);
+
+    await runCli(["role", "write", "bulk", "--credential-type", "iam_user", "--policy-document", policy, "-q"], env);
+    await fill(BULK, "bulk");
+    const bulk = [await timed(["lease", "revoke", "--prefix", "aws/creds/bulk/", "-q"], env)];
+
+    const p50 = (xs: Sample[]) => pct(xs.map((x) => x.ms), 50);
     console.log(`awslease bench: node ${process.version}, ${ROUNDS} rounds, local moto, file backend, --no-wait`);
     console.log(row("issue (empty lease table)", issues));
     console.log(row("lease revoke", revokes));
-    console.log(row(`issue (${BACKLOG}+ leases in the table)`, later));
-    const ratio = pct(later.map((s) => s.ms), 50) / pct(issues.map((s) => s.ms), 50);
-    console.log(`issue p50 with ${BACKLOG}+ leases / empty table: ${ratio.toFixed(2)}x`);
+    console.log(row(`issue (${LARGE}+ leases in the table)`, later));
+    console.log(row(`lease list (${SMALL} leases)`, listSmall));
+    console.log(row(`lease list (${LARGE} leases)`, listLarge));
+    console.log(row(`lease revoke --prefix (${BULK} leases)`, bulk));
+    console.log(`issue p50 with ${LARGE}+ leases / empty table: ${(p50(later) / p50(issues)).toFixed(2)}x`);
+    console.log(`lease list p50 with ${LARGE} leases / ${SMALL} leases: ${(p50(listLarge) / p50(listSmall)).toFixed(2)}x`);
+    console.log(`lease revoke --prefix of ${BULK} / one lease revoke p50: ${(p50(bulk) / p50(revokes)).toFixed(2)}x`);
   } finally {
     await moto.stop();
     rmSync(home, { recursive: true, force: true });

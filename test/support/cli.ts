@@ -283,20 +283,25 @@ export function engineProcessesOf(home: string): string[] {
   return found;
 }
 
-/** Lock files of the runner's file backend (a stale one blocks its stack). */
-export function lockFiles(runner: Runner): string[] {
-  const dir = join(runner.home, "state", ".pulumi", "locks");
+/** Every regular file below dir (none when it does not exist). */
+export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const found: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d)) {
       const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (e.endsWith(".json")) found.push(p);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st?.isDirectory()) walk(p);
+      else if (st?.isFile()) found.push(p);
     }
   };
   walk(dir);
   return found;
+}
+
+/** Lock files of the runner's file backend (a stale one blocks its stack). */
+export function lockFiles(runner: Runner): string[] {
+  return filesUnder(join(runner.home, "state", ".pulumi", "locks")).filter((p) => p.endsWith(".json"));
 }
 
 /** Resolves when the process has exited (after a SIGKILL of its group). */
@@ -306,16 +311,5 @@ export function exited(child: ChildProcess): Promise<void> {
 
 /** Files anywhere in a runner's file backend (stacks, backups, history, locks) whose path names this stack. */
 export function backendFilesOf(runner: Runner, stackName: string): string[] {
-  const root = join(runner.home, "state", ".pulumi");
-  if (!existsSync(root)) return [];
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (p.includes(stackName)) found.push(p);
-    }
-  };
-  walk(root);
-  return found;
+  return filesUnder(join(runner.home, "state", ".pulumi")).filter((p) => p.includes(stackName));
 }

@@ -48,6 +48,7 @@ interface CheckpointStore {
   list(): Promise<{ file: string; lastUpdate: string }[]>;
   /** The file's content and last write time, or undefined when it does not exist. */
   read(file: string): Promise<{ content: Buffer; lastUpdate: string } | undefined>;
+  exists(file: string): Promise<boolean>;
 }
 
 const stores = new Map<string, Promise<CheckpointStore | undefined>>();
@@ -82,6 +83,7 @@ function fileStore(backend: string): CheckpointStore | undefined {
       if (!existsSync(path)) return undefined;
       return { content: readFileSync(path), lastUpdate: statSync(path).mtime.toISOString() };
     },
+    exists: async (file) => existsSync(join(dir, file)),
   };
 }
 
@@ -108,7 +110,7 @@ async function s3Store(backend: string): Promise<CheckpointStore | undefined> {
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, "");
   const state = { bucket: url.hostname, prefix: path && !path.endsWith("/") ? `${path}/` : path, region, endpoint, forcePathStyle: pathStyle };
   const { stateBucketClient } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
-  const { GetObjectCommand, ListObjectsV2Command } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 = stateBucketClient(state);
   const get = async (key: string) => {
     try {
@@ -138,6 +140,15 @@ async function s3Store(backend: string): Promise<CheckpointStore | undefined> {
       return files;
     },
     read: (file) => get(dir + file),
+    exists: async (file) => {
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: state.bucket, Key: dir + file }));
+        return true;
+      } catch (err) {
+        if ((err as { name?: string }).name === "NotFound" || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        throw err;
+      }
+    },
   };
 }
 
@@ -229,7 +240,7 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
 export async function stackExists(ws: Workspace, backend: string, stackName: string): Promise<boolean> {
   const store = await checkpointStore(backend);
   if (store) {
-    for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) if (await store.read(file)) return true;
+    for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) if (await store.exists(file)) return true;
     return false;
   }
   return (await readOutputs(ws, stackName, { secrets: false })) !== undefined;

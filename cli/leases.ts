@@ -237,6 +237,8 @@ export interface RevokeOptions {
   ignoreMissing?: boolean;
   /** Break the stack's lock even if its owner may still be running. */
   breakLock?: boolean;
+  /** The lease's mount, already read (bulk revokes, sweep). */
+  mount?: ConfiguredMount;
 }
 
 /**
@@ -248,7 +250,11 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
   const { mount: mountName, id } = parseLeaseId(leaseId);
   const scoped = { ...ctx, mount: mountName };
   // Both reads at once: the lease record and the mount's current root settings.
-  const [{ stackExists, record: rec }, current] = await Promise.all([readRecord(ctx, leaseId), readMount(scoped)]);
+  // A bulk revoke or a sweep read the mount once and hand it in (one engine run less per lease).
+  const [{ stackExists, record: rec }, current] = await Promise.all([
+    readRecord(ctx, leaseId),
+    opts.mount?.engine.settings.mount === mountName ? opts.mount : readMount(scoped),
+  ]);
   if (!stackExists) {
     if (opts.ignoreMissing) return { outcome: "missing", warnings: [] };
     throw noSuchLease(leaseId);
@@ -293,11 +299,12 @@ export async function revokeByPrefix(
   prefix: string,
   opts: RevokeOptions & { parallel?: number; onResult?: (r: BulkRevokeResult) => void },
 ): Promise<{ results: BulkRevokeResult[]; unreadable: UnreadableStack[] }> {
-  const { records, unreadable } = await list(ctx, { prefix });
+  const [{ records, unreadable }, current] = await Promise.all([list(ctx, { prefix }), readMount(ctx)]);
+  const mount = current?.engine ? (current as ConfiguredMount) : undefined;
   const settled = await settleWithConcurrency(records, opts.parallel ?? DEFAULT_PARALLEL, async ({ leaseId }) => {
     let result: BulkRevokeResult;
     try {
-      result = { leaseId, ...(await revoke(ctx, leaseId, { ...opts, ignoreMissing: true })) };
+      result = { leaseId, ...(await revoke(ctx, leaseId, { ...opts, ignoreMissing: true, mount })) };
     } catch (err) {
       result = { leaseId, outcome: "failed", warnings: [], error: (err as Error).message };
     }
@@ -433,7 +440,7 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
 
   const expired = table.stacks.map((s) => s.record).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
-  await runAll(expired, (r) => r.leaseId, (r) => revoke(ctx, r.leaseId, { ignoreMissing: true }));
+  await runAll(expired, (r) => r.leaseId, (r) => revoke(ctx, r.leaseId, { ignoreMissing: true, mount }));
 
   const users = await listTaggedUsers(mount.engine.settings);
   const usersByKey = new Map<string, typeof users>();

@@ -52,7 +52,7 @@ describe("interrupting issue", () => {
         expect(listed.map((l) => l.lease_id)).toEqual([lease.lease_id]);
         await ok(runner.run(["lease", "revoke", lease.lease_id]));
       } else {
-        expect(res.code).toBe(130);
+        expect(res.code, `stderr: ${res.stderr}`).toBe(130);
         expect(res.stdout).toBe("");
         expect(res.stderr).toMatch(/interrupted \(SIGINT\)/);
         expect(listed).toEqual([]);

@@ -291,11 +291,14 @@ export async function initStack(ws: Workspace, ctx: EngineContext, stackName: st
 }
 
 /** Removes a stack whose resources are already gone (e.g. a failed first issue). */
-export async function removeStack(ws: Workspace, stackName: string): Promise<void> {
-  // Without --force: a stack that still holds a resource is never dropped from the table.
-  // --remove-backups: the stack file's .bak copy and backups go too (history always
-  // does), so nothing of a revoked lease stays in the backend (`destroy --remove` keeps them).
-  await runPulumi(ws, ["stack", "rm", "--yes", "--remove-backups", "--stack", stackName], {}, { cleanup: true });
+export async function removeStack(ws: Workspace, stackName: string, opts: { force?: boolean } = {}): Promise<void> {
+  // Without --force: a stack that still holds a resource is never dropped from the table
+  // (force: the caller has revoked what it holds). --remove-backups: the stack file's
+  // .bak copy and backups go too (history always does), so nothing of a revoked lease
+  // stays in the backend (`destroy --remove` keeps them). rm honours the stack's lock.
+  const args = ["stack", "rm", "--yes", "--remove-backups", "--stack", stackName];
+  if (opts.force) args.push("--force");
+  await runPulumi(ws, args, {}, { cleanup: true });
 }
 
 /** Longest engine error line shown without --debug. */

@@ -4,14 +4,13 @@
 // `pulumi stack ls` for the whole table). On other backends (Pulumi Cloud, azblob, gs,
 // postgres) it asks the engine, stack by stack. Only non-secret outputs are read:
 // listing never needs or uses the passphrase.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { leaseStackName, parseLeaseStackName } from "../provider/names";
 import { engineErrorLine, listStacks, readOutputs, PROJECT, type Workspace } from "./automation";
 import { settleWithConcurrency } from "../provider/concurrency";
 import type { LeaseRecord } from "./leases";
+import { backendStore, type BackendStore } from "./backendStore";
+import { isStaleLock } from "./stackLocks";
 
 /** One lease stack. No record: an issue still running, or one that never finished. */
 export interface LeaseStack {
@@ -21,6 +20,8 @@ export interface LeaseStack {
   /** When the stack's state was last written. */
   lastUpdate?: string;
   record?: LeaseRecord;
+  /** An engine run holds the stack right now (an issue, renew or revoke): known on file and S3 backends. */
+  locked?: boolean;
 }
 
 /** A stack whose state cannot be read (e.g. a truncated file): reported, never guessed at. */
@@ -34,122 +35,38 @@ export interface LeaseTable {
   unreadable: UnreadableStack[];
 }
 
+/** Where a DIY backend in the project layout keeps this project's stack files, and their locks. */
+const STACKS_DIR = `.pulumi/stacks/${PROJECT}`;
+const LOCKS_DIR = `.pulumi/locks/organization/${PROJECT}`;
+
+/** Reads of the stacks directory of a store, by stack file name. */
+function stackFiles(store: BackendStore) {
+  return {
+    describe: (file: string) => store.describe(`${STACKS_DIR}/${file}`),
+    list: () => store.list(STACKS_DIR),
+    read: (file: string) => store.read(`${STACKS_DIR}/${file}`),
+    exists: (file: string) => store.exists(`${STACKS_DIR}/${file}`),
+  };
+}
+type StackFiles = ReturnType<typeof stackFiles>;
+
+/** Checkpoints read at once (S3 round trips). */
+const READ_CONCURRENCY = 16;
+
 /**
- * Read access to the stack checkpoint files of a DIY backend in the project layout
- * (`.pulumi/stacks/<project>/<stack>.json[.gz]`, meta.yaml version 1): a directory for
- * file://, the bucket for s3://. Undefined where awslease does not read the backend
- * itself (other backends, URL options it does not know, the legacy layout): the
- * engine is asked instead.
+ * Stacks an engine run holds now: a lock file `<locks dir>/<stack>/<lock>.json` (one
+ * listing for all) that is not stale (its pulumi is gone, or it is too old: see
+ * stackLocks.ts). A lock file that cannot be read counts as live.
  */
-interface CheckpointStore {
-  /** Where, for messages. */
-  describe(file: string): string;
-  /** Checkpoint file names with their last write time. */
-  list(): Promise<{ file: string; lastUpdate: string }[]>;
-  /** The file's content and last write time, or undefined when it does not exist. */
-  read(file: string): Promise<{ content: Buffer; lastUpdate: string } | undefined>;
-  exists(file: string): Promise<boolean>;
-}
-
-const stores = new Map<string, Promise<CheckpointStore | undefined>>();
-
-function checkpointStore(backend: string): Promise<CheckpointStore | undefined> {
-  let store = stores.get(backend);
-  if (!store) {
-    store = backend.startsWith("file://") ? Promise.resolve(fileStore(backend)) : backend.startsWith("s3://") ? s3Store(backend) : Promise.resolve(undefined);
-    stores.set(backend, store);
-  }
-  return store;
-}
-
-const PROJECT_LAYOUT = /^version:\s*1\s*$/m;
-
-function fileStore(backend: string): CheckpointStore | undefined {
-  let root = backend.slice("file://".length).split("?")[0];
-  if (root === "~" || root.startsWith("~/")) root = join(homedir(), root.slice(1));
-  if (!isAbsolute(root)) return undefined;
-  const meta = join(root, ".pulumi", "meta.yaml");
-  if (!existsSync(meta) || !PROJECT_LAYOUT.test(readFileSync(meta, "utf8"))) return undefined;
-  const dir = join(root, ".pulumi", "stacks", PROJECT);
-  return {
-    describe: (file) => join(dir, file),
-    list: async () =>
-      (existsSync(dir) ? readdirSync(dir) : []).flatMap((file) => {
-        const st = statSync(join(dir, file), { throwIfNoEntry: false });
-        return st?.isFile() ? [{ file, lastUpdate: st.mtime.toISOString() }] : [];
-      }),
-    read: async (file) => {
-      const path = join(dir, file);
-      if (!existsSync(path)) return undefined;
-      return { content: readFileSync(path), lastUpdate: statSync(path).mtime.toISOString() };
-    },
-    exists: async (file) => existsSync(join(dir, file)),
-  };
-}
-
-/** The s3:// URL options gocloud's s3blob takes that awslease understands; any other sends reads to the engine. */
-const KNOWN_S3_OPTIONS = new Set(["region", "endpoint", "use_path_style", "s3ForcePathStyle", "disableSSL", "disable_https", "request_checksum_calculation"]);
-
-/** Checkpoints read in parallel from S3. */
-const S3_READ_CONCURRENCY = 16;
-
-async function s3Store(backend: string): Promise<CheckpointStore | undefined> {
-  let url: URL;
-  try {
-    url = new URL(backend);
-  } catch {
-    return undefined;
-  }
-  if ([...url.searchParams.keys()].some((k) => !KNOWN_S3_OPTIONS.has(k))) return undefined;
-  const region = url.searchParams.get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region || !url.hostname) return undefined;
-  const insecure = ["disableSSL", "disable_https"].some((k) => url.searchParams.get(k) === "true");
-  let endpoint = url.searchParams.get("endpoint") ?? undefined;
-  if (endpoint && !endpoint.includes("://")) endpoint = `${insecure ? "http" : "https"}://${endpoint}`;
-  const pathStyle = ["use_path_style", "s3ForcePathStyle"].some((k) => url.searchParams.get(k) === "true");
-  const path = decodeURIComponent(url.pathname).replace(/^\/+/, "");
-  const state = { bucket: url.hostname, prefix: path && !path.endsWith("/") ? `${path}/` : path, region, endpoint, forcePathStyle: pathStyle };
-  const { stateBucketClient } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
-  const { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-  const s3 = stateBucketClient(state);
-  const get = async (key: string) => {
-    try {
-      const r = await s3.send(new GetObjectCommand({ Bucket: state.bucket, Key: key }));
-      return { content: Buffer.from(await r.Body!.transformToByteArray()), lastUpdate: (r.LastModified ?? new Date()).toISOString() };
-    } catch (err) {
-      if ((err as { name?: string }).name === "NoSuchKey") return undefined;
-      throw err;
-    }
-  };
-  const meta = await get(`${state.prefix}.pulumi/meta.yaml`).catch(() => undefined);
-  if (!meta || !PROJECT_LAYOUT.test(meta.content.toString("utf8"))) return undefined;
-  const dir = `${state.prefix}.pulumi/stacks/${PROJECT}/`;
-  return {
-    describe: (file) => `s3://${state.bucket}/${dir}${file}`,
-    list: async () => {
-      const files: { file: string; lastUpdate: string }[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: state.bucket, Prefix: dir, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) {
-          const file = o.Key!.slice(dir.length);
-          if (!file.includes("/")) files.push({ file, lastUpdate: (o.LastModified ?? new Date()).toISOString() });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return files;
-    },
-    read: (file) => get(dir + file),
-    exists: async (file) => {
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: state.bucket, Key: dir + file }));
-        return true;
-      } catch (err) {
-        if ((err as { name?: string }).name === "NotFound" || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-        throw err;
-      }
-    },
-  };
+async function lockedStacks(store: BackendStore): Promise<Set<string>> {
+  const files = (await store.listAll(LOCKS_DIR)).filter((f) => f.name.includes("/"));
+  const live = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
+    const got = await store.read(`${LOCKS_DIR}/${f.name}`);
+    if (!got) return false; // released since the listing
+    const lock = JSON.parse(got.content.toString("utf8")) as { pid?: number; hostname?: string; username?: string; timestamp?: string };
+    return !isStaleLock({ pid: Number(lock.pid), host: String(lock.hostname), user: String(lock.username), since: String(lock.timestamp) });
+  });
+  return new Set(files.filter((_, i) => live[i].status === "rejected" || (live[i] as PromiseFulfilledResult<boolean>).value).map((f) => f.name.split("/")[0]));
 }
 
 /** The lease record in a checkpoint file's content: the root stack's `lease` output. */
@@ -173,7 +90,7 @@ function unreadable(stackName: string, where: string, err: unknown): UnreadableS
 }
 
 /** Reads one checkpoint file into a LeaseStack; a file that cannot be parsed is reported by name. */
-async function readStackFile(store: CheckpointStore, stackName: string, id: string, file: string): Promise<LeaseStack | undefined> {
+async function readStackFile(store: StackFiles, stackName: string, id: string, file: string): Promise<LeaseStack | undefined> {
   let got: { content: Buffer; lastUpdate: string } | undefined;
   try {
     got = await store.read(file);
@@ -187,15 +104,19 @@ async function readStackFile(store: CheckpointStore, stackName: string, id: stri
 /** Every lease stack of the mount: one listing and a read per stack, no engine process where the backend allows. */
 export async function readLeaseTable(ws: Workspace, backend: string, mount: string): Promise<LeaseTable> {
   const table: LeaseTable = { stacks: [], unreadable: [] };
-  const store = await checkpointStore(backend);
-  if (store) {
-    const files = (await store.list())
-      .map((f) => ({ ...f, stackName: stackOfFile(f.file) }))
+  const backendFiles = await backendStore(backend);
+  if (backendFiles) {
+    const store = stackFiles(backendFiles);
+    // The locks first: a stack locked now and gone from the listing below was being removed.
+    const [locked, listed] = await Promise.all([lockedStacks(backendFiles), store.list()]);
+    const files = listed
+      .map((f) => ({ file: f.name, stackName: stackOfFile(f.name) }))
       .filter((f) => f.stackName && parseLeaseStackName(f.stackName)?.mount === mount)
       .sort((a, b) => a.file.localeCompare(b.file));
-    const settled = await settleWithConcurrency(files, S3_READ_CONCURRENCY, (f) =>
-      readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.id, f.file),
-    );
+    const settled = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
+      const stack = await readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.id, f.file);
+      return stack && locked.has(stack.stackName) ? { ...stack, locked: true } : stack;
+    });
     settled.forEach((r) => {
       if (r.status === "rejected") {
         if (!(r.reason instanceof UnreadableStackError)) throw r.reason;
@@ -223,8 +144,9 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
  */
 export async function readLeaseStack(ws: Workspace, backend: string, mount: string, id: string): Promise<LeaseStack | undefined> {
   const stackName = leaseStackName(mount, id);
-  const store = await checkpointStore(backend);
-  if (store) {
+  const backendFiles = await backendStore(backend);
+  if (backendFiles) {
+    const store = stackFiles(backendFiles);
     return (await readStackFile(store, stackName, id, `${stackName}.json`)) ?? (await readStackFile(store, stackName, id, `${stackName}.json.gz`));
   }
   let outs: Record<string, unknown> | undefined;
@@ -238,8 +160,9 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
 
 /** Does the stack exist? (A look at the backend where awslease reads it, else one engine run.) */
 export async function stackExists(ws: Workspace, backend: string, stackName: string): Promise<boolean> {
-  const store = await checkpointStore(backend);
-  if (store) {
+  const backendFiles = await backendStore(backend);
+  if (backendFiles) {
+    const store = stackFiles(backendFiles);
     for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) if (await store.exists(file)) return true;
     return false;
   }

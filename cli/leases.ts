@@ -2,7 +2,7 @@
 // one-resource inline program, revoke = `pulumi destroy --remove`, renew = `up` with a
 // new renewal token, list/lookup read the lease stacks' (non-secret) outputs.
 import type * as pulumiTypes from "@pulumi/pulumi";
-import type { EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
+import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
 import { controlStackName, leaseIdFor, leaseStackName, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
@@ -22,13 +22,18 @@ import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
-import { readLeaseStack, readLeaseTable, stackExists, type LeaseTable, type UnreadableStack } from "./leaseTable";
+import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
+import { logLeaseEvents, type LeaseActor } from "./leaseLog";
 
 /** What a lease stack exports (non-secret): what list/lookup/renew read. */
 export interface LeaseRecord extends LeaseFacts {
   /** The role as it was at issue: renew keeps the lease what it is. */
   roleSettings: RoleSettings;
   request: LeaseInput;
+  /** Set by credential-process / `issue --reuse`: who may be handed this lease again. */
+  reuseKey?: string;
+  /** Set by list: an engine run holds the lease's stack right now (a renew or revoke). */
+  pending?: boolean;
 }
 
 export interface IssueResult {
@@ -45,6 +50,7 @@ interface LeaseProgramArgs {
   role: RoleSettings;
   request: LeaseInput;
   renewal?: string;
+  reuseKey?: string;
   onLease: (lease: IssuedLease) => void;
 }
 
@@ -98,6 +104,7 @@ function leaseProgram(args: LeaseProgramArgs): pulumiTypes.automation.PulumiFn {
           role: args.role.name,
           roleSettings: args.role,
           request: { ...args.request, mfaCode: undefined },
+          ...(args.reuseKey ? { reuseKey: args.reuseKey } : {}),
         }),
       );
     return { lease: record };
@@ -113,7 +120,16 @@ function overrideEnv(mount: ConfiguredMount): Record<string, string> {
  * `issue ROLE`: one `pulumi up` of a new lease stack. Reading the mount and creating
  * the stack run side by side; the program reads the mount when the engine runs it.
  */
-export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput): Promise<IssueResult> {
+export interface IssueOptions {
+  /** Who issues, for the lease log (default "cli"). */
+  by?: LeaseActor;
+  /** Recorded with the lease so credential-process can find it again. */
+  reuseKey?: string;
+  /** Checked against the role before the engine runs (credential-process: TTL over the refresh window). */
+  precheck?: (mount: ConfiguredMount, role: RoleSettings) => void;
+}
+
+export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput, opts: IssueOptions = {}): Promise<IssueResult> {
   const request = validateLease(input);
   const key = randomLeaseSuffix();
   const stackName = leaseStackName(ctx.mount, key);
@@ -121,7 +137,7 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
   let role: RoleSettings | undefined;
   let issued: IssuedLease | undefined;
   const program: pulumiTypes.automation.PulumiFn = async () =>
-    leaseProgram({ key, engine: mount!.engine.settings, role: role!, request: input, onLease: (l) => (issued = l) })();
+    leaseProgram({ key, engine: mount!.engine.settings, role: role!, request: input, reuseKey: opts.reuseKey, onLease: (l) => (issued = l) })();
   await withWorkspace(ctx, program, async (ws) => {
     const [found, init] = await Promise.allSettled([readMountIn(ws, ctx.mount), initStack(ws, ctx, stackName)]);
     try {
@@ -132,6 +148,7 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
       if (!role) throw new ValidationError([{ field: "role", reason: `no such role "${roleName}" in mount "${ctx.mount}"` }]);
       // The same rules as the provider's check, before the engine starts.
       checkIssueRequest(role, request);
+      opts.precheck?.(mount, role);
     } catch (err) {
       // Nothing was issued: the new stack must not stay behind as an empty lease.
       if (init.status === "fulfilled") await removeStack(ws, stackName).catch(() => undefined);
@@ -153,7 +170,13 @@ export async function issue(ctx: EngineContext, roleName: string, input: LeaseIn
     }
   });
   if (!issued || !mount) throw new EngineError("issue finished without credentials");
-  return { lease: issued, region: mount.engine.settings.region };
+  const logWarnings = await logLeaseEvents(ctx, [{ ...logFacts(issued, roleName), event: "issued", by: opts.by ?? "cli" }]);
+  return { lease: { ...issued, warnings: [...issued.warnings, ...logWarnings] }, region: mount.engine.settings.region };
+}
+
+/** The non-secret facts of a lease the log keeps. */
+function logFacts(l: Pick<LeaseRecord, "leaseId" | "credentialType" | "username" | "arn" | "issuedAt" | "expiresAt">, role: string) {
+  return { leaseId: l.leaseId, role, credentialType: l.credentialType, username: l.username, arn: l.arn, issuedAt: l.issuedAt, expiresAt: l.expiresAt };
 }
 
 /**
@@ -209,6 +232,7 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
     role: rec.roleSettings,
     request,
     renewal: new Date().toISOString(),
+    reuseKey: rec.reuseKey,
     onLease: (l) => (renewed = l),
   });
   const stackName = leaseStackName(rec.mount, id);
@@ -223,7 +247,8 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
     }
   });
   if (!renewed) throw new EngineError("renew finished without a lease");
-  return renewed;
+  const logWarnings = await logLeaseEvents(ctx, [{ ...logFacts(renewed, rec.role), event: "renewed", by: "cli" }]);
+  return { ...renewed, warnings: [...renewed.warnings, ...logWarnings] };
 }
 
 export interface RevokeResult {
@@ -239,6 +264,8 @@ export interface RevokeOptions {
   breakLock?: boolean;
   /** The lease's mount, already read (bulk revokes, sweep). */
   mount?: ConfiguredMount;
+  /** Who revokes, for the lease log (default "cli"). */
+  by?: LeaseActor;
 }
 
 /**
@@ -261,7 +288,7 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
   }
   const mount = mountOrError(scoped, current);
   if (!rec) {
-    await revokeAbandoned(scoped, mount, id, { ...opts, retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\`` });
+    await revokeAbandoned(scoped, mount, id, { ...opts, leaseId, retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\`` });
     return { outcome: "abandoned", warnings: [] };
   }
   const stackName = leaseStackName(mountName, id);
@@ -277,7 +304,47 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
       throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed; retry): ${engineErrorLine(err)}`);
     }
   });
-  return { outcome: "revoked", warnings: revokeWarnings(rec) };
+  return revoked(ctx, rec, opts.by);
+}
+
+/** A revoke's result, once it is logged. */
+async function revoked(ctx: EngineContext, rec: LeaseRecord, by: LeaseActor = "cli"): Promise<RevokeResult> {
+  const logWarnings = await logLeaseEvents({ ...ctx, mount: rec.mount }, [{ ...logFacts(rec, rec.role), event: "revoked", by }]);
+  return { outcome: "revoked", warnings: [...revokeWarnings(rec), ...logWarnings] };
+}
+
+/**
+ * Revoke without an engine run, for bulk revokes and sweep (an engine run per lease
+ * is ~2 s of CPU, so hundreds of leases would take minutes): the same AWS teardown
+ * the provider's delete runs (provider/aws/leases.ts revokeLease), then the stack
+ * removed with `stack rm --force`, which honours the stack's lock. A stack an engine
+ * run holds (the table read saw its lock) goes through the engine path instead, and a
+ * teardown that fails leaves the stack, so the lease stays listed for a retry.
+ */
+async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, rec: LeaseRecord, opts: RevokeOptions): Promise<RevokeResult> {
+  if (rec.pending) return revoke(ctx, rec.leaseId, { ...opts, mount });
+  const { revokeLease } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
+  const { id } = parseLeaseId(rec.leaseId);
+  const stackName = leaseStackName(rec.mount, id);
+  const scoped = { ...ctx, mount: rec.mount };
+  ctx.progress(`awslease: revoking ${rec.leaseId}`);
+  try {
+    await revokeLease(mount.engine.settings, { ...rec, credentialType: rec.credentialType as CredentialType });
+  } catch (err) {
+    throw new EngineError(`revoke of ${rec.leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`);
+  }
+  await withWorkspace(scoped, undefined, async (ws) => {
+    try {
+      await withLockRecovery(ws, ctx, stackName, () => removeStack(ws, stackName, { force: true }), {
+        breakLock: opts.breakLock,
+        retryHint: `retry with \`awslease lease revoke ${rec.leaseId} --break-lock\``,
+      });
+    } catch (err) {
+      const why = err instanceof StackLockedError ? err.message : engineErrorLine(err);
+      throw new EngineError(`revoke of ${rec.leaseId}: its credentials are revoked but its stack was not removed (it stays listed; retry): ${why}`);
+    }
+  });
+  return revoked(ctx, rec, opts.by);
 }
 
 /** Engine runs at once in bulk revokes and sweeps: each is a `pulumi` plus a provider process. */
@@ -301,10 +368,11 @@ export async function revokeByPrefix(
 ): Promise<{ results: BulkRevokeResult[]; unreadable: UnreadableStack[] }> {
   const [{ records, unreadable }, current] = await Promise.all([list(ctx, { prefix }), readMount(ctx)]);
   const mount = current?.engine ? (current as ConfiguredMount) : undefined;
-  const settled = await settleWithConcurrency(records, opts.parallel ?? DEFAULT_PARALLEL, async ({ leaseId }) => {
+  const settled = await settleWithConcurrency(records, opts.parallel ?? DEFAULT_PARALLEL, async (rec) => {
+    const leaseId = rec.leaseId;
     let result: BulkRevokeResult;
     try {
-      result = { leaseId, ...(await revoke(ctx, leaseId, { ...opts, ignoreMissing: true, mount })) };
+      result = { leaseId, ...(mount ? await revokeDirect(ctx, mount, rec, opts) : await revoke(ctx, leaseId, { ...opts, ignoreMissing: true })) };
     } catch (err) {
       result = { leaseId, outcome: "failed", warnings: [], error: (err as Error).message };
     }
@@ -332,7 +400,7 @@ async function revokeAbandoned(
   ctx: EngineContext,
   mount: ConfiguredMount,
   id: string,
-  opts: RevokeOptions & { users?: string[]; retryHint: string },
+  opts: RevokeOptions & { users?: string[]; retryHint: string; leaseId?: string },
 ): Promise<string[]> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const stackName = leaseStackName(ctx.mount, id);
@@ -354,6 +422,8 @@ async function revokeAbandoned(
       opts.users ?? (await listTaggedUsers(mount.engine.settings)).filter((u) => u.leaseId?.split("/").pop() === id).map((u) => u.username);
     for (const user of users) await revokeIamUser(mount.engine.settings, user);
     await removeStack(ws, stackName);
+    const leaseId = opts.leaseId ?? `${ctx.mount}/?/${id}`;
+    await logLeaseEvents(ctx, [{ leaseId, event: "cleaned-up", by: opts.by ?? "cli", username: users.join(",") || undefined }]);
     return users;
   });
 }
@@ -367,8 +437,8 @@ export interface LeaseList {
   records: LeaseRecord[];
   /** Stacks whose state could not be read: reported, not guessed at. */
   unreadable: UnreadableStack[];
-  /** Lease stacks without a record: issues still running, or killed before they finished. */
-  unfinished: string[];
+  /** Lease stacks without a record: issues still running (locked), or killed before they finished. */
+  unfinished: LeaseStack[];
 }
 
 /** The mount's leases. */
@@ -376,12 +446,12 @@ export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<
   const table = await readTable(ctx);
   const now = Date.now();
   const records = table.stacks
-    .map((s) => s.record)
-    .filter((r): r is LeaseRecord => r !== undefined)
+    .filter((s) => s.record !== undefined)
+    .map((s) => (s.locked ? { ...s.record!, pending: true } : s.record!))
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
     .sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
-  const unfinished = table.stacks.filter((st) => !st.record).map((st) => st.stackName);
+  const unfinished = table.stacks.filter((st) => !st.record);
   return { records, unreadable: table.unreadable, unfinished };
 }
 
@@ -438,9 +508,11 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     });
   };
 
-  const expired = table.stacks.map((s) => s.record).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
+  const expired = table.stacks
+    .filter((s) => s.record && Date.parse(s.record.expiresAt) <= now)
+    .map((s) => ({ ...s.record!, pending: s.locked }));
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
-  await runAll(expired, (r) => r.leaseId, (r) => revoke(ctx, r.leaseId, { ignoreMissing: true, mount }));
+  await runAll(expired, (r) => r.leaseId, (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }));
 
   const users = await listTaggedUsers(mount.engine.settings);
   const usersByKey = new Map<string, typeof users>();
@@ -465,6 +537,8 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     (stack) => {
       const stackUsers = usersByKey.get(stack.id) ?? [];
       return revokeAbandoned(ctx, mount, stack.id, {
+        by: "sweep",
+        leaseId: stackUsers[0]?.leaseId,
         users: stackUsers.map((u) => u.username),
         retryHint: `sweep again once it is done, or clean it up with \`awslease lease revoke ${stackUsers[0]?.leaseId ?? "<lease id>"} --break-lock\``,
       });

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { formatDuration } from "../provider/duration";
 import type { IssuedLease } from "../provider/types";
+import type { LeaseHistory } from "./leaseLog";
 
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
@@ -28,6 +29,21 @@ export interface LeaseFacts {
 /** A row of `lease list` / `lease lookup` (no secrets). */
 export interface LeaseSummary extends LeaseFacts {
   expired: boolean;
+  /** An engine run holds the lease's stack right now (a renew or revoke). */
+  pending?: boolean;
+}
+
+/** A lease stack without a record yet: an issue running now (locked) or one that was killed. */
+export interface UnfinishedIssue {
+  stackName: string;
+  id: string;
+  mount: string;
+  lastUpdate?: string;
+  locked?: boolean;
+}
+
+function leaseStatus(r: LeaseSummary): "active" | "expired" | "pending" {
+  return r.pending ? "pending" : r.expired ? "expired" : "active";
 }
 
 export type IssueFormat = "table" | "json" | "env" | "dotenv" | "credential-process" | "ini" | "github";
@@ -273,13 +289,18 @@ function escapeCommandData(value: string): string {
 // ---------------------------------------------------------------------------
 // lease list / lookup
 
-/** `lease list`: a JSON array, or aligned columns with a STATUS column of active/expired. */
-export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: Date = new Date()): string {
+/**
+ * `lease list`: a JSON array of the leases, or aligned columns with a STATUS column:
+ * active, expired, pending (a renew or revoke runs now). The table also has a row for
+ * each stack without a record: pending (an issue runs now) or unfinished (killed;
+ * `sweep` cleans it up). JSON has leases only, so every row has a lease id.
+ */
+export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: Date = new Date(), unfinished: UnfinishedIssue[] = []): string {
   if (format === "json") {
     return `${JSON.stringify(rows.map((r) => leaseSummaryJson(r, now)), null, 2)}\n`;
   }
   assertListFormat(format);
-  if (rows.length === 0) return "No leases.\n";
+  if (rows.length === 0 && unfinished.length === 0) return "No leases.\n";
   const table = [
     ["LEASE ID", "ROLE", "TYPE", "ISSUED", "EXPIRES", "TTL", "RENEWABLE", "STATUS"],
     ...rows.map((r) => [
@@ -291,8 +312,9 @@ export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: D
       // What is left, as `vault lease lookup` shows it.
       formatDuration(remainingSeconds(r, now)),
       String(r.renewable),
-      r.expired ? "expired" : "active",
+      leaseStatus(r),
     ]),
+    ...unfinished.map((u) => [`${u.mount}/?/${u.id}`, "-", "-", u.lastUpdate ?? "-", "-", "-", "-", u.locked ? "pending" : "unfinished"]),
   ];
   return alignColumns(table, "  ");
 }
@@ -311,6 +333,7 @@ function leaseSummaryJson(r: LeaseSummary, now: Date): Record<string, unknown> {
     username: r.username ?? null,
     arn: r.arn ?? null,
     expired: r.expired,
+    status: leaseStatus(r),
   };
 }
 
@@ -341,6 +364,44 @@ export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = 
   if (format === "json") return `${JSON.stringify(body, null, 2)}\n`;
   assertListFormat(format);
   return keyValueTable(Object.entries(body).map(([key, value]) => [key, displayValue(value)]));
+}
+
+// ---------------------------------------------------------------------------
+// lease log
+
+/** `lease log`: one row per lease, from its issue to its revoke (JSON: with every event). */
+export function formatLeaseLog(rows: LeaseHistory[], format: ListFormat): string {
+  if (format === "json") {
+    const body = rows.map((h) => ({
+      lease_id: h.leaseId,
+      role: h.role ?? null,
+      credential_type: h.credentialType ?? null,
+      username: h.username ?? null,
+      arn: h.arn ?? null,
+      issued_at: h.issuedAt ?? null,
+      expires_at: h.expiresAt ?? null,
+      revoked_at: h.revokedAt ?? null,
+      revoked_by: h.revokedBy ?? null,
+      events: h.events.map((e) => ({ time: e.time, event: e.event, by: e.by, actor: e.actor, ...(e.expiresAt ? { expires_at: e.expiresAt } : {}) })),
+    }));
+    return `${JSON.stringify(body, null, 2)}\n`;
+  }
+  assertListFormat(format);
+  if (rows.length === 0) return "No lease events.\n";
+  const table = [
+    ["LEASE ID", "ROLE", "TYPE", "IAM USER / SESSION", "ISSUED", "EXPIRES", "REVOKED", "BY"],
+    ...rows.map((h) => [
+      h.leaseId,
+      h.role ?? "-",
+      h.credentialType ?? "-",
+      h.username ?? h.arn?.split("/").slice(1).join("/") ?? "-",
+      h.issuedAt ?? "-",
+      h.expiresAt ?? "-",
+      h.revokedAt?.replace(/\.\d+Z$/, "Z") ?? "-",
+      h.revokedBy ?? "-",
+    ]),
+  ];
+  return alignColumns(table, "  ");
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ function summary(r: LeaseRecord): LeaseSummary {
     username: r.username,
     arn: r.arn,
     expired: Date.parse(r.expiresAt) <= Date.now(),
+    pending: r.pending,
   };
 }
 
@@ -43,13 +44,14 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
     const { formatLeaseList } = await import("../output");
     const { records, unreadable, unfinished } = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
     warnUnreadable(unreadable);
-    if (unfinished.length > 0 && !argv.quiet) {
+    if (unfinished.length > 0 && !argv.quiet && argv.format === "json") {
       process.stderr.write(
         `awslease: note: ${unfinished.length} lease stack(s) without a record (an issue still running, or one that was killed): ` +
           `\`awslease sweep\` cleans up those older than 5m\n`,
       );
     }
-    print(formatLeaseList(records.map(summary), argv.format as "table" | "json"));
+    const rows = unfinished.map((u) => ({ ...u, mount: context(argv).mount }));
+    print(formatLeaseList(records.map(summary), argv.format as "table" | "json", new Date(), rows));
   },
 };
 
@@ -138,6 +140,22 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
   },
 };
 
+type LogArgs = GlobalArgs & { prefix?: string; format: string };
+
+const log: CommandModule<GlobalArgs, LogArgs> = {
+  command: "log",
+  describe: "The mount's lease log: every lease issued, renewed and revoked, and by whom (kept after revoke; no secrets)",
+  builder: (y) =>
+    y
+      .option("prefix", { type: "string", describe: "Only lease ids starting with this" })
+      .option("format", formatOption(LIST_FORMATS)) as Argv<LogArgs>,
+  handler: async (argv) => {
+    const { readLeaseEvents, leaseHistories } = await import("../leaseLog");
+    const { formatLeaseLog } = await import("../output");
+    print(formatLeaseLog(leaseHistories(await readLeaseEvents(context(argv), { prefix: argv.prefix })), argv.format as "table" | "json"));
+  },
+};
+
 const REVOKE_OUTCOMES = {
   revoked: "revoked",
   missing: "no such lease (ignored)",
@@ -146,7 +164,7 @@ const REVOKE_OUTCOMES = {
 
 export const leaseCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "lease <command>",
-  describe: "Leases: list, lookup, renew, revoke",
-  builder: (y) => y.command(list).command(lookup).command(renew).command(revoke).demandCommand(1),
+  describe: "Leases: list, lookup, renew, revoke, log",
+  builder: (y) => y.command(list).command(lookup).command(renew).command(revoke).command(log).demandCommand(1),
   handler: () => {},
 };

@@ -59,7 +59,8 @@ const READ_CONCURRENCY = 16;
  * stackLocks.ts). A lock file that cannot be read counts as live.
  */
 async function lockedStacks(store: BackendStore): Promise<Set<string>> {
-  const files = (await store.listAll(LOCKS_DIR)).filter((f) => f.name.includes("/"));
+  // Not the file backend's `.json.attrs` sidecars: only `<stack>/<lock>.json`.
+  const files = (await store.listAll(LOCKS_DIR)).filter((f) => /^[^/]+\/[^/]+\.json$/.test(f.name));
   const live = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
     const got = await store.read(`${LOCKS_DIR}/${f.name}`);
     if (!got) return false; // released since the listing

@@ -3,7 +3,7 @@
 // new renewal token, list/lookup read the lease stacks' (non-secret) outputs.
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
-import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
+import { validateLease, checkIssueRequest, resolveTtl, DEFAULT_LEASE_SECONDS, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
 import { controlStackName, leaseIdFor, leaseStackName, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
 import type { LeaseFacts } from "./output";
@@ -11,6 +11,7 @@ import {
   destroyStack,
   engineErrorLine,
   runPulumi,
+  readOutputs,
   initStack,
   removeStack,
   upInline,
@@ -20,7 +21,7 @@ import {
 import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
-import { parseDuration } from "../provider/duration";
+import { formatDuration, parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
 import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
 import { logLeaseEvents, type LeaseActor } from "./leaseLog";
@@ -107,7 +108,14 @@ function leaseProgram(args: LeaseProgramArgs): pulumiTypes.automation.PulumiFn {
           ...(args.reuseKey ? { reuseKey: args.reuseKey } : {}),
         }),
       );
-    return { lease: record };
+    // A lease that may be handed out again (credential-process) keeps its credentials
+    // as a secret output, encrypted like the resource's own: the lease table is the
+    // only store of them, and `stack output --show-secrets` reads them back.
+    if (!args.reuseKey) return { lease: record };
+    const credentials = pulumi.secret(
+      pulumi.output({ accessKey: lease.accessKey, secretKey: lease.secretKey, sessionToken: lease.sessionToken, region: args.engine.region }),
+    );
+    return { lease: record, credentials };
   };
 }
 
@@ -249,6 +257,103 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
   if (!renewed) throw new EngineError("renew finished without a lease");
   const logWarnings = await logLeaseEvents(ctx, [{ ...logFacts(renewed, rec.role), event: "renewed", by: "cli" }]);
   return { ...renewed, warnings: [...renewed.warnings, ...logWarnings] };
+}
+
+/** How long a lease must still be valid to be handed out again (botocore refreshes at 15 minutes left). */
+export const DEFAULT_REFRESH_WINDOW_SECONDS = 15 * 60;
+
+export interface ReuseOptions {
+  /** Leases are reused by role, mount and this name (e.g. one per CI job or profile). */
+  session?: string;
+  refreshWindowSeconds: number;
+  by: LeaseActor;
+}
+
+export interface ReuseResult extends IssueResult {
+  reused: boolean;
+  /** Leases this call replaced and revoked (iam_user), and what went wrong revoking them. */
+  replaced: string[];
+  warnings: string[];
+}
+
+/** The key a reusable lease is recorded with: role and optional session (the mount is the table's). */
+function reuseKeyOf(roleName: string, session?: string): string {
+  return session ? `${roleName}#${session}` : roleName;
+}
+
+/**
+ * `credential-process ROLE` and `issue --reuse`: a live lease of the role issued with
+ * the same reuse key, while it has more than the refresh window left; otherwise a new
+ * lease, and the replaced iam_user leases are revoked (STS ones cannot be, and are left
+ * to their expiry and `sweep`). A reuse costs the table read and one engine process to
+ * decrypt the credentials.
+ */
+export async function issueOrReuse(ctx: EngineContext, roleName: string, input: LeaseInput, opts: ReuseOptions): Promise<ReuseResult> {
+  const window = opts.refreshWindowSeconds;
+  const tooShort = (ttlSeconds: number, what: string) =>
+    new ValidationError([
+      {
+        field: "ttl",
+        reason: `${what} ${formatDuration(ttlSeconds)} is not longer than the refresh window ${formatDuration(window)}: every call would issue a new lease; use a longer --ttl or a shorter --refresh-window`,
+      },
+    ]);
+  if (input.ttl !== undefined && input.ttl !== "") {
+    const ttl = parseDuration(input.ttl, "ttl");
+    if (ttl > 0 && ttl <= window) throw tooShort(ttl, "--ttl");
+  }
+  const key = reuseKeyOf(roleName, opts.session);
+  const now = Date.now();
+  const { records } = await list(ctx);
+  const mine = records.filter((r) => r.reuseKey === key && !r.pending);
+  const live = mine
+    .filter((r) => (Date.parse(r.expiresAt) - now) / 1000 > window)
+    .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt));
+  for (const rec of live) {
+    const reused = await reuseLease(ctx, rec).catch(() => undefined);
+    if (reused) return { ...reused, reused: true, replaced: [], warnings: [] };
+  }
+  const issued = await issue(ctx, roleName, input, {
+    by: opts.by,
+    reuseKey: key,
+    precheck: (mount, role) => {
+      if (input.ttl !== undefined && input.ttl !== "") return;
+      const { seconds } = resolveTtl(mount.engine.settings, role, 0);
+      const ttl = seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
+      if (ttl <= window) throw tooShort(ttl, `the role's default TTL`);
+    },
+  });
+  // The leases this one replaces: iam_user users are deleted now (whoever still holds
+  // their keys refreshes within the window); a failure is a warning, sweep retries.
+  const replaced = mine.filter((r) => r.credentialType === "iam_user" && !live.includes(r));
+  const warnings: string[] = [];
+  const mount = replaced.length ? await requireMount(ctx) : undefined;
+  await Promise.all(
+    replaced.map((r) => revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`))),
+  );
+  return { ...issued, reused: false, replaced: replaced.map((r) => r.leaseId), warnings };
+}
+
+/** A recorded lease with its credentials, decrypted from its stack; undefined if it is gone. */
+async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
+  const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).id);
+  const outs = await withWorkspace(ctx, undefined, (ws) => readOutputs(ws, stackName, { secrets: true }));
+  const creds = outs?.credentials as { accessKey: string; secretKey: string; sessionToken?: string; region: string } | undefined;
+  if (!creds?.accessKey || !creds.secretKey) return undefined;
+  const lease: IssuedLease = {
+    leaseId: rec.leaseId,
+    credentialType: rec.credentialType as CredentialType,
+    accessKey: creds.accessKey,
+    secretKey: creds.secretKey,
+    sessionToken: creds.sessionToken,
+    arn: rec.arn,
+    username: rec.username,
+    issuedAt: rec.issuedAt,
+    expiresAt: rec.expiresAt,
+    leaseDuration: Math.max(0, Math.floor((Date.parse(rec.expiresAt) - Date.now()) / 1000)),
+    renewable: rec.renewable,
+    warnings: [],
+  };
+  return { lease, region: creds.region };
 }
 
 export interface RevokeResult {
@@ -524,7 +629,8 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
   // stack within seconds, and holds its lock (which revokeAbandoned respects) while it runs.
   const abandoned = table.stacks.filter((stack) => {
     const stackUsers = usersByKey.get(stack.id) ?? [];
-    return !stack.record && oldEnough(stack.lastUpdate) && stackUsers.every((u) => oldEnough(u.issuedAt));
+    // A live lock: the issue is running now (or a cleanup is).
+    return !stack.record && !stack.locked && oldEnough(stack.lastUpdate) && stackUsers.every((u) => oldEnough(u.issuedAt));
   });
   for (const stack of abandoned) {
     const stackUsers = usersByKey.get(stack.id) ?? [];

@@ -10,6 +10,7 @@ import { issueCommand } from "./commands/issue";
 import { execCommand } from "./commands/exec";
 import { leaseCommand } from "./commands/lease";
 import { sweepCommand } from "./commands/sweep";
+import { credentialProcessCommand } from "./commands/credentialProcess";
 
 export function buildCli(args: string[]) {
   return yargs(args)
@@ -28,6 +29,7 @@ export function buildCli(args: string[]) {
     .command(roleCommand)
     .command(issueCommand)
     .command(execCommand)
+    .command(credentialProcessCommand)
     .command(leaseCommand)
     .command(sweepCommand)
     .demandCommand(1, "name a command")

@@ -41,9 +41,14 @@ interface Sample {
 }
 
 function timed(args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
+  return timedCommand(process.execPath, [CLI, ...args], env);
+}
+
+/** Any command, timed with the peak RSS of its tree (the AWS CLI runs awslease as its credential_process). */
+function timedCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let peak = 0;
@@ -54,7 +59,7 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => {
       clearInterval(timer);
-      if (code !== 0) reject(new Error(`awslease ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
+      if (code !== 0) reject(new Error(`${command === process.execPath ? "awslease" : command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
       else resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, peakMiB: peak / 1024, stdout });
     });
   });
@@ -124,6 +129,33 @@ async function main() {
     await fill(BULK, "bulk");
     const bulk = [await timed(["lease", "revoke", "--prefix", "aws/creds/bulk/", "-q"], env)];
 
+    // credential_process: each round a new session name, so its first call issues and its second reuses.
+    const awsConfig = join(home, "aws-config");
+    const { writeFileSync } = await import("node:fs");
+    const awsEnv = (session: string) => {
+      writeFileSync(awsConfig, `[profile bench]\ncredential_process = ${process.execPath} ${CLI} credential-process bench --ttl 1h --no-wait --quiet --session ${session}\n`);
+      return { ...env, AWS_CONFIG_FILE: awsConfig, AWS_SHARED_CREDENTIALS_FILE: join(home, "none"), AWS_PROFILE: "bench", AWS_ENDPOINT_URL: endpoint, AWS_DEFAULT_REGION: region };
+    };
+    const awsCall = (e: NodeJS.ProcessEnv) => timedCommand("python3", ["-m", "awscli", "sts", "get-caller-identity"], e);
+    const leaseCount = async () => JSON.parse((await list()).stdout).length as number;
+    const before = await leaseCount();
+    const awsFirst: Sample[] = [];
+    const awsSecond: Sample[] = [];
+    const arns = new Set<string>();
+    for (let i = 0; i < ROUNDS; i++) {
+      const e = awsEnv(`bench-${i}`);
+      const first = await awsCall(e);
+      const second = await awsCall(e);
+      if (JSON.parse(first.stdout).Arn !== JSON.parse(second.stdout).Arn) throw new Error("credential_process: the second call got another lease");
+      arns.add(JSON.parse(first.stdout).Arn);
+      awsFirst.push(first);
+      awsSecond.push(second);
+    }
+    const issuedByAws = (await leaseCount()) - before;
+    const direct = await repeat(() => timed(["credential-process", "bench", "--ttl", "1h", "--quiet", "--session", "bench-0"], env));
+    const log = await repeat(() => timed(["lease", "log", "--format", "json", "-q"], env));
+    const logEvents = (JSON.parse(log[0].stdout) as { events: unknown[] }[]).reduce((n, l) => n + l.events.length, 0);
+
     const p50 = (xs: Sample[]) => pct(xs.map((x) => x.ms), 50);
     console.log(`awslease bench: node ${process.version}, ${ROUNDS} rounds, local moto, file backend, --no-wait`);
     console.log(row("issue (empty lease table)", issues));
@@ -132,6 +164,11 @@ async function main() {
     console.log(row(`lease list (${SMALL} leases)`, listSmall));
     console.log(row(`lease list (${LARGE} leases)`, listLarge));
     console.log(row(`lease revoke --prefix (${BULK} leases)`, bulk));
+    console.log(row("aws sts get-caller-identity, 1st", awsFirst));
+    console.log(row("aws sts get-caller-identity, 2nd", awsSecond));
+    console.log(row("credential-process (reuse)", direct));
+    console.log(row(`lease log (${logEvents} events)`, log));
+    console.log(`credential_process: ${ROUNDS * 2} aws calls in ${ROUNDS} sessions issued ${issuedByAws} leases (${arns.size} distinct IAM users)`);
     console.log(`issue p50 with ${LARGE}+ leases / empty table: ${(p50(later) / p50(issues)).toFixed(2)}x`);
     console.log(`lease list p50 with ${LARGE} leases / ${SMALL} leases: ${(p50(listLarge) / p50(listSmall)).toFixed(2)}x`);
     console.log(`lease revoke --prefix of ${BULK} / one lease revoke p50: ${(p50(bulk) / p50(revokes)).toFixed(2)}x`);

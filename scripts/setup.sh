@@ -6,6 +6,7 @@
 #   3. the real pulumi CLI at the @pulumi/pulumi version (on PATH, else built from
 #      the Go module proxy into the cache, else Pulumi's installer)
 #   4. moto server (pip install 'moto[server]' when missing)
+#   5. the AWS CLI v1 (pip install awscli when missing), for the credential_process tests
 set -euo pipefail
 source "$(dirname "$0")/tools-env.sh"
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -67,5 +68,10 @@ ln -sf "$pulumi_bin/pulumi" node_modules/.bin/pulumi
 if ! python3 -c 'import moto, moto.server, flask' 2>/dev/null; then
   say "installing moto[server] with pip"
   python3 -m pip install --quiet 'moto[server]>=5,<6' >&2
+fi
+# 5. the AWS CLI (v1, from PyPI): the credential_process e2e tests run `python3 -m awscli`
+if ! python3 -c 'import awscli' 2>/dev/null; then
+  say "installing awscli with pip"
+  python3 -m pip install --quiet 'awscli>=1.30,<2' >&2
 fi
 say "ready: node $(node --version), pulumi $("$pulumi_bin/pulumi" version), moto $(python3 -c 'import moto; print(moto.__version__)')"

@@ -4,6 +4,7 @@ import { context, formatOption, print, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
 import type { IssueResult } from "../leases";
 import { ISSUE_FORMATS } from "../output";
+import { ValidationError } from "../../provider/validation";
 
 
 export interface IssueArgs extends GlobalArgs {
@@ -36,10 +37,48 @@ export function leaseInput(argv: IssueArgs): LeaseInput {
   };
 }
 
-/** Issues the lease; its warnings go to stderr unless the output format shows them itself. */
-export async function issueFromArgs(argv: IssueArgs, opts: { warningsInOutput?: boolean } = {}): Promise<IssueResult> {
-  const { issue } = await import("../leases");
-  const result = await issue(context(argv), argv.role, leaseInput(argv));
+/** The reuse flags of `issue --reuse` and `credential-process`. */
+export interface ReuseArgs {
+  session?: string;
+  "refresh-window"?: string;
+}
+
+export function reuseOptions<T>(y: Argv<T>) {
+  return y
+    .option("session", { type: "string", describe: "Reuse key beside the role: callers with another session name get their own lease" })
+    .option("refresh-window", {
+      type: "string",
+      describe: "Reuse a lease while it has more than this left (env AWSLEASE_REFRESH_WINDOW)",
+      defaultDescription: "15m",
+    });
+}
+
+/**
+ * Issues the lease (or with reuse, hands out a live one); its warnings go to stderr
+ * unless the output format shows them itself.
+ */
+export async function issueFromArgs(
+  argv: IssueArgs & ReuseArgs,
+  opts: { warningsInOutput?: boolean; reuse?: "cli" | "credential-process" } = {},
+): Promise<IssueResult & { reused?: boolean }> {
+  const leases = await import("../leases");
+  const ctx = context(argv);
+  let result: IssueResult & { reused?: boolean };
+  if (opts.reuse) {
+    const { parseDuration } = await import("../../provider/duration");
+    const window = argv["refresh-window"] ?? process.env.AWSLEASE_REFRESH_WINDOW;
+    const reuse = await leases.issueOrReuse(ctx, argv.role, leaseInput(argv), {
+      session: argv.session,
+      refreshWindowSeconds: window === undefined || window === "" ? leases.DEFAULT_REFRESH_WINDOW_SECONDS : parseDuration(window, "--refresh-window"),
+      by: opts.reuse,
+    });
+    for (const w of reuse.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
+    if (reuse.reused) ctx.progress(`awslease: reusing ${reuse.lease.leaseId} (expires ${reuse.lease.expiresAt})`);
+    for (const id of reuse.replaced) ctx.progress(`awslease: revoked ${id} (replaced)`);
+    result = reuse;
+  } else {
+    result = await leases.issue(ctx, argv.role, leaseInput(argv));
+  }
   if (!opts.warningsInOutput) for (const w of result.lease.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
   return result;
 }
@@ -60,29 +99,42 @@ function checkOutputOptions(format: string, profile: string | undefined, output:
   }
 }
 
-export const issueCommand: CommandModule<GlobalArgs, IssueArgs & { format: string; profile?: string }> = {
+type IssueCommandArgs = IssueArgs & ReuseArgs & { format: string; profile?: string; reuse?: boolean };
+
+export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
   command: "issue <role>",
   describe: "Issue credentials for a role (a new lease)",
   builder: (y) =>
-    issueOptions(y)
+    reuseOptions(issueOptions(y))
       .option("format", formatOption(ISSUE_FORMATS))
       .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
+      .option("reuse", { type: "boolean", describe: "Hand out a live lease of this role (and --session) issued with --reuse, if it has more than --refresh-window left" })
+      .check((a) => {
+        for (const flag of ["session", "refresh-window"] as const) {
+          if (a[flag] !== undefined && !a.reuse) throw new ValidationError([{ field: `--${flag}`, reason: "only goes with --reuse" }]);
+        }
+        return true;
+      })
       .example("$0 issue deploy --ttl 15m --format json", "")
       .example('eval "$($0 issue deploy --format env)"', "Credentials into this shell")
-      .example("$0 issue deploy --format github", "In GitHub Actions: mask, then export to $GITHUB_ENV") as Argv<
-      IssueArgs & { format: string; profile?: string }
-    >,
+      .example("$0 issue deploy --format github", "In GitHub Actions: mask, then export to $GITHUB_ENV")
+      .example("$0 issue deploy --reuse --session laptop --format env", "The same lease on every call until 15m before its expiry") as Argv<IssueCommandArgs>,
   handler: async (argv) => {
     const output = await import("../output");
     const format = argv.format as import("../output").IssueFormat;
     checkOutputOptions(format, argv.profile, output);
     // table prints a WARNING! block and github ::warning:: lines; the others keep stdout machine-readable.
-    const { lease, region } = await issueFromArgs(argv, { warningsInOutput: format === "table" || format === "github" });
+    const { lease, region, reused } = await issueFromArgs(argv, {
+      warningsInOutput: format === "table" || format === "github",
+      reuse: argv.reuse ? "cli" : undefined,
+    });
     const view = { ...lease, region };
     try {
       print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile }));
     } catch (err) {
-      // Credentials nobody received must not stay valid: revoke before reporting.
+      // Credentials nobody received must not stay valid: revoke before reporting
+      // (not a reused lease: others hold it).
+      if (reused) throw err;
       const { revoke } = await import("../leases");
       await revoke(context(argv), lease.leaseId, { ignoreMissing: true }).catch(() => undefined);
       throw err;

@@ -121,9 +121,14 @@ describe("two runners sharing an S3 backend", () => {
       "InvalidClientTokenId",
     );
     expect(await listIds(runnerA)).toEqual([]);
-    // Nothing of the revoked lease stays in the bucket: no stack file, backup or history.
+    // Nothing of the revoked lease stays in the bucket (no stack file, backup or history)
+    // but its two lease log entries.
     const key = lease.lease_id.split("/").pop()!;
-    expect((await bucketObjects()).map(([k]) => k).filter((k) => k.includes(key))).toEqual([]);
+    const left = (await bucketObjects()).filter(([k]) => k.includes(key));
+    expect(left.map(([k]) => k.replace(/\/\d{8}T\d+Z-(\w+)-.*$/, "/$1"))).toEqual([`.awslease/lease-log/${mount}/issued`, `.awslease/lease-log/${mount}/revoked`]);
+    // Runner A reads the log B wrote to: who issued and who revoked, no secret.
+    const log = JSON.parse(await ok(runnerA.run(["lease", "log", "--format", "json"])));
+    expect(log).toEqual([expect.objectContaining({ lease_id: lease.lease_id, revoked_by: "cli", username: lease.data.arn.split("/").pop() })]);
   });
 });
 

@@ -11,6 +11,7 @@ import { settleWithConcurrency } from "../provider/concurrency";
 import type { LeaseRecord } from "./leases";
 import { backendStore, type BackendStore } from "./backendStore";
 import { isStaleLock } from "./stackLocks";
+import { configuredPassphrase, decryptSecretValue, passphraseKey } from "./checkpointSecrets";
 
 /** One lease stack. No record: an issue still running, or one that never finished. */
 export interface LeaseStack {
@@ -168,6 +169,42 @@ export async function stackExists(ws: Workspace, backend: string, stackName: str
     return false;
   }
   return (await readOutputs(ws, stackName, { secrets: false })) !== undefined;
+}
+
+/**
+ * A secret output of a stack, decrypted: in-process from the checkpoint where the
+ * backend is read directly and the stack uses the passphrase provider (one engine
+ * process less; see checkpointSecrets.ts), else by `pulumi stack output --show-secrets`.
+ * Undefined when the stack or the output does not exist.
+ */
+export async function readSecretOutput(ws: Workspace, backend: string, stackName: string, name: string): Promise<unknown> {
+  const backendFiles = await backendStore(backend);
+  const passphrase = configuredPassphrase();
+  if (backendFiles && passphrase !== undefined) {
+    try {
+      const decrypted = await decryptFromCheckpoint(stackFiles(backendFiles), stackName, name, passphrase);
+      if (decrypted.found) return decrypted.value;
+    } catch {
+      // Any surprise: the engine decides.
+    }
+  }
+  return (await readOutputs(ws, stackName, { secrets: true }))?.[name];
+}
+
+async function decryptFromCheckpoint(store: StackFiles, stackName: string, name: string, passphrase: string): Promise<{ found: boolean; value?: unknown }> {
+  for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) {
+    const got = await store.read(file);
+    if (!got) continue;
+    const doc = JSON.parse((file.endsWith(".gz") ? gunzipSync(got.content) : got.content).toString("utf8")) as {
+      checkpoint?: { latest?: { secrets_providers?: { type?: string; state?: unknown }; resources?: { type: string; outputs?: Record<string, unknown> }[] } };
+    };
+    const latest = doc.checkpoint?.latest;
+    if (latest?.secrets_providers?.type !== "passphrase") return { found: false };
+    const value = latest.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs?.[name];
+    if (value === undefined) return { found: true, value: undefined };
+    return { found: true, value: decryptSecretValue(passphraseKey(latest.secrets_providers.state, passphrase), value) };
+  }
+  return { found: true, value: undefined };
 }
 
 /** A lease stack whose state cannot be read: an engine/backend error (exit 2). */

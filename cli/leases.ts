@@ -5,13 +5,12 @@ import type * as pulumiTypes from "@pulumi/pulumi";
 import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, resolveTtl, DEFAULT_LEASE_SECONDS, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
-import { controlStackName, leaseIdFor, leaseStackName, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
+import { controlStackName, leaseIdFor, leaseStackName, leaseSuffixOf, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
 import type { LeaseFacts } from "./output";
 import {
   destroyStack,
   engineErrorLine,
   runPulumi,
-  readOutputs,
   initStack,
   removeStack,
   upInline,
@@ -23,8 +22,10 @@ import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { formatDuration, parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
-import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
+import { readLeaseStack, readLeaseTable, readSecretOutput, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
 import { logLeaseEvents, type LeaseActor } from "./leaseLog";
+import { withLocalLock } from "./localLock";
+import { join } from "node:path";
 
 /** What a lease stack exports (non-secret): what list/lookup/renew read. */
 export interface LeaseRecord extends LeaseFacts {
@@ -302,6 +303,19 @@ export async function issueOrReuse(ctx: EngineContext, roleName: string, input: 
     if (ttl > 0 && ttl <= window) throw tooShort(ttl, "--ttl");
   }
   const key = reuseKeyOf(roleName, opts.session);
+  // One caller at a time per reuse key on this machine: parallel first calls share one new lease.
+  return withLocalLock(join(ctx.home, "locks"), `${ctx.backend}\n${ctx.mount}\n${key}`, () => reuseOrIssue(ctx, roleName, input, opts, key, tooShort));
+}
+
+async function reuseOrIssue(
+  ctx: EngineContext,
+  roleName: string,
+  input: LeaseInput,
+  opts: ReuseOptions,
+  key: string,
+  tooShort: (ttlSeconds: number, what: string) => ValidationError,
+): Promise<ReuseResult> {
+  const window = opts.refreshWindowSeconds;
   const now = Date.now();
   const { records } = await list(ctx);
   const mine = records.filter((r) => r.reuseKey === key && !r.pending);
@@ -336,8 +350,9 @@ export async function issueOrReuse(ctx: EngineContext, roleName: string, input: 
 /** A recorded lease with its credentials, decrypted from its stack; undefined if it is gone. */
 async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
   const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).id);
-  const outs = await withWorkspace(ctx, undefined, (ws) => readOutputs(ws, stackName, { secrets: true }));
-  const creds = outs?.credentials as { accessKey: string; secretKey: string; sessionToken?: string; region: string } | undefined;
+  const creds = (await withWorkspace(ctx, undefined, (ws) => readSecretOutput(ws, ctx.backend, stackName, "credentials"))) as
+    | { accessKey: string; secretKey: string; sessionToken?: string; region: string }
+    | undefined;
   if (!creds?.accessKey || !creds.secretKey) return undefined;
   const lease: IssuedLease = {
     leaseId: rec.leaseId,
@@ -524,7 +539,7 @@ async function revokeAbandoned(
       throw new EngineError(`cleanup of ${stackName} failed (it stays listed; retry): ${why}`);
     }
     const users =
-      opts.users ?? (await listTaggedUsers(mount.engine.settings)).filter((u) => u.leaseId?.split("/").pop() === id).map((u) => u.username);
+      opts.users ?? (await listTaggedUsers(mount.engine.settings)).filter((u) => leaseSuffixOf(u.leaseId) === id).map((u) => u.username);
     for (const user of users) await revokeIamUser(mount.engine.settings, user);
     await removeStack(ws, stackName);
     const leaseId = opts.leaseId ?? `${ctx.mount}/?/${id}`;
@@ -622,7 +637,7 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
   const users = await listTaggedUsers(mount.engine.settings);
   const usersByKey = new Map<string, typeof users>();
   for (const u of users) {
-    const key = u.leaseId?.split("/").pop() ?? "";
+    const key = leaseSuffixOf(u.leaseId) ?? "";
     usersByKey.set(key, [...(usersByKey.get(key) ?? []), u]);
   }
   // Stacks without a record whose last write is old enough: a running issue writes its
@@ -653,7 +668,7 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
 
   const stackIds = new Set([...table.stacks.map((s) => s.id), ...table.unreadable.map((u) => parseLeaseStackName(u.stackName)?.id)]);
   const orphans = users.filter((user) => {
-    const key = user.leaseId?.split("/").pop();
+    const key = leaseSuffixOf(user.leaseId);
     if (key && stackIds.has(key)) return false;
     const expiredUser = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
     return expiredUser || oldEnough(user.issuedAt);

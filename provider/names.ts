@@ -39,6 +39,16 @@ export function parseLeaseId(leaseId: string): { mount: string; kind: string; ro
   return { mount: m[1], kind: m[2], role: m[3], id: m[4] };
 }
 
+/** The suffix of a lease id, or undefined when it is not one (e.g. a tag someone else wrote). */
+export function leaseSuffixOf(leaseId: string | undefined): string | undefined {
+  if (leaseId === undefined) return undefined;
+  try {
+    return parseLeaseId(leaseId).id;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Control stack of a mount: its engine config and roles. */
 export function controlStackName(mount: string): string {
   return `mount-${mount}`;

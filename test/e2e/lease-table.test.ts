@@ -3,8 +3,9 @@
 // other processes while the table is read, the lease log, and credential_process
 // reuse with the real AWS CLI (`python3 -m awscli`, installed by setup).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { moto, uniq } from "../support/aws";
 import { faultProxy, type FaultProxy } from "../support/faultProxy";
@@ -36,6 +37,13 @@ async function issue(mount: string, extra: string[] = []): Promise<Issued> {
 
 async function rows(mount: string): Promise<Row[]> {
   return JSON.parse(await ok(runner.run(["lease", "list", "--mount", mount, "--format", "json"])));
+}
+
+/** A directory with a Pulumi.yaml of the awslease project, for running pulumi itself. */
+function projectDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "awslease-project-"));
+  writeFileSync(join(dir, "Pulumi.yaml"), "name: awslease\nruntime: nodejs\n");
+  return dir;
 }
 
 const ids = (rs: { lease_id: string }[]) => rs.map((r) => r.lease_id).sort();
@@ -154,11 +162,6 @@ describe("two mounts whose names share a prefix, with a lease mid-issue and one 
     const text = await ok(runner.run(["lease", "log", "--mount", mountA]));
     expect(text.split("\n")[0]).toMatch(/^LEASE ID\s+ROLE\s+TYPE\s+IAM USER \/ SESSION\s+ISSUED\s+EXPIRES\s+REVOKED\s+BY$/);
   });
-
-  it("no secret in the backend: not in the lease log, not in any state file", async () => {
-    expect(secrets.length).toBeGreaterThanOrEqual(5);
-    expect(filesContaining(join(runner.home, "state"), [moto().secretKey, ...secrets])).toEqual([]);
-  });
 });
 
 /** `python3 -m awscli ARGS` with the profile's config file; awslease runs as its credential_process. */
@@ -229,6 +232,41 @@ describe("credential_process with the real AWS CLI", () => {
     expect(JSON.parse((await awsCli(config(), ["sts", "get-caller-identity"], "lease")).stdout).Arn).toBe(next);
   });
 
+  it("credentials handed out again are decrypted in-process exactly as pulumi decrypts them", async () => {
+    const first = JSON.parse(await ok(runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet", "--no-wait"])));
+    const again = JSON.parse(await ok(runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet"])));
+    expect(again).toEqual(first);
+    secrets.push(first.SecretAccessKey);
+    // The stack that holds it, read by the real engine.
+    const stacks = readdirSync(join(runner.home, "state", ".pulumi", "stacks", "awslease")).filter((f) => f.startsWith(`lease-${mountB}-`) && f.endsWith(".json"));
+    const project = projectDir();
+    const outputs = stacks.map((f) =>
+      JSON.parse(
+        execFileSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", f.replace(/\.json$/, ""), "--non-interactive"], {
+          cwd: project,
+          env: { ...process.env, ...runner.env, PULUMI_BACKEND_URL: `file://${runner.home}/state`, PULUMI_HOME: join(runner.home, "pulumi") },
+        }).toString(),
+      ),
+    );
+    rmSync(project, { recursive: true, force: true });
+    const held = outputs.find((o) => o.credentials?.accessKey === first.AccessKeyId);
+    expect(held.credentials).toMatchObject({ accessKey: first.AccessKeyId, secretKey: first.SecretAccessKey, region: moto().region });
+    // With the wrong passphrase nothing is handed out (and nothing decrypted).
+    const wrong = await runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet"], { env: { PULUMI_CONFIG_PASSPHRASE: "wrong" } });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout).toBe("");
+  });
+
+  it("three calls at once on one machine share one new lease", async () => {
+    const before = (await rows(mountB)).length;
+    const calls = await Promise.all(
+      [1, 2, 3].map(() => runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "parallel", "--quiet", "--no-wait"])),
+    );
+    for (const c of calls) expect(c.code, c.stderr).toBe(0);
+    expect(new Set(calls.map((c) => JSON.parse(c.stdout).AccessKeyId)).size).toBe(1);
+    expect(await rows(mountB)).toHaveLength(before + 1);
+  });
+
   it("issue --reuse shares the lease with credential-process by session; another session gets its own", async () => {
     const same = JSON.parse(await ok(runner.run(["issue", "ci", "--mount", mountB, "--reuse", "--session", "cli-test", "--ttl", "1h", "--format", "json", "--quiet"])));
     const byProcess = JSON.parse((await awsCli(config(), ["sts", "get-caller-identity"], "lease")).stdout).Arn as string;
@@ -253,5 +291,12 @@ describe("credential_process with the real AWS CLI", () => {
     const flag = await runner.run(["issue", "ci", "--mount", mountB, "--session", "x"]);
     expect(flag.code).toBe(1);
     expect(flag.stderr).toContain("--session: only goes with --reuse");
+  });
+});
+
+describe("last: no secret in plaintext", () => {
+  it("not in the state, the lease log, or anywhere else under AWSLEASE_HOME", async () => {
+    expect(secrets.length).toBeGreaterThanOrEqual(8);
+    expect(filesContaining(runner.home, [moto().secretKey, ...secrets])).toEqual([]);
   });
 });

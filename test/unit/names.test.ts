@@ -1,6 +1,6 @@
 // One mount-name rule and one parser per name: lease ids and lease stack names.
 import { describe, expect, it } from "vitest";
-import { leaseStackName, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../../provider/names";
+import { leaseStackName, leaseSuffixOf, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../../provider/names";
 import { validateEngineConfig } from "../../provider/validation";
 import { engineContext } from "../../cli/automation";
 
@@ -44,5 +44,14 @@ describe("lease ids", () => {
     for (const bad of ["aws/creds/deploy", "aws/keys/deploy/ABC", "a b/creds/r/ABC", "aws/creds/r/AB-C", "aws/creds/a/b/ABC"]) {
       expect(() => parseLeaseId(bad), bad).toThrow(/malformed lease id .* \(want <mount>\/creds\|sts\/<role>\/<id>\)/);
     }
+  });
+});
+
+describe("lease suffixes", () => {
+  it("leaseSuffixOf: the id's last part, or undefined for what is not a lease id", () => {
+    const id = randomLeaseSuffix();
+    expect(leaseSuffixOf(`aws/creds/ci/${id}`)).toBe(id);
+    expect(leaseSuffixOf(`a-b/sts/deploy/${id}`)).toBe(id);
+    for (const bad of [undefined, "", id, "aws/creds/ci/", "aws/other/ci/x", "a/b/aws/creds/ci/x"]) expect(leaseSuffixOf(bad), String(bad)).toBeUndefined();
   });
 });

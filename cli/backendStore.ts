@@ -4,7 +4,7 @@
 // lease log (leaseLog.ts). Only backends in the project layout (meta.yaml version 1)
 // are read; for others (Pulumi Cloud, azblob, gs, postgres, unknown URL options)
 // backendStore returns undefined and callers ask the engine or fall back.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 
@@ -26,6 +26,8 @@ export interface BackendStore {
   exists(key: string): Promise<boolean>;
   /** Writes a new file (keys of new files are unique: nothing is overwritten). */
   create(key: string, content: string): Promise<void>;
+  /** Writes a file whole, replacing what was there (readers see the old or the new content). */
+  put(key: string, content: string): Promise<void>;
 }
 
 const stores = new Map<string, Promise<BackendStore | undefined>>();
@@ -40,6 +42,17 @@ export function backendStore(backend: string): Promise<BackendStore | undefined>
     stores.set(backend, store);
   }
   return store;
+}
+
+/**
+ * Where awslease keeps its own files of a mount (`area`: the lease log, reuse pointers):
+ * `.awslease/<area>/<mount>/` in the backend, or under AWSLEASE_HOME on backends
+ * awslease does not write itself (then local to this machine).
+ */
+export async function awsleaseFiles(backend: string, home: string, area: string, mount: string): Promise<{ store: BackendStore; dir: string }> {
+  const store = await backendStore(backend);
+  if (store) return { store, dir: `.awslease/${area}/${mount}` };
+  return { store: directoryStore(join(home, area)), dir: mount };
 }
 
 const PROJECT_LAYOUT = /^version:\s*1\s*$/m;
@@ -71,6 +84,13 @@ export function directoryStore(root: string): BackendStore {
       const path = join(root, key);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       writeFileSync(path, content, { flag: "wx", mode: 0o600 });
+    },
+    put: async (key, content) => {
+      const path = join(root, key);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+      writeFileSync(tmp, content, { mode: 0o600 });
+      renameSync(tmp, path);
     },
   };
 }
@@ -147,6 +167,9 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
       }
     },
     create: async (key, content) => {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json" }));
+    },
+    put: async (key, content) => {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json" }));
     },
   };

@@ -4,12 +4,11 @@
 // append). No secret is ever in it. On backends awslease does not write itself
 // (Pulumi Cloud, azblob, gs, ...) the log is kept under AWSLEASE_HOME instead.
 import { hostname, userInfo } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseLeaseId } from "../provider/names";
 import type { EngineContext } from "./automation";
-import { backendStore, directoryStore, type BackendStore } from "./backendStore";
+import { awsleaseFiles, type BackendStore } from "./backendStore";
 
 export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up";
 /** Who caused the event: the `lease` commands, `sweep`, or `credential-process` replacing a lease. */
@@ -45,12 +44,8 @@ export interface LeaseHistory {
   events: LeaseEvent[];
 }
 
-const LOG_DIR = ".awslease/lease-log";
-
-async function logStore(ctx: EngineContext): Promise<{ store: BackendStore; dir: string }> {
-  const store = await backendStore(ctx.backend);
-  if (store) return { store, dir: `${LOG_DIR}/${ctx.mount}` };
-  return { store: directoryStore(join(ctx.home, "lease-log")), dir: ctx.mount };
+function logStore(ctx: EngineContext): Promise<{ store: BackendStore; dir: string }> {
+  return awsleaseFiles(ctx.backend, ctx.home, "lease-log", ctx.mount);
 }
 
 function whoAmI(): string {

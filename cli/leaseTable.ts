@@ -59,9 +59,10 @@ const READ_CONCURRENCY = 16;
  * listing for all) that is not stale (its pulumi is gone, or it is too old: see
  * stackLocks.ts). A lock file that cannot be read counts as live.
  */
-async function lockedStacks(store: BackendStore): Promise<Set<string>> {
+async function lockedStacks(store: BackendStore, only?: string): Promise<Set<string>> {
   // Not the file backend's `.json.attrs` sidecars: only `<stack>/<lock>.json`.
-  const files = (await store.listAll(LOCKS_DIR)).filter((f) => /^[^/]+\/[^/]+\.json$/.test(f.name));
+  const dir = only ? `${LOCKS_DIR}/${only}` : LOCKS_DIR;
+  const files = (await store.listAll(dir)).map((f) => ({ ...f, name: only ? `${only}/${f.name}` : f.name })).filter((f) => /^[^/]+\/[^/]+\.json$/.test(f.name));
   const live = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
     const got = await store.read(`${LOCKS_DIR}/${f.name}`);
     if (!got) return false; // released since the listing
@@ -149,7 +150,11 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
   const backendFiles = await backendStore(backend);
   if (backendFiles) {
     const store = stackFiles(backendFiles);
-    return (await readStackFile(store, stackName, id, `${stackName}.json`)) ?? (await readStackFile(store, stackName, id, `${stackName}.json.gz`));
+    const [locked, stack] = await Promise.all([
+      lockedStacks(backendFiles, stackName),
+      (async () => (await readStackFile(store, stackName, id, `${stackName}.json`)) ?? readStackFile(store, stackName, id, `${stackName}.json.gz`))(),
+    ]);
+    return stack && locked.has(stackName) ? { ...stack, locked: true } : stack;
   }
   let outs: Record<string, unknown> | undefined;
   try {

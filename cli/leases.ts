@@ -3,7 +3,7 @@
 // new renewal token, list/lookup read the lease stacks' (non-secret) outputs.
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
-import { validateLease, checkIssueRequest, resolveTtl, DEFAULT_LEASE_SECONDS, ValidationError, type LeaseInput } from "../provider/validation";
+import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
 import { controlStackName, leaseIdFor, leaseStackName, leaseSuffixOf, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
 import type { LeaseFacts } from "./output";
@@ -20,12 +20,10 @@ import {
 import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
-import { formatDuration, parseDuration } from "../provider/duration";
+import { parseDuration } from "../provider/duration";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
-import { readLeaseStack, readLeaseTable, readSecretOutput, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
+import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
 import { logLeaseEvents, type LeaseActor } from "./leaseLog";
-import { withLocalLock } from "./localLock";
-import { join } from "node:path";
 
 /** What a lease stack exports (non-secret): what list/lookup/renew read. */
 export interface LeaseRecord extends LeaseFacts {
@@ -260,117 +258,6 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
   return { ...renewed, warnings: [...renewed.warnings, ...logWarnings] };
 }
 
-/** How long a lease must still be valid to be handed out again (botocore refreshes at 15 minutes left). */
-export const DEFAULT_REFRESH_WINDOW_SECONDS = 15 * 60;
-
-export interface ReuseOptions {
-  /** Leases are reused by role, mount and this name (e.g. one per CI job or profile). */
-  session?: string;
-  refreshWindowSeconds: number;
-  by: LeaseActor;
-}
-
-export interface ReuseResult extends IssueResult {
-  reused: boolean;
-  /** Leases this call replaced and revoked (iam_user), and what went wrong revoking them. */
-  replaced: string[];
-  warnings: string[];
-}
-
-/** The key a reusable lease is recorded with: role and optional session (the mount is the table's). */
-function reuseKeyOf(roleName: string, session?: string): string {
-  return session ? `${roleName}#${session}` : roleName;
-}
-
-/**
- * `credential-process ROLE` and `issue --reuse`: a live lease of the role issued with
- * the same reuse key, while it has more than the refresh window left; otherwise a new
- * lease, and the replaced iam_user leases are revoked (STS ones cannot be, and are left
- * to their expiry and `sweep`). A reuse costs the table read and one engine process to
- * decrypt the credentials.
- */
-export async function issueOrReuse(ctx: EngineContext, roleName: string, input: LeaseInput, opts: ReuseOptions): Promise<ReuseResult> {
-  const window = opts.refreshWindowSeconds;
-  const tooShort = (ttlSeconds: number, what: string) =>
-    new ValidationError([
-      {
-        field: "ttl",
-        reason: `${what} ${formatDuration(ttlSeconds)} is not longer than the refresh window ${formatDuration(window)}: every call would issue a new lease; use a longer --ttl or a shorter --refresh-window`,
-      },
-    ]);
-  if (input.ttl !== undefined && input.ttl !== "") {
-    const ttl = parseDuration(input.ttl, "ttl");
-    if (ttl > 0 && ttl <= window) throw tooShort(ttl, "--ttl");
-  }
-  const key = reuseKeyOf(roleName, opts.session);
-  // One caller at a time per reuse key on this machine: parallel first calls share one new lease.
-  return withLocalLock(join(ctx.home, "locks"), `${ctx.backend}\n${ctx.mount}\n${key}`, () => reuseOrIssue(ctx, roleName, input, opts, key, tooShort));
-}
-
-async function reuseOrIssue(
-  ctx: EngineContext,
-  roleName: string,
-  input: LeaseInput,
-  opts: ReuseOptions,
-  key: string,
-  tooShort: (ttlSeconds: number, what: string) => ValidationError,
-): Promise<ReuseResult> {
-  const window = opts.refreshWindowSeconds;
-  const now = Date.now();
-  const { records } = await list(ctx);
-  const mine = records.filter((r) => r.reuseKey === key && !r.pending);
-  const live = mine
-    .filter((r) => (Date.parse(r.expiresAt) - now) / 1000 > window)
-    .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt));
-  for (const rec of live) {
-    const reused = await reuseLease(ctx, rec).catch(() => undefined);
-    if (reused) return { ...reused, reused: true, replaced: [], warnings: [] };
-  }
-  const issued = await issue(ctx, roleName, input, {
-    by: opts.by,
-    reuseKey: key,
-    precheck: (mount, role) => {
-      if (input.ttl !== undefined && input.ttl !== "") return;
-      const { seconds } = resolveTtl(mount.engine.settings, role, 0);
-      const ttl = seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
-      if (ttl <= window) throw tooShort(ttl, `the role's default TTL`);
-    },
-  });
-  // The leases this one replaces: iam_user users are deleted now (whoever still holds
-  // their keys refreshes within the window); a failure is a warning, sweep retries.
-  const replaced = mine.filter((r) => r.credentialType === "iam_user" && !live.includes(r));
-  const warnings: string[] = [];
-  const mount = replaced.length ? await requireMount(ctx) : undefined;
-  await Promise.all(
-    replaced.map((r) => revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`))),
-  );
-  return { ...issued, reused: false, replaced: replaced.map((r) => r.leaseId), warnings };
-}
-
-/** A recorded lease with its credentials, decrypted from its stack; undefined if it is gone. */
-async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
-  const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).id);
-  const creds = (await withWorkspace(ctx, undefined, (ws) => readSecretOutput(ws, ctx.backend, stackName, "credentials"))) as
-    | { accessKey: string; secretKey: string; sessionToken?: string; region: string }
-    | undefined;
-  if (!creds?.accessKey || !creds.secretKey) return undefined;
-  const lease: IssuedLease = {
-    leaseId: rec.leaseId,
-    credentialType: rec.credentialType as CredentialType,
-    accessKey: creds.accessKey,
-    secretKey: creds.secretKey,
-    sessionToken: creds.sessionToken,
-    arn: rec.arn,
-    username: rec.username,
-    issuedAt: rec.issuedAt,
-    expiresAt: rec.expiresAt,
-    leaseDuration: Math.max(0, Math.floor((Date.parse(rec.expiresAt) - Date.now()) / 1000)),
-    renewable: rec.renewable,
-    warnings: [],
-  };
-  return { lease, region: creds.region };
-}
-
 export interface RevokeResult {
   outcome: "revoked" | "missing" | "abandoned";
   /** E.g. that STS credentials stay valid until their AWS expiry. */
@@ -441,7 +328,7 @@ async function revoked(ctx: EngineContext, rec: LeaseRecord, by: LeaseActor = "c
  * run holds (the table read saw its lock) goes through the engine path instead, and a
  * teardown that fails leaves the stack, so the lease stays listed for a retry.
  */
-async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, rec: LeaseRecord, opts: RevokeOptions): Promise<RevokeResult> {
+export async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, rec: LeaseRecord, opts: RevokeOptions): Promise<RevokeResult> {
   if (rec.pending) return revoke(ctx, rec.leaseId, { ...opts, mount });
   const { revokeLease } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
   const { id } = parseLeaseId(rec.leaseId);

@@ -65,11 +65,12 @@ export async function issueFromArgs(
   const ctx = context(argv);
   let result: IssueResult & { reused?: boolean };
   if (opts.reuse) {
+    const { issueOrReuse, DEFAULT_REFRESH_WINDOW_SECONDS } = await import("../reuse");
     const { parseDuration } = await import("../../provider/duration");
     const window = argv["refresh-window"] ?? process.env.AWSLEASE_REFRESH_WINDOW;
-    const reuse = await leases.issueOrReuse(ctx, argv.role, leaseInput(argv), {
+    const reuse = await issueOrReuse(ctx, argv.role, leaseInput(argv), {
       session: argv.session,
-      refreshWindowSeconds: window === undefined || window === "" ? leases.DEFAULT_REFRESH_WINDOW_SECONDS : parseDuration(window, "--refresh-window"),
+      refreshWindowSeconds: window === undefined || window === "" ? DEFAULT_REFRESH_WINDOW_SECONDS : parseDuration(window, "--refresh-window"),
       by: opts.reuse,
     });
     for (const w of reuse.warnings) process.stderr.write(`awslease: warning: ${w}\n`);

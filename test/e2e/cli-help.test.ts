@@ -8,7 +8,7 @@ afterAll(() => runner.cleanup());
 
 /** Each command (as argv) and flags its --help must list. */
 const HELP: Array<[string[], string[]]> = [
-  [[], ["config", "role", "issue", "exec", "lease", "sweep", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
+  [[], ["config", "role", "issue", "exec", "credential-process", "lease", "sweep", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
   [["config"], ["write", "read", "rotate-root"]],
   [
     ["config", "write"],
@@ -40,14 +40,16 @@ const HELP: Array<[string[], string[]]> = [
   [["role", "read"], ["--format"]],
   [["role", "list"], ["--format"]],
   [["role", "delete"], ["--mount"]],
-  [["issue"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait", "--format", "credential-process", "github", "dotenv", "ini"]],
+  [["issue"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait", "--format", "credential-process", "github", "dotenv", "ini", "--reuse", "--session", "--refresh-window"]],
+  [["credential-process"], ["--ttl", "--session", "--refresh-window", "--no-wait", "credential_process"]],
   [["exec"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait"]],
-  [["lease"], ["list", "lookup", "renew", "revoke"]],
+  [["lease"], ["list", "lookup", "renew", "revoke", "log"]],
+  [["lease", "log"], ["--prefix", "--format"]],
   [["lease", "list"], ["--prefix", "--expired", "--format"]],
   [["lease", "lookup"], ["--format"]],
   [["lease", "renew"], ["--increment"]],
-  [["lease", "revoke"], ["--prefix", "--ignore-missing"]],
-  [["sweep"], ["--dry-run"]],
+  [["lease", "revoke"], ["--prefix", "--ignore-missing", "--parallel", "--break-lock"]],
+  [["sweep"], ["--dry-run", "--min-age", "--parallel"]],
 ];
 
 describe("awslease --help", () => {

@@ -230,6 +230,14 @@ describe("credential_process with the real AWS CLI", () => {
     expect(log.get(first.split("/").pop()!)).toMatchObject({ revoked_by: "credential-process" });
     // The plain profile now reuses the replacement.
     expect(JSON.parse((await awsCli(config(), ["sts", "get-caller-identity"], "lease")).stdout).Arn).toBe(next);
+    // Revoked by hand: the next call notices (its pointer names a lease that is gone) and issues anew.
+    const row = (JSON.parse(await ok(runner.run(["lease", "list", "--mount", mountB, "--format", "json"]))) as { lease_id: string; username: string }[]).find(
+      (r) => r.username === next.split("/").pop(),
+    )!;
+    await ok(runner.run(["lease", "revoke", row.lease_id, "--mount", mountB, "--quiet"]));
+    const after = await awsCli(config(), ["sts", "get-caller-identity"], "lease");
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout).Arn).not.toBe(next);
   });
 
   it("credentials handed out again are decrypted in-process exactly as pulumi decrypts them", async () => {

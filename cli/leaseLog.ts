@@ -14,31 +14,28 @@ export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up";
 /** Who caused the event: the `lease` commands, `sweep`, or `credential-process` replacing a lease. */
 export type LeaseActor = "cli" | "sweep" | "credential-process";
 
-export interface LeaseEvent {
-  time: string;
-  event: LeaseEventKind;
+/** The non-secret facts of a lease the log keeps. */
+export interface LeaseLogFacts {
   leaseId: string;
-  by: LeaseActor;
   role?: string;
   credentialType?: string;
-  /** The IAM user (iam_user) or the session's ARN (STS types). */
+  /** The IAM user (iam_user); STS types have the session's ARN. */
   username?: string;
   arn?: string;
   issuedAt?: string;
   expiresAt?: string;
+}
+
+export interface LeaseEvent extends LeaseLogFacts {
+  time: string;
+  event: LeaseEventKind;
+  by: LeaseActor;
   /** user@host of the runner. */
   actor: string;
 }
 
 /** One lease's life as the log tells it. */
-export interface LeaseHistory {
-  leaseId: string;
-  role?: string;
-  credentialType?: string;
-  username?: string;
-  arn?: string;
-  issuedAt?: string;
-  expiresAt?: string;
+export interface LeaseHistory extends LeaseLogFacts {
   revokedAt?: string;
   revokedBy?: LeaseActor;
   events: LeaseEvent[];

@@ -6,9 +6,10 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
-import { ValidationError } from "../provider/validation";
+import { ValidationError } from "../provider/errors";
 import { engineSignal } from "./interrupts";
 import { mountNameProblem } from "../provider/names";
+import { leanUp, pulumiCommandWithoutVersionRun } from "./engineShortcuts";
 
 /** The Pulumi project all awslease stacks belong to. */
 export const PROJECT = "awslease";
@@ -101,23 +102,6 @@ export function pulumiBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 
-/**
- * A PulumiCommand for the Automation API without its `pulumi version` run (one process
- * less per command): setup pins the CLI to the SDK's version, which is what it reports.
- */
-function pulumiCommand(): automationTypes.PulumiCommand {
-  const { PulumiCommand } = require("@pulumi/pulumi/automation") as typeof automationTypes;
-  const { parseAndValidatePulumiVersion, minimumVersion } = {
-    ...(require("@pulumi/pulumi/automation/cmd") as { parseAndValidatePulumiVersion: (min: unknown, v: string, skip: boolean) => unknown }),
-    ...(require("@pulumi/pulumi/automation/minimumVersion") as { minimumVersion: unknown }),
-  };
-  const sdkVersion = (require("@pulumi/pulumi/package.json") as { version: string }).version;
-  const cmd = Object.create(PulumiCommand.prototype) as { command: string; version: unknown };
-  cmd.command = pulumiBinary();
-  cmd.version = parseAndValidatePulumiVersion(minimumVersion, sdkVersion, false);
-  return cmd as unknown as automationTypes.PulumiCommand;
-}
-
 /** A throwaway work dir and the engine environment for one command's pulumi runs. */
 export interface Workspace {
   workDir: string;
@@ -147,7 +131,7 @@ export async function withWorkspace<T>(
       automation = await LocalWorkspace.create({
         workDir,
         program,
-        pulumiCommand: pulumiCommand(),
+        pulumiCommand: pulumiCommandWithoutVersionRun(pulumiBinary()),
         envVars: env,
         secretsProvider: ctx.secretsProvider,
         projectSettings: { name: PROJECT, runtime: "nodejs", main: PACKAGE_ROOT },
@@ -247,26 +231,14 @@ export async function listStacks(ws: Workspace): Promise<StackSummary[]> {
   return stacks.map((s) => ({ name: s.name.split("/").pop() as string, lastUpdate: s.lastUpdate }));
 }
 
-/**
- * `pulumi up` of an inline program. The Automation API's `up` also runs
- * `stack output` twice and `stack history` afterwards; commands take what they need
- * from the program itself, so those three extra processes are skipped.
- */
+/** `pulumi up` of the workspace's inline program (see engineShortcuts.ts for what it skips). */
 export async function upInline(
   ws: Workspace,
   stackName: string,
   opts: { create: boolean; onOutput?: (out: string) => void },
 ): Promise<void> {
-  const { Stack } = require("@pulumi/pulumi/automation") as typeof automationTypes;
   if (!ws.automation) throw new Error("upInline needs a workspace with a program");
-  // `up` names the stack with --stack, so `pulumi stack select` (one more process) is skipped.
-  const automation = ws.automation as unknown as { selectStack: (name: string) => Promise<void> };
-  if (!opts.create) automation.selectStack = async () => {};
-  const stack = opts.create ? await Stack.create(stackName, ws.automation) : await Stack.select(stackName, ws.automation);
-  const lean = stack as unknown as { outputs: () => Promise<object>; info: () => Promise<undefined> };
-  lean.outputs = async () => ({});
-  lean.info = async () => undefined;
-  await stack.up({ onOutput: opts.onOutput, signal: engineSignal });
+  await leanUp(ws.automation, stackName, { ...opts, signal: engineSignal });
 }
 
 /**

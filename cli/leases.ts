@@ -3,7 +3,8 @@
 // new renewal token, list/lookup read the lease stacks' (non-secret) outputs.
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "../provider/types";
-import { validateLease, checkIssueRequest, ValidationError, type LeaseInput } from "../provider/validation";
+import { validateLease, checkIssueRequest, type LeaseInput } from "../provider/validation";
+import { ValidationError } from "../provider/errors";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
 import { controlStackName, leaseIdFor, leaseStackName, leaseSuffixOf, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
 import type { LeaseFacts } from "./output";

@@ -4,7 +4,7 @@
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { EngineSettings, RoleSettings } from "../provider/types";
 import { validateEngineConfig, validateRole, type EngineConfigInput, type RoleInput } from "../provider/validation";
-import { ValidationError } from "../provider/validation";
+import { ValidationError } from "../provider/errors";
 import { controlStackName } from "../provider/names";
 import {
   destroyStack,

@@ -428,11 +428,6 @@ export function formatNameList(names: string[], format: ListFormat, header: stri
   return [header, "-".repeat(header.length), ...names].map((line) => `${line}\n`).join("");
 }
 
-/** For diagnostics: `****` and the last 4 characters; just `****` when that would show half or more. */
-export function maskSecret(s: string): string {
-  if (s.length < 8) return "****";
-  return `****${s.slice(-4)}`;
-}
 
 // ---------------------------------------------------------------------------
 // table helpers

@@ -4,7 +4,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { CredentialType, IssuedLease } from "../provider/types";
-import { resolveTtl, DEFAULT_LEASE_SECONDS, ValidationError, type LeaseInput } from "../provider/validation";
+import { resolveTtl, DEFAULT_LEASE_SECONDS, type LeaseInput } from "../provider/validation";
+import { ValidationError } from "../provider/errors";
 import { formatDuration, parseDuration } from "../provider/duration";
 import { leaseStackName, parseLeaseId } from "../provider/names";
 import { withWorkspace, type EngineContext } from "./automation";

@@ -1,43 +1,7 @@
 // Durations as Vault accepts them (parseutil.ParseDurationSecond) and prints them
-// (Go's time.Duration.String). ValidationError lives here, the lowest module of
-// the validation code, so that validation.ts and usernameTemplate.ts can both use
-// it without importing each other in a cycle; validation.ts re-exports it.
+// (Go's time.Duration.String).
+import { ValidationError, quoteValue } from "./errors";
 
-export interface ValidationFailure {
-  /** The camelCase input field (or the snake_case key of a Vault JSON document). */
-  field: string;
-  reason: string;
-}
-
-/** One or more invalid inputs. The message is always one line: `<field>: <reason>`. */
-export class ValidationError extends Error {
-  readonly failures: ValidationFailure[];
-
-  constructor(failures: ValidationFailure[]) {
-    if (failures.length === 0) throw new RangeError("ValidationError needs at least one failure");
-    const clean = failures.map((f) => ({ field: oneLine(f.field), reason: oneLine(f.reason) }));
-    const first = `${clean[0].field}: ${clean[0].reason}`;
-    super(clean.length > 1 ? `${first} (and ${clean.length - 1} more)` : first);
-    this.name = "ValidationError";
-    this.failures = clean;
-  }
-
-  /** A ValidationError with a single failure. */
-  static of(field: string, reason: string): ValidationError {
-    return new ValidationError([{ field, reason }]);
-  }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
-}
-
-/** A user value quoted for an error message: JSON-escaped (so one line) and cut short. */
-export function quoteValue(value: unknown, max = 40): string {
-  const text = typeof value === "string" ? value : String(value);
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
-  return JSON.stringify(cut);
-}
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
 import type { EngineIdentity, EngineSettings } from "./types";
-import { validateEngineConfig, ValidationError, type EngineConfigInput } from "./validation";
+import { validateEngineConfig, type EngineConfigInput } from "./validation";
 import type * as stsCalls from "./aws/sts";
 import type * as rootKeys from "./aws/rootKeys";
 import { checkFailures, hasUnknowns, plain } from "./checks";
@@ -209,4 +209,3 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export { ValidationError };

@@ -4,4 +4,5 @@ export { AwsRole, type AwsRoleArgs, type RoleRef } from "./role";
 export { AwsLease, type AwsLeaseArgs, type LeaseState } from "./lease";
 export type { CredentialType, EngineSettings, RoleSettings, LeaseRequest, IssuedLease } from "./types";
 export { CREDENTIAL_TYPES } from "./types";
-export { ValidationError, type EngineConfigInput, type RoleInput, type LeaseInput } from "./validation";
+export { type EngineConfigInput, type RoleInput, type LeaseInput } from "./validation";
+export { ValidationError } from "./errors";

@@ -3,7 +3,7 @@
 // the stack names of the lease table, with one parser for each.
 // No AWS SDK here: the CLI names a lease's stack before anything is issued.
 import { randomInt } from "node:crypto";
-import { ValidationError } from "./duration";
+import { ValidationError } from "./errors";
 import type { RoleSettings } from "./types";
 
 /**

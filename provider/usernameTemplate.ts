@@ -5,7 +5,7 @@
 // Everything is checked when the template is parsed (unknown functions or fields,
 // argument counts and types), so rendering can only fail on the name it produces.
 import { createHash, randomInt, randomUUID } from "node:crypto";
-import { ValidationError, quoteValue } from "./duration";
+import { ValidationError, quoteValue } from "./errors";
 
 const FIELD = "usernameTemplate";
 

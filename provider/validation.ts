@@ -4,14 +4,13 @@
 // are collected into a single ValidationError.
 import { CREDENTIAL_TYPES } from "./types";
 import type { CredentialType, EngineSettings, LeaseRequest, RoleSettings } from "./types";
-import { ValidationError, formatDuration, parseDuration, quoteValue } from "./duration";
-import type { ValidationFailure } from "./duration";
+import { formatDuration, parseDuration } from "./duration";
+import { ValidationError, quoteValue } from "./errors";
+import type { ValidationFailure } from "./errors";
 import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
 import { EXPIRY_POLICY_SIZE } from "./expiryPolicy";
 
-export { ValidationError };
-export type { ValidationFailure };
 
 export interface EngineConfigInput {
   mount?: string;

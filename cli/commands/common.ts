@@ -1,7 +1,7 @@
 // Shared by the command modules: the engine context from global flags, and lazy loading.
 import { readFileSync } from "node:fs";
 import type { EngineContext, GlobalOptions } from "../automation";
-import { ValidationError } from "../../provider/duration";
+import { ValidationError } from "../../provider/errors";
 
 export interface GlobalArgs extends GlobalOptions {
   "secrets-provider"?: string;

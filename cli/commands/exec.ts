@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import type { CommandModule, Argv } from "yargs";
 import { context, withUserUmask, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
-import { ValidationError } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 import { exitCodeForSignal, forwardSignalsTo } from "../interrupts";
 
 /**

@@ -4,7 +4,7 @@ import { context, formatOption, print, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
 import type { IssueResult } from "../leases";
 import { ISSUE_FORMATS } from "../output";
-import { ValidationError } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 
 
 export interface IssueArgs extends GlobalArgs {
@@ -86,7 +86,7 @@ export async function issueFromArgs(
 
 /** Output options that cannot work are usage errors, found before anything is issued. */
 function checkOutputOptions(format: string, profile: string | undefined, output: typeof import("../output")): void {
-  const { ValidationError } = require("../../provider/validation") as typeof import("../../provider/validation");
+  const { ValidationError } = require("../../provider/errors") as typeof import("../../provider/errors");
   if (format === "github" && !process.env.GITHUB_ENV) {
     throw new ValidationError([{ field: "format", reason: "--format github needs $GITHUB_ENV (run inside GitHub Actions)" }]);
   }

@@ -3,7 +3,7 @@ import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import type { LeaseRecord } from "../leases";
-import { ValidationError } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 import type { LeaseSummary } from "../output";
 import type { UnreadableStack } from "../leaseTable";
 

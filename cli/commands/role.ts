@@ -52,7 +52,8 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       .example(`$0 role write ci -f role.json`, "Vault role JSON") as Argv<WriteArgs>,
   handler: async (argv) => {
     const { writeRole } = await import("../mounts");
-    const { roleFromVaultJson, parseList, parseKeyValueList, ValidationError } = await import("../../provider/validation");
+    const { roleFromVaultJson, parseList, parseKeyValueList } = await import("../../provider/validation");
+    const { ValidationError } = await import("../../provider/errors");
     let input: Partial<RoleInput> = {};
     if (argv.file) {
       const text = readInputFile(argv.file, "--file", "role JSON");
@@ -116,7 +117,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
   handler: async (argv) => {
     const { requireMount } = await import("../mounts");
     const { formatKeyValues } = await import("../output");
-    const { ValidationError } = await import("../../provider/validation");
+    const { ValidationError } = await import("../../provider/errors");
     const mount = await requireMount(context(argv));
     const role = mount.roles[argv.name];
     if (!role) throw new ValidationError([{ field: "name", reason: `no such role "${argv.name}"` }]);

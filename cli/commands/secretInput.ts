@@ -1,5 +1,5 @@
 // Secrets read from stdin never appear in argv (visible in `ps`) or shell history.
-import { ValidationError } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 
 export async function readStdinSecret(flag: string): Promise<string> {
   if (process.stdin.isTTY) {

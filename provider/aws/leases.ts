@@ -3,7 +3,8 @@
 import { formatDuration, isoSeconds, wholeSeconds } from "../duration";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { renderUsername } from "../usernameTemplate";
-import { DEFAULT_LEASE_SECONDS, ValidationError, checkIssueRequest, resolveTtl } from "../validation";
+import { DEFAULT_LEASE_SECONDS, checkIssueRequest, resolveTtl } from "../validation";
+import { ValidationError } from "../errors";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
 import { leaseIdFor, randomLeaseSuffix } from "../names";

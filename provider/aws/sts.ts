@@ -8,7 +8,8 @@ import {
   GetSessionTokenCommand,
   type Credentials,
 } from "@aws-sdk/client-sts";
-import { ValidationError, isoSeconds } from "../duration";
+import { isoSeconds } from "../duration";
+import { ValidationError } from "../errors";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { stsClient } from "./clients";
 import { AwsCallError, call } from "./errors";
@@ -23,9 +24,6 @@ export interface StsIssueOptions {
   roleArn?: string;
   now: Date;
 }
-
-/** AWS limit on GetFederationToken's Name. */
-const FEDERATION_NAME_MAX = 32;
 
 interface IssuedCredentials {
   AccessKeyId: string;
@@ -116,12 +114,7 @@ export async function issueFederationToken(
   _request: LeaseRequest,
   opts: StsIssueOptions,
 ): Promise<IssuedLease> {
-  if (opts.sessionName.length > FEDERATION_NAME_MAX) {
-    throw ValidationError.of(
-      "roleSessionName",
-      `federation token name must be at most ${FEDERATION_NAME_MAX} characters, got ${opts.sessionName.length}`,
-    );
-  }
+  // The name's 32-character limit is enforced where it is rendered (usernameTemplate.ts).
   const { policy, policyArns } = await sessionPolicy(engine, role);
   if (!policy && policyArns.length === 0) {
     throw ValidationError.of(

@@ -11,7 +11,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { checkLease, issueLease, renewLease, revokeLease } from "../../provider/aws/leases";
 import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../../provider/aws/iamUser";
-import { ValidationError } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 import type { EngineSettings, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
 import { roleSettings } from "../support/fixtures";

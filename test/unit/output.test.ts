@@ -13,7 +13,6 @@ import {
   formatLookup,
   formatNameList,
   githubActions,
-  maskSecret,
   shellQuote,
 } from "../../cli/output";
 
@@ -626,15 +625,3 @@ describe("formatNameList", () => {
   });
 });
 
-describe("maskSecret", () => {
-  it("keeps only the last 4 characters", () => {
-    expect(maskSecret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).toBe("****EKEY");
-    expect(maskSecret("AKIAEXAMPLE")).toBe("****MPLE");
-  });
-
-  it("shows nothing of a short value", () => {
-    expect(maskSecret("abc")).toBe("****");
-    expect(maskSecret("1234567")).toBe("****");
-    expect(maskSecret("")).toBe("****");
-  });
-});

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../provider/duration";
+import { ValidationError } from "../../provider/errors";
 import {
   DEFAULT_USERNAME_TEMPLATE,
   normaliseName,

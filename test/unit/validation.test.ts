@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EngineSettings, RoleSettings } from "../../provider/types";
-import {
-  ValidationError,
-  checkIssueRequest,
-  parseKeyValueList,
-  parseList,
-  resolveTtl,
-  roleFromVaultJson,
-  validateEngineConfig,
-  validateLease,
-  validateRole,
-} from "../../provider/validation";
+import { checkIssueRequest, parseKeyValueList, parseList, resolveTtl, roleFromVaultJson, validateEngineConfig, validateLease, validateRole } from "../../provider/validation";
+import { ValidationError } from "../../provider/errors";
 import type { RoleInput } from "../../provider/validation";
 import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/validation";
 import { expiryDenyPolicy } from "../../provider/expiryPolicy";

@@ -332,12 +332,13 @@ async function revoked(ctx: EngineContext, rec: LeaseRecord, by: LeaseActor = "c
 export async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, rec: LeaseRecord, opts: RevokeOptions): Promise<RevokeResult> {
   if (rec.pending) return revoke(ctx, rec.leaseId, { ...opts, mount });
   const { revokeLease } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
+  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const { id } = parseLeaseId(rec.leaseId);
   const stackName = leaseStackName(rec.mount, id);
   const scoped = { ...ctx, mount: rec.mount };
   ctx.progress(`awslease: revoking ${rec.leaseId}`);
   try {
-    await revokeLease(mount.engine.settings, { ...rec, credentialType: rec.credentialType as CredentialType });
+    await withAwsClients(mount.engine.settings, (clients) => revokeLease(clients, { ...rec, credentialType: rec.credentialType as CredentialType }));
   } catch (err) {
     throw new EngineError(`revoke of ${rec.leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`);
   }
@@ -411,6 +412,7 @@ async function revokeAbandoned(
   opts: RevokeOptions & { users?: string[]; retryHint: string; leaseId?: string },
 ): Promise<string[]> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
+  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const stackName = leaseStackName(ctx.mount, id);
   return withWorkspace(ctx, undefined, async (ws) => {
     ctx.progress(`awslease: cleaning up ${stackName}: an issue that did not finish`);
@@ -426,9 +428,11 @@ async function revokeAbandoned(
       const why = err instanceof StackLockedError ? `${err.message} (an issue may still be running)` : engineErrorLine(err);
       throw new EngineError(`cleanup of ${stackName} failed (it stays listed; retry): ${why}`);
     }
-    const users =
-      opts.users ?? (await listTaggedUsers(mount.engine.settings)).filter((u) => leaseSuffixOf(u.leaseId) === id).map((u) => u.username);
-    for (const user of users) await revokeIamUser(mount.engine.settings, user);
+    const users = await withAwsClients(mount.engine.settings, async (clients) => {
+      const tagged = opts.users ?? (await listTaggedUsers(clients, mount.engine.settings)).filter((u) => leaseSuffixOf(u.leaseId) === id).map((u) => u.username);
+      for (const user of tagged) await revokeIamUser(clients, user);
+      return tagged;
+    });
     await removeStack(ws, stackName);
     const leaseId = opts.leaseId ?? `${ctx.mount}/?/${id}`;
     await logLeaseEvents(ctx, [{ leaseId, event: "cleaned-up", by: opts.by ?? "cli", username: users.join(",") || undefined }]);
@@ -500,6 +504,7 @@ export interface SweepOptions {
  */
 export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<SweepResult> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
+  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const minAge = opts.minAgeMs ?? ORPHAN_MIN_AGE_MS;
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const [mount, table] = await Promise.all([requireMount(ctx), readTable(ctx)]);
@@ -522,7 +527,7 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
   await runAll(expired, (r) => r.leaseId, (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }));
 
-  const users = await listTaggedUsers(mount.engine.settings);
+  const users = await withAwsClients(mount.engine.settings, (clients) => listTaggedUsers(clients, mount.engine.settings));
   const usersByKey = new Map<string, typeof users>();
   for (const u of users) {
     const key = leaseSuffixOf(u.leaseId) ?? "";
@@ -562,6 +567,6 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     return expiredUser || oldEnough(user.issuedAt);
   });
   result.orphanedUsers.push(...orphans.map((u) => u.username));
-  await runAll(orphans, (u) => u.username, (u) => revokeIamUser(mount.engine.settings, u.username));
+  await withAwsClients(mount.engine.settings, (clients) => runAll(orphans, (u) => u.username, (u) => revokeIamUser(clients, u.username)));
   return result;
 }

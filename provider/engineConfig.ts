@@ -6,6 +6,8 @@ import { shimProvider } from "./shim";
 import type { EngineIdentity, EngineSettings } from "./types";
 import { validateEngineConfig, type EngineConfigInput } from "./validation";
 import type * as stsCalls from "./aws/sts";
+import type * as awsClients from "./aws/clients";
+import type { AwsClients } from "./aws/clients";
 import type * as rootKeys from "./aws/rootKeys";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 
@@ -92,8 +94,11 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
 // ---- provider operations (run in the provider process via the shim) ----
 
 /** AWS calls, loaded when an operation runs (a program declaring resources never loads the SDK). */
+function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
+  return (require("./aws/clients") as typeof awsClients).withAwsClients(engine, fn);
+}
 function callerIdentity(engine: EngineSettings) {
-  return (require("./aws/sts") as typeof stsCalls).callerIdentity(engine);
+  return withAwsClients(engine, (clients) => (require("./aws/sts") as typeof stsCalls).callerIdentity(clients));
 }
 function awsRootKeys(): typeof rootKeys {
   return require("./aws/rootKeys");
@@ -175,7 +180,8 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
       const { rotateRootKey, OldRootKeyNotDeletedError } = awsRootKeys();
       let rotated: rootKeys.RotatedRootKey;
       try {
-        rotated = await rotateRootKey(settings);
+        const current = settings;
+        rotated = await withAwsClients(current, (clients) => rotateRootKey(clients, current));
       } catch (err) {
         if (!(err instanceof OldRootKeyNotDeletedError)) throw err;
         // The new key is already in effect: it must reach the state even though the

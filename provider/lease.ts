@@ -8,6 +8,8 @@ import { ENGINE_OVERRIDE_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 import type * as awsLeases from "./aws/leases";
+import type * as awsClients from "./aws/clients";
+import type { AwsClients } from "./aws/clients";
 import type { RoleRef } from "./role";
 
 export interface AwsLeaseArgs {
@@ -116,6 +118,11 @@ function aws(): typeof awsLeases {
   return require("./aws/leases");
 }
 
+/** The AWS clients of one operation (clients.ts), loaded with the AWS side. */
+function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
+  return (require("./aws/clients") as typeof awsClients).withAwsClients(engine, fn);
+}
+
 /**
  * The engine settings to revoke or check with. After rotate-root the stored root key
  * no longer exists; the CLI then passes the current settings of the same mount.
@@ -213,7 +220,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     const engine = inputs.engine as EngineSettings;
     const role = inputs.role as RoleSettings;
     const request = validateLease(inputs.request ?? {});
-    const issued = await aws().issueLease(engine, role, request, { leaseId: inputs.leaseKey || undefined });
+    const issued = await withAwsClients(engine, (clients) => aws().issueLease(clients, engine, role, request, { leaseId: inputs.leaseKey || undefined }));
     const state: LeaseState = {
       ...issued,
       engine,
@@ -228,7 +235,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
 
   async read(id, props) {
     const state = props as LeaseState;
-    const status = await aws().checkLease(effectiveEngine(state.engine), state);
+    const status = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().checkLease(clients, state));
     // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
     // An expired iam_user lease stays listed: its user still has to be deleted.
     if (status === "gone" || (status === "expired" && isStsType(state.credentialType))) return { id: "" };
@@ -247,7 +254,8 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     const renewRequested = differs(old.renewal, news.renewal);
     if (!isStsType(old.credentialType) && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
       const request = validateLease(news.request ?? {});
-      const renewed = await aws().renewLease(effectiveEngine(state.engine), old, request.ttl);
+      const engine = effectiveEngine(state.engine);
+      const renewed = await withAwsClients(engine, (clients) => aws().renewLease(clients, engine, old, request.ttl));
       state = { ...state, ...renewed, warnings: renewed.warnings };
     }
     return { outs: outputsOf(state) };
@@ -255,7 +263,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props) {
     const state = props as LeaseState;
-    const { message } = await aws().revokeLease(effectiveEngine(state.engine), state);
+    const { message } = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().revokeLease(clients, state));
     // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
     // above all that STS credentials stay valid until their expiry. No secret in it.
     console.log(`awslease: ${state.leaseId}: ${message}`);

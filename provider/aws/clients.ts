@@ -1,6 +1,8 @@
-// The one place AWS clients are built: endpoints, regions, credentials and retries.
-// Clients are built per call and never stored: the provider must stay stateless
-// (anything captured would be serialized into Pulumi state).
+// The one place AWS clients are built: endpoints, regions, credentials, retries,
+// timeouts and the user agent. The AWS functions take the clients they use
+// (`issueIamUser({ iam, sts }, ...)`); callers build them per operation with
+// withAwsClients and never store them: the provider must stay stateless (anything
+// captured would be serialized into Pulumi state).
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { EngineSettings } from "../types";
@@ -55,6 +57,62 @@ export function rootCredentials(engine: EngineSettings): StaticCredentials | und
   return undefined;
 }
 
+let version: string | undefined;
+
+/** `awslease/<version>` in every request's user agent, so CloudTrail shows which calls were awslease's. */
+function userAgent(): [string, string][] {
+  if (version === undefined) {
+    const { existsSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+    const { dirname, join } = require("node:path") as typeof import("node:path");
+    version = "unknown";
+    // The package root is two (source) or three (dist) levels up.
+    for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+      const file = join(dir, "package.json");
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "awslease") {
+        version = pkg.version ?? "unknown";
+        break;
+      }
+    }
+  }
+  return [["awslease", version]];
+}
+
+/** The clients of one operation on a mount. */
+export interface AwsClients {
+  readonly iam: IAMClient;
+  readonly sts: STSClient;
+}
+
+/** Clients with the engine's root credentials, each built when first used. */
+export function awsClients(engine: EngineSettings): AwsClients & { destroy(): void } {
+  let iam: IAMClient | undefined;
+  let sts: STSClient | undefined;
+  return {
+    get iam() {
+      return (iam ??= iamClient(engine));
+    },
+    get sts() {
+      return (sts ??= stsClient(engine));
+    },
+    destroy() {
+      iam?.destroy();
+      sts?.destroy();
+    },
+  };
+}
+
+/** Runs fn with the engine's clients, destroyed (their sockets closed) when it ends. */
+export async function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
+  const clients = awsClients(engine);
+  try {
+    return await fn(clients);
+  } finally {
+    clients.destroy();
+  }
+}
+
 /** IAM client with the engine's root credentials (or the given ones). */
 export function iamClient(engine: EngineSettings, credentials?: StaticCredentials): IAMClient {
   return new IAMClient({
@@ -62,6 +120,7 @@ export function iamClient(engine: EngineSettings, credentials?: StaticCredential
     endpoint: engine.iamEndpoint || undefined,
     credentials: credentials ?? rootCredentials(engine),
     requestHandler: requestHandlerOptions(),
+    customUserAgent: userAgent(),
     ...retryOptions(engine),
   });
 }
@@ -74,6 +133,7 @@ export function stsClient(engine: EngineSettings, credentials?: StaticCredential
     endpoint: engine.stsEndpoint || undefined,
     credentials: credentials ?? rootCredentials(engine),
     requestHandler: requestHandlerOptions(),
+    customUserAgent: userAgent(),
     ...retryOptions(engine),
   });
 }
@@ -99,6 +159,7 @@ export function stateBucketClient(state: StateBucket) {
     endpoint: state.endpoint,
     forcePathStyle: state.forcePathStyle,
     requestHandler: requestHandlerOptions(),
+    customUserAgent: userAgent(),
     maxAttempts: DEFAULT_ATTEMPTS,
     retryMode: "standard",
   });

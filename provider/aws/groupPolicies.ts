@@ -7,8 +7,8 @@ import {
   ListGroupPoliciesCommand,
   type IAMClient,
 } from "@aws-sdk/client-iam";
-import type { EngineSettings, RoleSettings } from "../types";
-import { iamClient } from "./clients";
+import type { RoleSettings } from "../types";
+import type { AwsClients } from "./clients";
 import { call } from "./errors";
 
 const POLICY_VERSION = "2012-10-17";
@@ -67,20 +67,16 @@ async function inlinePolicyDocuments(iam: IAMClient, group: string): Promise<str
 
 /** The inline policy documents (decoded JSON) and managed policy ARNs of the given IAM groups. */
 export async function groupPolicies(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "iam">,
   groups: string[],
 ): Promise<{ inlinePolicies: string[]; policyArns: string[] }> {
   const inlinePolicies: string[] = [];
   const policyArns: string[] = [];
   if (groups.length === 0) return { inlinePolicies, policyArns };
-  const iam = iamClient(engine);
-  try {
-    for (const group of groups) {
-      policyArns.push(...(await attachedPolicyArns(iam, group)));
-      inlinePolicies.push(...(await inlinePolicyDocuments(iam, group)));
-    }
-  } finally {
-    iam.destroy();
+  const { iam } = clients;
+  for (const group of groups) {
+    policyArns.push(...(await attachedPolicyArns(iam, group)));
+    inlinePolicies.push(...(await inlinePolicyDocuments(iam, group)));
   }
   return { inlinePolicies, policyArns };
 }
@@ -124,10 +120,10 @@ export function combinePolicyDocuments(documents: string[]): string | undefined 
  * its groups' managed policy ARNs (first occurrence kept).
  */
 export async function sessionPolicy(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "iam">,
   role: RoleSettings,
 ): Promise<{ policy?: string; policyArns: string[] }> {
-  const fromGroups = await groupPolicies(engine, role.iamGroups);
+  const fromGroups = await groupPolicies(clients, role.iamGroups);
   // Without group documents the role's (already compact) document is used as is, as in Vault.
   const policy =
     fromGroups.inlinePolicies.length > 0

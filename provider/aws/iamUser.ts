@@ -37,7 +37,7 @@ import {
 import type { EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { isoSeconds, wholeSeconds } from "../duration";
 import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../expiryPolicy";
-import { iamClient } from "./clients";
+import type { AwsClients } from "./clients";
 import { AwsCallError, call, isEntityAlreadyExists, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
 import { mapWithConcurrency } from "../concurrency";
@@ -106,6 +106,7 @@ function withRollbackFailure(original: unknown, rollbackError: unknown, username
  * issue leaves nothing in AWS.
  */
 export async function issueIamUser(
+  clients: AwsClients,
   engine: EngineSettings,
   role: RoleSettings,
   request: LeaseRequest,
@@ -114,68 +115,64 @@ export async function issueIamUser(
   const { username, leaseId } = opts;
   const issuedAt = wholeSeconds(opts.now);
   const expiresAt = new Date(issuedAt.getTime() + opts.ttlSeconds * 1000);
-  const iam = iamClient(engine);
+  const { iam } = clients;
+  const created = await createUserOnce(iam, username, leaseId, () =>
+    iam.send(
+      new CreateUserCommand({
+        UserName: username,
+        Path: role.userPath || "/",
+        ...(role.permissionsBoundaryArn ? { PermissionsBoundary: role.permissionsBoundaryArn } : {}),
+        Tags: userTags(engine, role, leaseId, issuedAt, expiresAt),
+      }),
+    ),
+  );
   try {
-    const created = await createUserOnce(iam, engine, username, leaseId, () =>
-      iam.send(
-        new CreateUserCommand({
-          UserName: username,
-          Path: role.userPath || "/",
-          ...(role.permissionsBoundaryArn ? { PermissionsBoundary: role.permissionsBoundaryArn } : {}),
-          Tags: userTags(engine, role, leaseId, issuedAt, expiresAt),
-        }),
-      ),
-    );
-    try {
-      for (const policyArn of role.policyArns) {
-        await call("iam:AttachUserPolicy", () =>
-          iam.send(new AttachUserPolicyCommand({ UserName: username, PolicyArn: policyArn })),
-        );
-      }
-      if (role.policyDocument) {
-        const document = role.policyDocument;
-        await call("iam:PutUserPolicy", () =>
-          iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })),
-        );
-      }
-      await putExpiryPolicy(iam, username, expiresAt);
-      for (const group of role.iamGroups) {
-        await call("iam:AddUserToGroup", () =>
-          iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })),
-        );
-      }
-      const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: username })));
-      const accessKey = key.AccessKey?.AccessKeyId;
-      const secretKey = key.AccessKey?.SecretAccessKey;
-      if (!accessKey || !secretKey) {
-        throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
-      }
-      if (request.waitUntilUsable) {
-        await waitUntilUsable(engine, { accessKeyId: accessKey, secretAccessKey: secretKey }, opts.wait);
-      }
-      return {
-        leaseId,
-        credentialType: "iam_user",
-        accessKey,
-        secretKey,
-        ...(created.User?.Arn ? { arn: created.User.Arn } : {}),
-        username,
-        issuedAt: isoSeconds(issuedAt),
-        expiresAt: isoSeconds(expiresAt),
-        leaseDuration: opts.ttlSeconds,
-        renewable: true,
-        warnings: [],
-      };
-    } catch (err) {
-      try {
-        await revokeIamUser(engine, username);
-      } catch (rollbackError) {
-        throw withRollbackFailure(err, rollbackError, username);
-      }
-      throw err;
+    for (const policyArn of role.policyArns) {
+      await call("iam:AttachUserPolicy", () =>
+        iam.send(new AttachUserPolicyCommand({ UserName: username, PolicyArn: policyArn })),
+      );
     }
-  } finally {
-    iam.destroy();
+    if (role.policyDocument) {
+      const document = role.policyDocument;
+      await call("iam:PutUserPolicy", () =>
+        iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })),
+      );
+    }
+    await putExpiryPolicy(iam, username, expiresAt);
+    for (const group of role.iamGroups) {
+      await call("iam:AddUserToGroup", () =>
+        iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })),
+      );
+    }
+    const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: username })));
+    const accessKey = key.AccessKey?.AccessKeyId;
+    const secretKey = key.AccessKey?.SecretAccessKey;
+    if (!accessKey || !secretKey) {
+      throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
+    }
+    if (request.waitUntilUsable) {
+      await waitUntilUsable(engine, { accessKeyId: accessKey, secretAccessKey: secretKey }, opts.wait);
+    }
+    return {
+      leaseId,
+      credentialType: "iam_user",
+      accessKey,
+      secretKey,
+      ...(created.User?.Arn ? { arn: created.User.Arn } : {}),
+      username,
+      issuedAt: isoSeconds(issuedAt),
+      expiresAt: isoSeconds(expiresAt),
+      leaseDuration: opts.ttlSeconds,
+      renewable: true,
+      warnings: [],
+    };
+  } catch (err) {
+    try {
+      await revokeIamUser({ iam }, username);
+    } catch (rollbackError) {
+      throw withRollbackFailure(err, rollbackError, username);
+    }
+    throw err;
   }
 }
 
@@ -200,7 +197,6 @@ async function isOurUser(iam: IAMClient, username: string, leaseId: string): Pro
  */
 async function createUserOnce(
   iam: IAMClient,
-  engine: EngineSettings,
   username: string,
   leaseId: string,
   create: () => Promise<{ User?: { Arn?: string } }>,
@@ -215,7 +211,7 @@ async function createUserOnce(
     }
     if (!exists) {
       try {
-        if (await isOurUser(iam, username, leaseId)) await revokeIamUser(engine, username);
+        if (await isOurUser(iam, username, leaseId)) await revokeIamUser({ iam }, username);
       } catch (rollbackError) {
         throw withRollbackFailure(err, rollbackError, username);
       }
@@ -288,129 +284,125 @@ async function listAccessKeyIds(iam: IAMClient, username: string): Promise<strin
  * service-specific credentials, managed and inline policies, group memberships - and
  * then deletes the user. A user that is already gone is success with existed: false.
  */
-export async function revokeIamUser(engine: EngineSettings, username: string): Promise<{ existed: boolean }> {
-  const iam = iamClient(engine);
+export async function revokeIamUser(clients: Pick<AwsClients, "iam">, username: string): Promise<{ existed: boolean }> {
+  const { iam } = clients;
   const UserName = username;
+  // Access keys first: the credential stops working before anything else happens.
+  let keyIds: string[];
   try {
-    // Access keys first: the credential stops working before anything else happens.
-    let keyIds: string[];
-    try {
-      keyIds = await listAccessKeyIds(iam, username);
-    } catch (err) {
-      if (isNoSuchEntity(err)) return { existed: false };
-      throw err;
-    }
-    for (const AccessKeyId of keyIds) {
-      await deleteIfPresent("iam:DeleteAccessKey", () => iam.send(new DeleteAccessKeyCommand({ UserName, AccessKeyId })));
-    }
-
-    // No List call for the console password: deleting a missing one answers NoSuchEntity.
-    await deleteIfPresent("iam:DeleteLoginProfile", () => iam.send(new DeleteLoginProfileCommand({ UserName })));
-
-    // Everything else attached: list every page, then remove each item.
-    const removeAll = async <T>(
-      list: string,
-      page: (Marker?: string) => Promise<Page<T>>,
-      idOf: (item: T) => string | undefined,
-      remove: string,
-      removeById: (id: string) => Promise<unknown>,
-    ) => {
-      for (const item of await listAll(list, page)) {
-        const id = idOf(item);
-        if (id) await deleteIfPresent(remove, () => removeById(id));
-      }
-    };
-    const pageOf = <T>(r: { IsTruncated?: boolean; Marker?: string }, items: T[] | undefined): Page<T> => ({
-      items,
-      isTruncated: r.IsTruncated,
-      marker: r.Marker,
-    });
-
-    await removeAll(
-      "iam:ListMFADevices",
-      async (Marker) => {
-        const r = await iam.send(new ListMFADevicesCommand({ UserName, Marker }));
-        return pageOf(r, r.MFADevices);
-      },
-      (d) => d.SerialNumber,
-      "iam:DeactivateMFADevice",
-      (SerialNumber) => iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber })),
-    );
-    await removeAll(
-      "iam:ListSigningCertificates",
-      async (Marker) => {
-        const r = await iam.send(new ListSigningCertificatesCommand({ UserName, Marker }));
-        return pageOf(r, r.Certificates);
-      },
-      (c) => c.CertificateId,
-      "iam:DeleteSigningCertificate",
-      (CertificateId) => iam.send(new DeleteSigningCertificateCommand({ UserName, CertificateId })),
-    );
-    await removeAll(
-      "iam:ListSSHPublicKeys",
-      async (Marker) => {
-        const r = await iam.send(new ListSSHPublicKeysCommand({ UserName, Marker }));
-        return pageOf(r, r.SSHPublicKeys);
-      },
-      (k) => k.SSHPublicKeyId,
-      "iam:DeleteSSHPublicKey",
-      (SSHPublicKeyId) => iam.send(new DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId })),
-    );
-    // Skipping an unimplemented list is safe: real IAM's DeleteUser refuses with
-    // DeleteConflict while any service-specific credential is left.
-    await removeAll(
-      "iam:ListServiceSpecificCredentials",
-      async (Marker) => {
-        try {
-          const r = await iam.send(new ListServiceSpecificCredentialsCommand({ UserName, Marker }));
-          return pageOf(r, r.ServiceSpecificCredentials);
-        } catch (err) {
-          if (isUnimplementedOperation(err)) return { items: [] };
-          throw err;
-        }
-      },
-      (c) => c.ServiceSpecificCredentialId,
-      "iam:DeleteServiceSpecificCredential",
-      (ServiceSpecificCredentialId) =>
-        iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
-    );
-    await removeAll(
-      "iam:ListAttachedUserPolicies",
-      async (Marker) => {
-        const r = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
-        return pageOf(r, r.AttachedPolicies);
-      },
-      (p) => p.PolicyArn,
-      "iam:DetachUserPolicy",
-      (PolicyArn) => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })),
-    );
-    await removeAll(
-      "iam:ListUserPolicies",
-      async (Marker) => {
-        const r = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
-        return pageOf(r, r.PolicyNames);
-      },
-      (name) => name,
-      "iam:DeleteUserPolicy",
-      (PolicyName) => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })),
-    );
-    await removeAll(
-      "iam:ListGroupsForUser",
-      async (Marker) => {
-        const r = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
-        return pageOf(r, r.Groups);
-      },
-      (g) => g.GroupName,
-      "iam:RemoveUserFromGroup",
-      (GroupName) => iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName })),
-    );
-
-    // NoSuchEntity here: a concurrent revoke finished first; the user is gone either way.
-    await deleteIfPresent("iam:DeleteUser", () => iam.send(new DeleteUserCommand({ UserName })));
-    return { existed: true };
-  } finally {
-    iam.destroy();
+    keyIds = await listAccessKeyIds(iam, username);
+  } catch (err) {
+    if (isNoSuchEntity(err)) return { existed: false };
+    throw err;
   }
+  for (const AccessKeyId of keyIds) {
+    await deleteIfPresent("iam:DeleteAccessKey", () => iam.send(new DeleteAccessKeyCommand({ UserName, AccessKeyId })));
+  }
+
+  // No List call for the console password: deleting a missing one answers NoSuchEntity.
+  await deleteIfPresent("iam:DeleteLoginProfile", () => iam.send(new DeleteLoginProfileCommand({ UserName })));
+
+  // Everything else attached: list every page, then remove each item.
+  const removeAll = async <T>(
+    list: string,
+    page: (Marker?: string) => Promise<Page<T>>,
+    idOf: (item: T) => string | undefined,
+    remove: string,
+    removeById: (id: string) => Promise<unknown>,
+  ) => {
+    for (const item of await listAll(list, page)) {
+      const id = idOf(item);
+      if (id) await deleteIfPresent(remove, () => removeById(id));
+    }
+  };
+  const pageOf = <T>(r: { IsTruncated?: boolean; Marker?: string }, items: T[] | undefined): Page<T> => ({
+    items,
+    isTruncated: r.IsTruncated,
+    marker: r.Marker,
+  });
+
+  await removeAll(
+    "iam:ListMFADevices",
+    async (Marker) => {
+      const r = await iam.send(new ListMFADevicesCommand({ UserName, Marker }));
+      return pageOf(r, r.MFADevices);
+    },
+    (d) => d.SerialNumber,
+    "iam:DeactivateMFADevice",
+    (SerialNumber) => iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber })),
+  );
+  await removeAll(
+    "iam:ListSigningCertificates",
+    async (Marker) => {
+      const r = await iam.send(new ListSigningCertificatesCommand({ UserName, Marker }));
+      return pageOf(r, r.Certificates);
+    },
+    (c) => c.CertificateId,
+    "iam:DeleteSigningCertificate",
+    (CertificateId) => iam.send(new DeleteSigningCertificateCommand({ UserName, CertificateId })),
+  );
+  await removeAll(
+    "iam:ListSSHPublicKeys",
+    async (Marker) => {
+      const r = await iam.send(new ListSSHPublicKeysCommand({ UserName, Marker }));
+      return pageOf(r, r.SSHPublicKeys);
+    },
+    (k) => k.SSHPublicKeyId,
+    "iam:DeleteSSHPublicKey",
+    (SSHPublicKeyId) => iam.send(new DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId })),
+  );
+  // Skipping an unimplemented list is safe: real IAM's DeleteUser refuses with
+  // DeleteConflict while any service-specific credential is left.
+  await removeAll(
+    "iam:ListServiceSpecificCredentials",
+    async (Marker) => {
+      try {
+        const r = await iam.send(new ListServiceSpecificCredentialsCommand({ UserName, Marker }));
+        return pageOf(r, r.ServiceSpecificCredentials);
+      } catch (err) {
+        if (isUnimplementedOperation(err)) return { items: [] };
+        throw err;
+      }
+    },
+    (c) => c.ServiceSpecificCredentialId,
+    "iam:DeleteServiceSpecificCredential",
+    (ServiceSpecificCredentialId) =>
+      iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
+  );
+  await removeAll(
+    "iam:ListAttachedUserPolicies",
+    async (Marker) => {
+      const r = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
+      return pageOf(r, r.AttachedPolicies);
+    },
+    (p) => p.PolicyArn,
+    "iam:DetachUserPolicy",
+    (PolicyArn) => iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn })),
+  );
+  await removeAll(
+    "iam:ListUserPolicies",
+    async (Marker) => {
+      const r = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
+      return pageOf(r, r.PolicyNames);
+    },
+    (name) => name,
+    "iam:DeleteUserPolicy",
+    (PolicyName) => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })),
+  );
+  await removeAll(
+    "iam:ListGroupsForUser",
+    async (Marker) => {
+      const r = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
+      return pageOf(r, r.Groups);
+    },
+    (g) => g.GroupName,
+    "iam:RemoveUserFromGroup",
+    (GroupName) => iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName })),
+  );
+
+  // NoSuchEntity here: a concurrent revoke finished first; the user is gone either way.
+  await deleteIfPresent("iam:DeleteUser", () => iam.send(new DeleteUserCommand({ UserName })));
+  return { existed: true };
 }
 
 /**
@@ -418,41 +410,40 @@ export async function revokeIamUser(engine: EngineSettings, username: string): P
  * move, or neither does. The tag goes first (it only informs the sweep); if the policy
  * then cannot be written, the tag is put back to `previousExpiresAt`.
  */
-export async function renewIamUser(engine: EngineSettings, username: string, expiresAt: Date, previousExpiresAt: string): Promise<void> {
-  const iam = iamClient(engine);
+export async function renewIamUser(
+  clients: Pick<AwsClients, "iam">,
+  username: string,
+  expiresAt: Date,
+  previousExpiresAt: string,
+): Promise<void> {
+  const { iam } = clients;
   const tagExpiry = (value: string) =>
     call("iam:TagUser", () => iam.send(new TagUserCommand({ UserName: username, Tags: [{ Key: TAG_EXPIRES_AT, Value: value }] })));
+  await tagExpiry(isoSeconds(expiresAt));
   try {
-    await tagExpiry(isoSeconds(expiresAt));
+    await putExpiryPolicy(iam, username, expiresAt);
+  } catch (err) {
     try {
-      await putExpiryPolicy(iam, username, expiresAt);
-    } catch (err) {
-      try {
-        await tagExpiry(previousExpiresAt);
-      } catch (undoError) {
-        throw new Error(
-          `${(err as Error).message}; putting the ${TAG_EXPIRES_AT} tag back to ${previousExpiresAt} failed too: ${(undoError as Error).message}`,
-          { cause: err },
-        );
-      }
-      throw err;
+      await tagExpiry(previousExpiresAt);
+    } catch (undoError) {
+      throw new Error(
+        `${(err as Error).message}; putting the ${TAG_EXPIRES_AT} tag back to ${previousExpiresAt} failed too: ${(undoError as Error).message}`,
+        { cause: err },
+      );
     }
-  } finally {
-    iam.destroy();
+    throw err;
   }
 }
 
 /** "gone" when the user, or the lease's access key on it, no longer exists. */
-export async function checkIamUser(engine: EngineSettings, username: string, accessKeyId: string): Promise<"ok" | "gone"> {
-  const iam = iamClient(engine);
+export async function checkIamUser(clients: Pick<AwsClients, "iam">, username: string, accessKeyId: string): Promise<"ok" | "gone"> {
+  const { iam } = clients;
   try {
     const keyIds = await listAccessKeyIds(iam, username);
     return keyIds.includes(accessKeyId) ? "ok" : "gone";
   } catch (err) {
     if (isNoSuchEntity(err)) return "gone";
     throw err;
-  } finally {
-    iam.destroy();
   }
 }
 
@@ -472,35 +463,31 @@ const TAG_LOOKUP_CONCURRENCY = 5;
  * its mount and its table id. Users of another table on the same account are never
  * returned, even under the same mount name.
  */
-export async function listTaggedUsers(engine: EngineSettings): Promise<TaggedUser[]> {
-  const iam = iamClient(engine);
-  try {
-    // ListUsers does not return tags, so each user's tags are read separately.
-    const users = await listAll("iam:ListUsers", async (Marker) => {
-      const r = await iam.send(new ListUsersCommand({ Marker }));
-      return { items: r.Users, isTruncated: r.IsTruncated, marker: r.Marker };
-    });
-    const names = users.map((u) => u.UserName).filter((n): n is string => !!n);
-    const found = await mapWithConcurrency(names, TAG_LOOKUP_CONCURRENCY, async (username): Promise<TaggedUser | undefined> => {
-      let tags: Tag[];
-      try {
-        tags = await listUserTags(iam, username);
-      } catch (err) {
-        if (isNoSuchEntity(err)) return undefined; // deleted since ListUsers
-        throw err;
-      }
-      const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
-      if (byKey.get(TAG_MOUNT) !== engine.mount || byKey.get(TAG_TABLE) !== engine.tableId) return undefined;
-      return {
-        username,
-        ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
-        ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
-        ...(byKey.get(TAG_ISSUED_AT) ? { issuedAt: byKey.get(TAG_ISSUED_AT) } : {}),
-        ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
-      };
-    });
-    return found.filter((u): u is TaggedUser => u !== undefined);
-  } finally {
-    iam.destroy();
-  }
+export async function listTaggedUsers(clients: Pick<AwsClients, "iam">, engine: Pick<EngineSettings, "mount" | "tableId">): Promise<TaggedUser[]> {
+  const { iam } = clients;
+  // ListUsers does not return tags, so each user's tags are read separately.
+  const users = await listAll("iam:ListUsers", async (Marker) => {
+    const r = await iam.send(new ListUsersCommand({ Marker }));
+    return { items: r.Users, isTruncated: r.IsTruncated, marker: r.Marker };
+  });
+  const names = users.map((u) => u.UserName).filter((n): n is string => !!n);
+  const found = await mapWithConcurrency(names, TAG_LOOKUP_CONCURRENCY, async (username): Promise<TaggedUser | undefined> => {
+    let tags: Tag[];
+    try {
+      tags = await listUserTags(iam, username);
+    } catch (err) {
+      if (isNoSuchEntity(err)) return undefined; // deleted since ListUsers
+      throw err;
+    }
+    const byKey = new Map(tags.map((t) => [t.Key, t.Value]));
+    if (byKey.get(TAG_MOUNT) !== engine.mount || byKey.get(TAG_TABLE) !== engine.tableId) return undefined;
+    return {
+      username,
+      ...(byKey.get(TAG_LEASE_ID) ? { leaseId: byKey.get(TAG_LEASE_ID) } : {}),
+      ...(byKey.get(TAG_ROLE) ? { role: byKey.get(TAG_ROLE) } : {}),
+      ...(byKey.get(TAG_ISSUED_AT) ? { issuedAt: byKey.get(TAG_ISSUED_AT) } : {}),
+      ...(byKey.get(TAG_EXPIRES_AT) ? { expiresAt: byKey.get(TAG_EXPIRES_AT) } : {}),
+    };
+  });
+  return found.filter((u): u is TaggedUser => u !== undefined);
 }

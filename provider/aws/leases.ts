@@ -7,6 +7,7 @@ import { DEFAULT_LEASE_SECONDS, checkIssueRequest, resolveTtl } from "../validat
 import { ValidationError } from "../errors";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
+import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseSuffix } from "../names";
 
 /** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
@@ -19,6 +20,7 @@ function iamLeaseSeconds(seconds: number): number {
  * suffix (the full lease id is still `<mount>/<creds|sts>/<role>/<leaseId>`).
  */
 export async function issueLease(
+  clients: AwsClients,
   engine: EngineSettings,
   role: RoleSettings,
   request: LeaseRequest,
@@ -33,7 +35,7 @@ export async function issueLease(
   let issued: IssuedLease;
   switch (role.credentialType) {
     case "iam_user":
-      issued = await issueIamUser(engine, role, request, {
+      issued = await issueIamUser(clients, engine, role, request, {
         leaseId,
         username: renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
         ttlSeconds: iamLeaseSeconds(ttl.seconds),
@@ -42,7 +44,7 @@ export async function issueLease(
       break;
     case "assumed_role":
       // Vault renders generated AssumeRole session names with the IAM type (limit 64).
-      issued = await issueAssumedRole(engine, role, request, {
+      issued = await issueAssumedRole(clients, role, request, {
         leaseId,
         ttlSeconds: ttl.seconds,
         sessionName: request.roleSessionName ?? renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
@@ -51,7 +53,7 @@ export async function issueLease(
       });
       break;
     case "federation_token":
-      issued = await issueFederationToken(engine, role, request, {
+      issued = await issueFederationToken(clients, role, request, {
         leaseId,
         ttlSeconds: ttl.seconds,
         // The federated user's name (limit 32); roleSessionName is for assumed_role only.
@@ -61,7 +63,7 @@ export async function issueLease(
       break;
     case "session_token":
       // GetSessionToken takes no name.
-      issued = await issueSessionToken(engine, role, request, { leaseId, ttlSeconds: ttl.seconds, sessionName: "", now });
+      issued = await issueSessionToken(clients, role, request, { leaseId, ttlSeconds: ttl.seconds, sessionName: "", now });
       break;
     default:
       throw ValidationError.of("credentialType", `unknown credential type ${JSON.stringify(role.credentialType)}`);
@@ -85,7 +87,7 @@ function iamUsername(lease: LeaseRef): string {
  * the message says when they expire.
  */
 export async function revokeLease(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "iam">,
   lease: LeaseRef & { expiresAt?: string },
 ): Promise<{ revoked: boolean; message: string }> {
   if (lease.credentialType !== "iam_user") {
@@ -95,7 +97,7 @@ export async function revokeLease(
     };
   }
   const username = iamUsername(lease);
-  const { existed } = await revokeIamUser(engine, username);
+  const { existed } = await revokeIamUser(clients, username);
   return existed
     ? { revoked: true, message: `deleted IAM user ${username} and its access keys` }
     : { revoked: true, message: `IAM user ${username} was already gone` };
@@ -107,6 +109,7 @@ export async function revokeLease(
  * from issuedAt. STS leases are not renewable; an expired lease cannot be revived.
  */
 export async function renewLease(
+  clients: Pick<AwsClients, "iam">,
   engine: EngineSettings,
   lease: LeaseRef & { issuedAt: string; expiresAt: string },
   incrementSeconds: number,
@@ -145,7 +148,7 @@ export async function renewLease(
       expiresAt = maxExpiry;
     }
   }
-  await renewIamUser(engine, username, expiresAt, lease.expiresAt);
+  await renewIamUser(clients, username, expiresAt, lease.expiresAt);
   return {
     expiresAt: isoSeconds(expiresAt),
     leaseDuration: Math.round((expiresAt.getTime() - current.getTime()) / 1000),
@@ -159,12 +162,12 @@ export async function renewLease(
  * user is gone has nothing left to revoke. STS credentials cannot be looked up.
  */
 export async function checkLease(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "iam">,
   lease: LeaseRef & { accessKey: string; expiresAt: string },
   now: Date = new Date(),
 ): Promise<"ok" | "gone" | "expired"> {
   if (lease.credentialType === "iam_user") {
-    const status = await checkIamUser(engine, iamUsername(lease), lease.accessKey);
+    const status = await checkIamUser(clients, iamUsername(lease), lease.accessKey);
     if (status === "gone") return "gone";
   }
   return Date.parse(lease.expiresAt) <= now.getTime() ? "expired" : "ok";

@@ -7,9 +7,10 @@ import {
   DeleteAccessKeyCommand,
   GetUserCommand,
   ListAccessKeysCommand,
+  type IAMClient,
 } from "@aws-sdk/client-iam";
 import type { EngineSettings } from "../types";
-import { iamClient, rootCredentials, type StaticCredentials } from "./clients";
+import { iamClient, rootCredentials, type AwsClients, type StaticCredentials } from "./clients";
 import { AwsCallError, call, isInvalidCredentials, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
 
@@ -64,41 +65,41 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * deletes the old one. Refuses, before creating anything, when the user already has
  * two keys. The caller must store the returned key: the old one no longer works.
  */
-export async function rotateRootKey(engine: EngineSettings, options: RotateRootOptions = {}): Promise<RotatedRootKey> {
+export async function rotateRootKey(
+  clients: Pick<AwsClients, "iam">,
+  engine: EngineSettings,
+  options: RotateRootOptions = {},
+): Promise<RotatedRootKey> {
   const oldCredentials = rootCredentials(engine);
   if (!oldCredentials) throw new Error("rotate-root needs static root credentials (accessKey/secretKey)");
   const sleep = options.sleep ?? defaultSleep;
 
-  const iam = iamClient(engine);
+  const { iam } = clients;
   let userName: string;
   let created: { accessKey: string; secretKey: string };
-  try {
-    const self = await call("iam:GetUser", () => iam.send(new GetUserCommand({})));
-    if (!self.User?.UserName) {
-      throw new AwsCallError(
-        "iam:GetUser",
-        "NotAnIamUser",
-        "the root credentials do not belong to an IAM user (account root keys cannot be rotated here)",
-      );
-    }
-    userName = self.User.UserName;
-    const name = userName;
-    const keys = await call("iam:ListAccessKeys", () => iam.send(new ListAccessKeysCommand({ UserName: name })));
-    const count = keys.AccessKeyMetadata?.length ?? 0;
-    if (count >= MAX_KEYS_PER_USER) {
-      throw new Error(
-        `rotate-root: IAM user "${name}" already has ${count} access keys; delete one first ` +
-          `(AWS allows ${MAX_KEYS_PER_USER} and the new key needs a free slot)`,
-      );
-    }
-    const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: name })));
-    if (!key.AccessKey?.AccessKeyId || !key.AccessKey.SecretAccessKey) {
-      throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
-    }
-    created = { accessKey: key.AccessKey.AccessKeyId, secretKey: key.AccessKey.SecretAccessKey };
-  } finally {
-    iam.destroy();
+  const self = await call("iam:GetUser", () => iam.send(new GetUserCommand({})));
+  if (!self.User?.UserName) {
+    throw new AwsCallError(
+      "iam:GetUser",
+      "NotAnIamUser",
+      "the root credentials do not belong to an IAM user (account root keys cannot be rotated here)",
+    );
   }
+  userName = self.User.UserName;
+  const name = userName;
+  const keys = await call("iam:ListAccessKeys", () => iam.send(new ListAccessKeysCommand({ UserName: name })));
+  const count = keys.AccessKeyMetadata?.length ?? 0;
+  if (count >= MAX_KEYS_PER_USER) {
+    throw new Error(
+      `rotate-root: IAM user "${name}" already has ${count} access keys; delete one first ` +
+        `(AWS allows ${MAX_KEYS_PER_USER} and the new key needs a free slot)`,
+    );
+  }
+  const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: name })));
+  if (!key.AccessKey?.AccessKeyId || !key.AccessKey.SecretAccessKey) {
+    throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
+  }
+  created = { accessKey: key.AccessKey.AccessKeyId, secretKey: key.AccessKey.SecretAccessKey };
 
   const newCredentials: StaticCredentials = { accessKeyId: created.accessKey, secretAccessKey: created.secretKey };
   const rotated: RotatedRootKey = { ...created, oldAccessKey: oldCredentials.accessKeyId };
@@ -112,7 +113,7 @@ export async function rotateRootKey(engine: EngineSettings, options: RotateRootO
     waitFailure = (err as Error).message;
   }
   if (waitFailure) {
-    const outcome = await rollBackNewKey(engine, userName, created.accessKey);
+    const outcome = await rollBackNewKey(iam, userName, created.accessKey);
     throw new Error(`rotate-root: the new access key ${created.accessKey} did not work (${waitFailure}); ${outcome}`);
   }
 
@@ -144,8 +145,7 @@ export async function rotateRootKey(engine: EngineSettings, options: RotateRootO
  * Deletes the unused new key with the old credentials after a failed wait, so the
  * user is back to one key. Returns what happened, for the error message.
  */
-async function rollBackNewKey(engine: EngineSettings, userName: string, newAccessKey: string): Promise<string> {
-  const iam = iamClient(engine);
+async function rollBackNewKey(iam: IAMClient, userName: string, newAccessKey: string): Promise<string> {
   try {
     await call("iam:DeleteAccessKey", () =>
       iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: newAccessKey })),
@@ -156,7 +156,5 @@ async function rollBackNewKey(engine: EngineSettings, userName: string, newAcces
       `the old key stays in use, but deleting the unused new key failed (${(err as Error).message}): ` +
       `delete access key ${newAccessKey} of IAM user "${userName}" by hand`
     );
-  } finally {
-    iam.destroy();
   }
 }

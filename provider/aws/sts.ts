@@ -10,8 +10,8 @@ import {
 } from "@aws-sdk/client-sts";
 import { isoSeconds } from "../duration";
 import { ValidationError } from "../errors";
-import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
-import { stsClient } from "./clients";
+import type { CredentialType, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import type { AwsClients } from "./clients";
 import { AwsCallError, call } from "./errors";
 import { sessionPolicy } from "./groupPolicies";
 
@@ -70,33 +70,28 @@ function leaseFrom(
 
 /** sts:AssumeRole with the role's session policy, session tags and external id. */
 export async function issueAssumedRole(
-  engine: EngineSettings,
+  clients: AwsClients,
   role: RoleSettings,
   request: LeaseRequest,
   opts: StsIssueOptions,
 ): Promise<IssuedLease> {
   if (!opts.roleArn) throw ValidationError.of("roleArn", "assumed_role needs a role ARN to assume");
-  const { policy, policyArns } = await sessionPolicy(engine, role);
+  const { policy, policyArns } = await sessionPolicy(clients, role);
   const tags = Object.entries(role.sessionTags).map(([Key, Value]) => ({ Key, Value }));
-  const sts = stsClient(engine);
-  let response;
-  try {
-    response = await call("sts:AssumeRole", () =>
-      sts.send(
-        new AssumeRoleCommand({
-          RoleArn: opts.roleArn,
-          RoleSessionName: opts.sessionName,
-          DurationSeconds: opts.ttlSeconds,
-          ...(policy ? { Policy: policy } : {}),
-          ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
-          ...(tags.length > 0 ? { Tags: tags } : {}),
-          ...(role.externalId ? { ExternalId: role.externalId } : {}),
-        }),
-      ),
-    );
-  } finally {
-    sts.destroy();
-  }
+  const { sts } = clients;
+  const response = await call("sts:AssumeRole", () =>
+    sts.send(
+      new AssumeRoleCommand({
+        RoleArn: opts.roleArn,
+        RoleSessionName: opts.sessionName,
+        DurationSeconds: opts.ttlSeconds,
+        ...(policy ? { Policy: policy } : {}),
+        ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+        ...(tags.length > 0 ? { Tags: tags } : {}),
+        ...(role.externalId ? { ExternalId: role.externalId } : {}),
+      }),
+    ),
+  );
   // No usability wait for any STS type, whatever waitUntilUsable says: that wait is for
   // new IAM access keys, which IAM replicates with a delay. STS credentials are usable
   // the moment STS returns them (and emulators cannot check the STS keys they make).
@@ -109,13 +104,13 @@ export async function issueAssumedRole(
  * engine's own permissions, so that is refused (as Vault does).
  */
 export async function issueFederationToken(
-  engine: EngineSettings,
+  clients: AwsClients,
   role: RoleSettings,
   _request: LeaseRequest,
   opts: StsIssueOptions,
 ): Promise<IssuedLease> {
   // The name's 32-character limit is enforced where it is rendered (usernameTemplate.ts).
-  const { policy, policyArns } = await sessionPolicy(engine, role);
+  const { policy, policyArns } = await sessionPolicy(clients, role);
   if (!policy && policyArns.length === 0) {
     throw ValidationError.of(
       "policyDocument",
@@ -123,22 +118,17 @@ export async function issueFederationToken(
         "without one the token would have the engine's own permissions",
     );
   }
-  const sts = stsClient(engine);
-  let response;
-  try {
-    response = await call("sts:GetFederationToken", () =>
-      sts.send(
-        new GetFederationTokenCommand({
-          Name: opts.sessionName,
-          DurationSeconds: opts.ttlSeconds,
-          ...(policy ? { Policy: policy } : {}),
-          ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
-        }),
-      ),
-    );
-  } finally {
-    sts.destroy();
-  }
+  const { sts } = clients;
+  const response = await call("sts:GetFederationToken", () =>
+    sts.send(
+      new GetFederationTokenCommand({
+        Name: opts.sessionName,
+        DurationSeconds: opts.ttlSeconds,
+        ...(policy ? { Policy: policy } : {}),
+        ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+      }),
+    ),
+  );
   // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetFederationToken", response.Credentials);
   return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName);
@@ -146,7 +136,7 @@ export async function issueFederationToken(
 
 /** sts:GetSessionToken, with the role's MFA device and the request's code when the role has one. */
 export async function issueSessionToken(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "sts">,
   role: RoleSettings,
   request: LeaseRequest,
   opts: StsIssueOptions,
@@ -154,20 +144,15 @@ export async function issueSessionToken(
   if (role.mfaSerialNumber && !request.mfaCode) {
     throw ValidationError.of("mfaCode", `role "${role.name}" has an MFA device: an MFA code is required`);
   }
-  const sts = stsClient(engine);
-  let response;
-  try {
-    response = await call("sts:GetSessionToken", () =>
-      sts.send(
-        new GetSessionTokenCommand({
-          DurationSeconds: opts.ttlSeconds,
-          ...(role.mfaSerialNumber ? { SerialNumber: role.mfaSerialNumber, TokenCode: request.mfaCode } : {}),
-        }),
-      ),
-    );
-  } finally {
-    sts.destroy();
-  }
+  const { sts } = clients;
+  const response = await call("sts:GetSessionToken", () =>
+    sts.send(
+      new GetSessionTokenCommand({
+        DurationSeconds: opts.ttlSeconds,
+        ...(role.mfaSerialNumber ? { SerialNumber: role.mfaSerialNumber, TokenCode: request.mfaCode } : {}),
+      }),
+    ),
+  );
   // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetSessionToken", response.Credentials);
   // GetSessionToken returns no ARN; the session has the caller's identity.
@@ -176,16 +161,12 @@ export async function issueSessionToken(
 
 /** Who the engine's root credentials are (sts:GetCallerIdentity); validates them. */
 export async function callerIdentity(
-  engine: EngineSettings,
+  clients: Pick<AwsClients, "sts">,
 ): Promise<{ accountId: string; arn: string; userId: string }> {
-  const sts = stsClient(engine);
-  try {
-    const identity = await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
-    if (!identity.Account || !identity.Arn || !identity.UserId) {
-      throw new AwsCallError("sts:GetCallerIdentity", "IncompleteResponse", "the response has no Account, Arn or UserId");
-    }
-    return { accountId: identity.Account, arn: identity.Arn, userId: identity.UserId };
-  } finally {
-    sts.destroy();
+  const { sts } = clients;
+  const identity = await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
+  if (!identity.Account || !identity.Arn || !identity.UserId) {
+    throw new AwsCallError("sts:GetCallerIdentity", "IncompleteResponse", "the response has no Account, Arn or UserId");
   }
+  return { accountId: identity.Account, arn: identity.Arn, userId: identity.UserId };
 }

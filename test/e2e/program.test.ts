@@ -23,6 +23,7 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { EXPIRY_POLICY_NAME, revokeIamUser } from "../../provider/aws/iamUser";
 import { clients, engineSettings, moto, uniq } from "../support/aws";
 import { isEncryptedSecret, PulumiProject, resourcesOfType, type StackExport } from "../support/project";
+import { clientsFor } from "../support/clients";
 
 interface LeaseOutputs {
   leaseId: string;
@@ -179,7 +180,7 @@ describe("examples/iam-user through pulumi up / refresh / destroy", () => {
     let state = await project.exportStack();
     expect(leaseResources(state).map((r) => r.id)).toEqual([first.leaseId]);
 
-    const { existed } = await revokeIamUser(engineSettings(), first.username);
+    const { existed } = await revokeIamUser(clientsFor(engineSettings()), first.username);
     expect(existed).toBe(true);
     await project.refresh();
     state = await project.exportStack();

@@ -33,6 +33,7 @@ import {
   userExists,
   type Runner,
 } from "../support/cli";
+import { clientsFor } from "../support/clients";
 
 interface Issued {
   lease_id: string;
@@ -315,7 +316,7 @@ describe("a lease's IAM user changed behind awslease's back", () => {
     // An admin removes the user (and what IAM requires gone first) by hand.
     const { revokeIamUser } = await import("../../provider/aws/iamUser");
     const admin = { mount, region: m.region, iamEndpoint: m.endpoint, accessKey: m.accessKey, secretKey: m.secretKey, maxRetries: 0, leaseSeconds: 0, leaseMaxSeconds: 0 };
-    await revokeIamUser(admin, usernameOf(lease));
+    await revokeIamUser(clientsFor(admin), usernameOf(lease));
     expect(await userExists(usernameOf(lease))).toBe(false);
     const r = await runner.run(["lease", "revoke", lease.lease_id]);
     expect(r.code).toBe(0);

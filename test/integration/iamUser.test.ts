@@ -37,6 +37,7 @@ import { AwsCallError } from "../../provider/aws/errors";
 import type { EngineSettings, IssuedLease, RoleSettings } from "../../provider/types";
 import { clients, engineSettings, moto, uniq } from "../support/aws";
 import { roleSettings } from "../support/fixtures";
+import { clientsFor } from "../support/clients";
 
 const SSH_PUBLIC_KEY =
   "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDGk0nNvzOGCAz5wvhG8HMzmPNlL2smlD3DyNnAH7gCHh6+9uqJt3Jp6Mw0P4d0sd6AvVmR+FCnO5z8pOUNXvE8dTgI9d2ufeJKtFFPvY+h4vHnCa0Yb+dLjgA6ChU1RYw3F5KA4iKKA2zp0TXTT6lYB1rQhaeNBUgEIL2J1hQXDnPtM4LRc4mJGCOgKPSRaLXSByz9bhV0EyKeLXjL5CKRR/jr7d2fUEvnxZVCRs72DQ3MhRdHGrTqPV2JGA2M7RZCRFKW8tJC4uYUKlSqNrAvAQAmXVvuQyVsPUvAaA2DIR3Fp4LMwMWavbs+BWh7a62xlJ3j0qDkyVkkCdS6ljaP test@example";
@@ -85,7 +86,7 @@ beforeAll(() => {
 describe("iam_user leases on moto", () => {
   it("issues a key that can do what the role allows and nothing else; revoke makes it invalid and deletes the user", async () => {
     const r = role();
-    const lease = await issueLease(engine, r, { ttl: 0, waitUntilUsable: true });
+    const lease = await issueLease(clientsFor(engine), engine, r, { ttl: 0, waitUntilUsable: true });
     expect(lease.credentialType).toBe("iam_user");
     expect(lease.leaseId).toMatch(new RegExp(`^${engine.mount}/creds/${r.name}/[A-Za-z0-9]{24}$`));
     expect(lease.arn).toBe(`arn:aws:iam::${moto().accountId}:user/${lease.username}`);
@@ -101,20 +102,20 @@ describe("iam_user leases on moto", () => {
     await expect(key.iam.send(new ListUsersCommand({}))).resolves.toHaveProperty("Users");
     expect(await errorName(key.iam.send(new CreateUserCommand({ UserName: uniq("not-allowed") })))).toBe("AccessDenied");
 
-    await expect(checkLease(engine, lease)).resolves.toBe("ok");
-    const revoked = await revokeLease(engine, lease);
+    await expect(checkLease(clientsFor(engine), lease)).resolves.toBe("ok");
+    const revoked = await revokeLease(clientsFor(engine), lease);
     expect(revoked).toEqual({ revoked: true, message: `deleted IAM user ${lease.username} and its access keys` });
 
     expect(["InvalidClientTokenId", "InvalidAccessKeyId"]).toContain(await errorName(key.sts.send(new GetCallerIdentityCommand({}))));
     expect(await userExists(lease.username!)).toBe(false);
-    await expect(checkLease(engine, lease)).resolves.toBe("gone");
+    await expect(checkLease(clientsFor(engine), lease)).resolves.toBe("gone");
     // Revoking again is fine: the user is already gone.
-    await expect(revokeLease(engine, lease)).resolves.toEqual({ revoked: true, message: `IAM user ${lease.username} was already gone` });
+    await expect(revokeLease(clientsFor(engine), lease)).resolves.toEqual({ revoked: true, message: `IAM user ${lease.username} was already gone` });
   });
 
   it("tags the user and attaches the expiry deny policy, which does not deny before the expiry", async () => {
     const r = role({ iamTags: { team: "infra" } });
-    const lease = await issueLease(engine, r, { ttl: 900, waitUntilUsable: true });
+    const lease = await issueLease(clientsFor(engine), engine, r, { ttl: 900, waitUntilUsable: true });
     try {
       const tags = await root.send(new ListUserTagsCommand({ UserName: lease.username }));
       expect(Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
@@ -131,19 +132,19 @@ describe("iam_user leases on moto", () => {
       });
       expect(await errorName(keyClients(lease).iam.send(new GetUserCommand({ UserName: lease.username })))).toBe("no error");
     } finally {
-      await revokeIamUser(engine, lease.username!);
+      await revokeIamUser(clientsFor(engine), lease.username!);
     }
   });
 
   it("renewIamUser to a time in the past rewrites the deny policy and tag, and the key is denied", async () => {
-    const lease = await issueLease(engine, role(), { ttl: 900, waitUntilUsable: true });
+    const lease = await issueLease(clientsFor(engine), engine, role(), { ttl: 900, waitUntilUsable: true });
     try {
       const key = keyClients(lease);
       await expect(key.iam.send(new GetUserCommand({ UserName: lease.username }))).resolves.toHaveProperty("User");
 
       const past = new Date(Date.now() - 3600_000);
       past.setMilliseconds(0);
-      await renewIamUser(engine, lease.username!, past, lease.expiresAt);
+      await renewIamUser(clientsFor(engine), lease.username!, past, lease.expiresAt);
 
       expect(await errorName(key.iam.send(new GetUserCommand({ UserName: lease.username })))).toBe("AccessDenied");
       const policy = await root.send(new GetUserPolicyCommand({ UserName: lease.username, PolicyName: EXPIRY_POLICY_NAME }));
@@ -151,20 +152,20 @@ describe("iam_user leases on moto", () => {
       const tags = await root.send(new ListUserTagsCommand({ UserName: lease.username }));
       expect(tags.Tags?.find((t) => t.Key === "awslease:expires-at")?.Value).toBe(past.toISOString().replace(".000Z", "Z"));
     } finally {
-      await revokeIamUser(engine, lease.username!);
+      await revokeIamUser(clientsFor(engine), lease.username!);
     }
   });
 
   it("a failed issue (policy ARN that does not exist) leaves no user behind", async () => {
     const r = role({ policyArns: [`arn:aws:iam::${moto().accountId}:policy/${uniq("missing")}`] });
-    const err = await issueLease(namedUsers, r, { ttl: 0, waitUntilUsable: true }).catch((e) => e);
+    const err = await issueLease(clientsFor(namedUsers), namedUsers, r, { ttl: 0, waitUntilUsable: true }).catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:AttachUserPolicy");
     expect(err.message).not.toContain("rollback failed");
 
     // CreateUser did run (the failure came after it), and the user is gone again.
     expect(await userExists(`u-${r.name}`)).toBe(false);
-    const tagged = await listTaggedUsers(engine);
+    const tagged = await listTaggedUsers(clientsFor(engine), engine);
     expect(tagged.filter((u) => u.role === r.name)).toEqual([]);
   });
 
@@ -177,7 +178,7 @@ describe("iam_user leases on moto", () => {
     );
     const arn = policy.Policy!.Arn!;
     const r = role({ policyArns: [arn], iamGroups: [uniq("missing-group")] });
-    const err = await issueLease(namedUsers, r, { ttl: 0, waitUntilUsable: true }).catch((e) => e);
+    const err = await issueLease(clientsFor(namedUsers), namedUsers, r, { ttl: 0, waitUntilUsable: true }).catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:AddUserToGroup");
 
@@ -187,7 +188,7 @@ describe("iam_user leases on moto", () => {
   });
 
   it("revoke removes attachments added out of band (login profile, policies, group, second key, SSH key, MFA)", async () => {
-    const lease = await issueLease(engine, role(), { ttl: 0, waitUntilUsable: false });
+    const lease = await issueLease(clientsFor(engine), engine, role(), { ttl: 0, waitUntilUsable: false });
     const UserName = lease.username!;
     const managed = await root.send(
       new CreatePolicyCommand({
@@ -214,7 +215,7 @@ describe("iam_user leases on moto", () => {
     expect((await root.send(new ListAccessKeysCommand({ UserName }))).AccessKeyMetadata).toHaveLength(2);
     await expect(root.send(new GetLoginProfileCommand({ UserName }))).resolves.toHaveProperty("LoginProfile");
 
-    await expect(revokeLease(engine, lease)).resolves.toMatchObject({ revoked: true });
+    await expect(revokeLease(clientsFor(engine), lease)).resolves.toMatchObject({ revoked: true });
 
     expect(await userExists(UserName)).toBe(false);
     const secondKey = clients(second.AccessKey!.AccessKeyId!, second.AccessKey!.SecretAccessKey!);
@@ -230,11 +231,11 @@ describe("iam_user leases on moto", () => {
 
   it("listTaggedUsers finds this mount's users with their lease id, role and expiry", async () => {
     const r = role();
-    const lease = await issueLease(engine, r, { ttl: 0, waitUntilUsable: false });
+    const lease = await issueLease(clientsFor(engine), engine, r, { ttl: 0, waitUntilUsable: false });
     const otherEngine = { ...engine, mount: uniq("othermount") };
-    const other = await issueLease(otherEngine, role(), { ttl: 0, waitUntilUsable: false });
+    const other = await issueLease(clientsFor(otherEngine), otherEngine, role(), { ttl: 0, waitUntilUsable: false });
     try {
-      const tagged = await listTaggedUsers(engine);
+      const tagged = await listTaggedUsers(clientsFor(engine), engine);
       expect(tagged).toContainEqual({
         username: lease.username,
         leaseId: lease.leaseId,
@@ -244,8 +245,8 @@ describe("iam_user leases on moto", () => {
       });
       expect(tagged.map((u) => u.username)).not.toContain(other.username);
     } finally {
-      await revokeIamUser(engine, lease.username!);
-      await revokeIamUser(otherEngine, other.username!);
+      await revokeIamUser(clientsFor(engine), lease.username!);
+      await revokeIamUser(clientsFor(otherEngine), other.username!);
     }
   });
 });

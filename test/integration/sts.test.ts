@@ -23,6 +23,7 @@ import { sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
 import { allowPolicy, clients, createAssumableRole, engineSettings, moto, uniq } from "../support/aws";
 import { roleSettings } from "../support/fixtures";
+import { clientsFor } from "../support/clients";
 
 const allow = allowPolicy;
 
@@ -53,14 +54,14 @@ async function createUser(actions: string[]): Promise<{ name: string; accessKey:
 
 describe("callerIdentity", () => {
   it("identifies the engine's root user", async () => {
-    await expect(callerIdentity(engineSettings())).resolves.toMatchObject({
+    await expect(callerIdentity(clientsFor(engineSettings()))).resolves.toMatchObject({
       accountId: moto().accountId,
       arn: `arn:aws:iam::${moto().accountId}:user/root`,
     });
   });
 
   it("rejects unknown credentials naming sts:GetCallerIdentity", async () => {
-    const err = await errorOf(callerIdentity(engineSettings({ accessKey: "AKIAUNKNOWNUNKNOWN00", secretKey: "nope" })));
+    const err = await errorOf(callerIdentity(clientsFor(engineSettings({ accessKey: "AKIAUNKNOWNUNKNOWN00", secretKey: "nope" }))));
     expect(err.action).toBe("sts:GetCallerIdentity");
     expect(err.code).toBe("InvalidClientTokenId");
   });
@@ -75,7 +76,7 @@ describe("issueAssumedRole", () => {
   it("returns session credentials limited to the role's permissions", async () => {
     const now = new Date();
     const sessionName = uniq("session");
-    const lease = await issueAssumedRole(engineSettings(), role({ roleArns: [roleArn] }), request(), {
+    const lease = await issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [roleArn] }), request(), {
       leaseId: "aws/sts/test/1",
       ttlSeconds: 900,
       sessionName,
@@ -107,11 +108,11 @@ describe("issueAssumedRole", () => {
   it("sends the role's external id, which the trust policy checks", async () => {
     const guarded = await createAssumableRole(["iam:ListUsers"], { StringEquals: { "sts:ExternalId": "ext-42" } });
     const opts = { leaseId: "aws/sts/test/2", ttlSeconds: 900, sessionName: uniq("s"), roleArn: guarded, now: new Date() };
-    const lease = await issueAssumedRole(engineSettings(), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
+    const lease = await issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
     expect(lease.arn).toContain(guarded.split("/").pop());
 
     const wrong = await errorOf(
-      issueAssumedRole(engineSettings(), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts),
+      issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts),
     );
     expect(wrong.action).toBe("sts:AssumeRole");
     expect(wrong.code).toBe("AccessDenied");
@@ -130,7 +131,7 @@ describe("issueAssumedRole", () => {
       }),
     );
     const err = await errorOf(
-      issueAssumedRole(engineSettings(), role({}), request(), {
+      issueAssumedRole(clientsFor(engineSettings()), role({}), request(), {
         leaseId: "l",
         ttlSeconds: 900,
         sessionName: "s",
@@ -147,8 +148,7 @@ describe("issueSessionToken", () => {
     // moto enforces a permission for sts:GetSessionToken (AWS does not); the user gets it.
     const user = await createUser(["iam:ListUsers", "sts:GetSessionToken"]);
     const engine = engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey });
-    const lease = await issueSessionToken(
-      engine,
+    const lease = await issueSessionToken(clientsFor(engine),
       role({ credentialType: "session_token" }),
       // moto's session keys are fixed example keys it rejects itself: no probe here.
       request({ waitUntilUsable: false }),
@@ -162,8 +162,7 @@ describe("issueSessionToken", () => {
     // Issued with the user's keys: a user without the permission is refused by moto.
     const other = await createUser(["iam:ListUsers"]);
     const refused = await errorOf(
-      issueSessionToken(
-        engineSettings({ accessKey: other.accessKey, secretKey: other.secretKey }),
+      issueSessionToken(clientsFor(engineSettings({ accessKey: other.accessKey, secretKey: other.secretKey })),
         role({ credentialType: "session_token" }),
         request({ waitUntilUsable: false }),
         { leaseId: "aws/sts/st/2", ttlSeconds: 1800, sessionName: "unused", now: new Date() },
@@ -174,7 +173,7 @@ describe("issueSessionToken", () => {
   });
 
   it("issues without a usability probe even when asked (STS credentials are usable at once; moto would reject its own session keys)", async () => {
-    const lease = await issueSessionToken(engineSettings(), role({ credentialType: "session_token" }), request({ waitUntilUsable: true }), {
+    const lease = await issueSessionToken(clientsFor(engineSettings()), role({ credentialType: "session_token" }), request({ waitUntilUsable: true }), {
       leaseId: "aws/sts/st/3",
       ttlSeconds: 900,
       sessionName: "unused",
@@ -189,8 +188,7 @@ describe("issueFederationToken", () => {
   it("returns a token for the requested name, expiring after the TTL", async () => {
     const name = uniq("fed").slice(0, 32);
     const now = new Date();
-    const lease = await issueFederationToken(
-      engineSettings(),
+    const lease = await issueFederationToken(clientsFor(engineSettings()),
       role({ credentialType: "federation_token", policyDocument: allow(["iam:ListUsers"]) }),
       request(),
       { leaseId: "aws/sts/fed/1", ttlSeconds: 3000, sessionName: name, now },
@@ -208,7 +206,7 @@ describe("issueFederationToken", () => {
 
   it("refuses a role without any policy", async () => {
     await expect(
-      issueFederationToken(engineSettings(), role({ credentialType: "federation_token" }), request(), {
+      issueFederationToken(clientsFor(engineSettings()), role({ credentialType: "federation_token" }), request(), {
         leaseId: "aws/sts/fed/2",
         ttlSeconds: 900,
         sessionName: "fed",
@@ -232,8 +230,7 @@ describe("sessionPolicy from real IAM groups", () => {
     await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }));
 
     const own = allow(["iam:ListUsers"]);
-    const merged = await sessionPolicy(
-      engineSettings(),
+    const merged = await sessionPolicy(clientsFor(engineSettings()),
       role({ policyDocument: own, policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"], iamGroups: [group] }),
     );
     expect(merged.policyArns).toEqual(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
@@ -248,7 +245,7 @@ describe("sessionPolicy from real IAM groups", () => {
 
   it("names the action and group when a group does not exist", async () => {
     const missing = uniq("missing");
-    const err = await errorOf(sessionPolicy(engineSettings(), role({ iamGroups: [missing] })));
+    const err = await errorOf(sessionPolicy(clientsFor(engineSettings()), role({ iamGroups: [missing] })));
     expect(err.action).toBe("iam:ListAttachedGroupPolicies");
     expect(err.message).toContain(`group "${missing}"`);
   });

@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { combinePolicyDocuments, groupPolicies, sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { EngineSettings, RoleSettings } from "../../provider/types";
+import { clientsFor } from "../support/clients";
 
 const iam = mockClient(IAMClient);
 
@@ -81,7 +82,7 @@ describe("groupPolicies", () => {
       .on(GetGroupPolicyCommand, { GroupName: "ops", PolicyName: "two" })
       .resolves({ GroupName: "ops", PolicyName: "two", PolicyDocument: encodeURIComponent(two) });
 
-    await expect(groupPolicies(engine, ["ops"])).resolves.toEqual({
+    await expect(groupPolicies(clientsFor(engine), ["ops"])).resolves.toEqual({
       inlinePolicies: [one, two],
       policyArns: ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"],
     });
@@ -95,9 +96,9 @@ describe("groupPolicies", () => {
       IsTruncated: false,
     }));
     iam.on(ListGroupPoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
-    await expect(groupPolicies(engine, [])).resolves.toEqual({ inlinePolicies: [], policyArns: [] });
+    await expect(groupPolicies(clientsFor(engine), [])).resolves.toEqual({ inlinePolicies: [], policyArns: [] });
     expect(iam.calls()).toHaveLength(0);
-    const result = await groupPolicies(engine, ["a", "b"]);
+    const result = await groupPolicies(clientsFor(engine), ["a", "b"]);
     expect(result.policyArns).toEqual(["arn:aws:iam::123456789012:policy/a", "arn:aws:iam::123456789012:policy/b"]);
   });
 
@@ -105,7 +106,7 @@ describe("groupPolicies", () => {
     iam.on(ListAttachedGroupPoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
     iam.on(ListGroupPoliciesCommand).resolves({ PolicyNames: ["p"], IsTruncated: false });
     iam.on(GetGroupPolicyCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDenied" }));
-    await expect(groupPolicies(engine, ["ops"])).rejects.toMatchObject({
+    await expect(groupPolicies(clientsFor(engine), ["ops"])).rejects.toMatchObject({
       action: "iam:GetGroupPolicy",
       code: "AccessDenied",
       message: 'iam:GetGroupPolicy failed: AccessDenied: group "ops": not authorized',
@@ -141,19 +142,19 @@ describe("sessionPolicy", () => {
       .resolves({ PolicyNames: ["inline"] });
     iam.on(GetGroupPolicyCommand).resolves({ PolicyDocument: encodeURIComponent(doc(allow("iam:ListUsers"))) });
 
-    await expect(sessionPolicy(engine, role)).resolves.toEqual({
+    await expect(sessionPolicy(clientsFor(engine), role)).resolves.toEqual({
       policy: doc([allow("s3:GetObject"), allow("iam:ListUsers")]),
       policyArns: ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/C"],
     });
   });
 
   it("returns the role's own policy unchanged without groups", async () => {
-    await expect(sessionPolicy(engine, { ...role, iamGroups: [] })).resolves.toEqual({
+    await expect(sessionPolicy(clientsFor(engine), { ...role, iamGroups: [] })).resolves.toEqual({
       policy: role.policyDocument,
       policyArns: role.policyArns,
     });
     await expect(
-      sessionPolicy(engine, { ...role, iamGroups: [], policyDocument: undefined, policyArns: [] }),
+      sessionPolicy(clientsFor(engine), { ...role, iamGroups: [], policyDocument: undefined, policyArns: [] }),
     ).resolves.toEqual({ policy: undefined, policyArns: [] });
     expect(iam.calls()).toHaveLength(0);
   });

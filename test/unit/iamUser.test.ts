@@ -17,6 +17,7 @@ import {
 import { AwsCallError } from "../../provider/aws/errors";
 import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
+import { clientsFor } from "../support/clients";
 
 const engine: EngineSettings = {
   mount: "aws",
@@ -58,7 +59,7 @@ function fakeWait() {
 }
 
 function issue(overrides: Partial<RoleSettings> = {}, req: LeaseRequest = request) {
-  return issueIamUser(engine, { ...role, ...overrides }, req, {
+  return issueIamUser(clientsFor(engine), engine, { ...role, ...overrides }, req, {
     leaseId: LEASE_ID,
     username: USERNAME,
     ttlSeconds: 3600,
@@ -340,7 +341,7 @@ describe("revokeIamUser", () => {
 
   it("removes everything IAM requires, following every List call to its second page, then deletes the user", async () => {
     loadedUser();
-    await expect(revokeIamUser(engine, "loaded")).resolves.toEqual({ existed: true });
+    await expect(revokeIamUser(clientsFor(engine), "loaded")).resolves.toEqual({ existed: true });
 
     expect(iam.users.has("loaded")).toBe(false);
     // Each List was called twice: without a Marker, then with the Marker of page 1.
@@ -380,12 +381,12 @@ describe("revokeIamUser", () => {
 
   it("a user without a login profile is fine (DeleteLoginProfile's NoSuchEntity is not an error)", async () => {
     iam.addUser("plain", { keys: ["AKIA1"] });
-    await expect(revokeIamUser(engine, "plain")).resolves.toEqual({ existed: true });
+    await expect(revokeIamUser(clientsFor(engine), "plain")).resolves.toEqual({ existed: true });
     expect(iam.users.has("plain")).toBe(false);
   });
 
   it("a user already gone is success with existed: false, after a single call", async () => {
-    await expect(revokeIamUser(engine, "never-there")).resolves.toEqual({ existed: false });
+    await expect(revokeIamUser(clientsFor(engine), "never-there")).resolves.toEqual({ existed: false });
     expect(iam.commandNames()).toEqual(["ListAccessKeys"]);
   });
 
@@ -395,7 +396,7 @@ describe("revokeIamUser", () => {
       throw Object.assign(new Error("The user policy with name p cannot be found."), { name: "NoSuchEntityException" });
     });
     iam.overrides.set("DeleteUser", () => ({}));
-    await expect(revokeIamUser(engine, "racy")).resolves.toEqual({ existed: true });
+    await expect(revokeIamUser(clientsFor(engine), "racy")).resolves.toEqual({ existed: true });
     expect(iam.commandNames().at(-1)).toBe("DeleteUser");
   });
 
@@ -412,7 +413,7 @@ describe("revokeIamUser", () => {
     iam.overrides.set("ListServiceSpecificCredentials", () => {
       throw motoUnimplemented();
     });
-    await expect(revokeIamUser(engine, "on-moto")).resolves.toEqual({ existed: true });
+    await expect(revokeIamUser(clientsFor(engine), "on-moto")).resolves.toEqual({ existed: true });
     expect(iam.users.has("on-moto")).toBe(false);
   });
 
@@ -425,7 +426,7 @@ describe("revokeIamUser", () => {
       iam.overrides.set("ListServiceSpecificCredentials", () => {
         throw err;
       });
-      await expect(revokeIamUser(engine, `u${i}`)).resolves.toEqual({ existed: true });
+      await expect(revokeIamUser(clientsFor(engine), `u${i}`)).resolves.toEqual({ existed: true });
     }
   });
 
@@ -435,7 +436,7 @@ describe("revokeIamUser", () => {
     iam.overrides.set("ListServiceSpecificCredentials", () => {
       throw motoUnimplemented();
     });
-    const err = await revokeIamUser(engine, "conflict").catch((e) => e);
+    const err = await revokeIamUser(clientsFor(engine), "conflict").catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:DeleteUser");
     expect(err.message).toBe(
@@ -447,7 +448,7 @@ describe("revokeIamUser", () => {
   it("other List errors are thrown with their action", async () => {
     iam.addUser("denied");
     iam.failing.set("ListServiceSpecificCredentials", Object.assign(new Error("not authorized"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
-    const err = await revokeIamUser(engine, "denied").catch((e) => e);
+    const err = await revokeIamUser(clientsFor(engine), "denied").catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:ListServiceSpecificCredentials");
     expect(iam.users.has("denied")).toBe(true);
@@ -457,7 +458,7 @@ describe("revokeIamUser", () => {
 describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
   it("renew rewrites the expiry deny policy and the expires-at tag", async () => {
     iam.addUser("u", { tags: [{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }, { Key: "awslease:mount", Value: "aws" }] });
-    await renewIamUser(engine, "u", new Date("2030-02-03T04:05:06.789Z"), "2030-01-01T00:00:00Z");
+    await renewIamUser(clientsFor(engine), "u", new Date("2030-02-03T04:05:06.789Z"), "2030-01-01T00:00:00Z");
     expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(expiryDenyPolicy(new Date("2030-02-03T04:05:06Z")));
     expect(iam.users.get("u")!.tags).toEqual([
       { Key: "awslease:mount", Value: "aws" },
@@ -466,7 +467,7 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
   });
 
   it("renew of a deleted user fails naming the action", async () => {
-    const err = await renewIamUser(engine, "gone", new Date(), "2030-01-01T00:00:00Z").catch((e) => e);
+    const err = await renewIamUser(clientsFor(engine), "gone", new Date(), "2030-01-01T00:00:00Z").catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:TagUser");
   });
@@ -480,7 +481,7 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
 
     it("TagUser denied: nothing moved", async () => {
       iam.failing.set("TagUser", denied());
-      const err = await renewIamUser(engine, "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
+      const err = await renewIamUser(clientsFor(engine), "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
       expect(err.action).toBe("iam:TagUser");
       expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(oldPolicy);
       expect(iam.users.get("u")!.tags).toEqual([{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }]);
@@ -488,7 +489,7 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
 
     it("PutUserPolicy denied: the tag is put back, the policy keeps the old expiry", async () => {
       iam.failing.set("PutUserPolicy", denied());
-      const err = await renewIamUser(engine, "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
+      const err = await renewIamUser(clientsFor(engine), "u", new Date("2030-02-03T00:00:00Z"), "2030-01-01T00:00:00Z").catch((e) => e);
       expect(err.action).toBe("iam:PutUserPolicy");
       expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(oldPolicy);
       expect(iam.users.get("u")!.tags).toEqual([{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }]);
@@ -512,9 +513,9 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
 
   it("check: ok while the key exists (found on a later page), gone when the key or the user is gone", async () => {
     iam.addUser("u", { keys: ["AKIA1", "AKIA2"] });
-    await expect(checkIamUser(engine, "u", "AKIA2")).resolves.toBe("ok");
-    await expect(checkIamUser(engine, "u", "AKIA3")).resolves.toBe("gone");
-    await expect(checkIamUser(engine, "nobody", "AKIA1")).resolves.toBe("gone");
+    await expect(checkIamUser(clientsFor(engine), "u", "AKIA2")).resolves.toBe("ok");
+    await expect(checkIamUser(clientsFor(engine), "u", "AKIA3")).resolves.toBe("gone");
+    await expect(checkIamUser(clientsFor(engine), "nobody", "AKIA1")).resolves.toBe("gone");
   });
 
   it("listTaggedUsers pages through users and tags and returns only this table's users of this mount", async () => {
@@ -534,7 +535,7 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
     iam.addUser("other-table", { tags: [{ Key: "awslease:mount", Value: "aws" }, { Key: "awslease:table", Value: "table-2" }] });
     iam.addUser("no-table", { tags: [{ Key: "awslease:mount", Value: "aws" }] });
 
-    await expect(listTaggedUsers({ ...engine, tableId: "table-1" })).resolves.toEqual([
+    await expect(listTaggedUsers(clientsFor({ ...engine, tableId: "table-1" }), { ...engine, tableId: "table-1" })).resolves.toEqual([
       { username: "mine", leaseId: "aws/creds/deploy/x", role: "deploy", expiresAt: "2030-01-01T00:00:00Z" },
       { username: "mine-too" },
     ]);

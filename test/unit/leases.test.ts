@@ -15,6 +15,7 @@ import { ValidationError } from "../../provider/errors";
 import type { EngineSettings, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
 import { roleSettings } from "../support/fixtures";
+import { clientsFor } from "../support/clients";
 
 const engine: EngineSettings = {
   mount: "aws",
@@ -50,7 +51,7 @@ afterEach(() => iam.mock.restore());
 
 describe("issueLease", () => {
   it("iam_user: lease id <mount>/creds/<role>/<24 alphanumerics>, templated user name, TTL warnings", async () => {
-    const lease = await issueLease(engine, baseRole, { ttl: 2 * 86400, waitUntilUsable: false }, { now: NOW });
+    const lease = await issueLease(clientsFor(engine), engine, baseRole, { ttl: 2 * 86400, waitUntilUsable: false }, { now: NOW });
 
     expect(lease.leaseId).toMatch(/^aws\/creds\/deploy\/[A-Za-z0-9]{24}$/);
     expect(lease.username).toMatch(/^awslease-aws-deploy-1893553445-[A-Za-z0-9]+$/);
@@ -64,8 +65,7 @@ describe("issueLease", () => {
   });
 
   it("uses the given lease id suffix and the engine's username template", async () => {
-    const lease = await issueLease(
-      { ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' },
+    const lease = await issueLease(clientsFor({ ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' }), { ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' },
       baseRole,
       { ttl: 0, waitUntilUsable: false },
       { now: NOW, leaseId: "fixedfixedfixedfixedfixe" },
@@ -78,8 +78,8 @@ describe("issueLease", () => {
   it("two issues get different lease ids", async () => {
     const role = { ...baseRole, credentialType: "session_token" as const, policyDocument: undefined };
     sts.on(GetSessionTokenCommand).resolves({ Credentials: stsCredentials(new Date("2030-01-02T04:04:05Z")) });
-    const a = await issueLease(engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
-    const b = await issueLease(engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
+    const a = await issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
+    const b = await issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
     expect(a.leaseId).not.toBe(b.leaseId);
   });
 
@@ -89,7 +89,7 @@ describe("issueLease", () => {
       AssumedRoleUser: { Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/target/x`, AssumedRoleId: "AROA:x" },
     });
     const role = { ...baseRole, credentialType: "assumed_role" as const, roleArns: [ROLE_ARN] };
-    const lease = await issueLease(engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
+    const lease = await issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
 
     expect(lease.leaseId).toMatch(/^aws\/sts\/deploy\/[A-Za-z0-9]{24}$/);
     const input = sts.commandCalls(AssumeRoleCommand)[0].args[0].input;
@@ -105,14 +105,14 @@ describe("issueLease", () => {
   it("assumed_role: the request's session name wins", async () => {
     sts.on(AssumeRoleCommand).resolves({ Credentials: stsCredentials(new Date("2030-01-02T04:04:05Z")) });
     const role = { ...baseRole, credentialType: "assumed_role" as const, roleArns: [ROLE_ARN] };
-    await issueLease(engine, role, { ttl: 0, waitUntilUsable: false, roleSessionName: "ci-run-42" }, { now: NOW });
+    await issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false, roleSessionName: "ci-run-42" }, { now: NOW });
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleSessionName).toBe("ci-run-42");
   });
 
   it("federation_token: Name from the STS template (at most 32 characters)", async () => {
     sts.on(GetFederationTokenCommand).resolves({ Credentials: stsCredentials(new Date("2030-01-02T04:04:05Z")) });
     const role = { ...baseRole, credentialType: "federation_token" as const };
-    const lease = await issueLease(engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
+    const lease = await issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false }, { now: NOW });
     const input = sts.commandCalls(GetFederationTokenCommand)[0].args[0].input;
     expect(input.Name).toMatch(/^awslease-1893553445-[A-Za-z0-9]{12}$/);
     expect(input.Name).toHaveLength(32);
@@ -122,7 +122,7 @@ describe("issueLease", () => {
   it("session_token: dispatched to GetSessionToken with the STS TTL (raised to the AWS minimum, with a warning)", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: stsCredentials(new Date("2030-01-02T03:19:05Z")) });
     const role = { ...baseRole, credentialType: "session_token" as const, policyDocument: undefined };
-    const lease = await issueLease(engine, role, { ttl: 60, waitUntilUsable: false }, { now: NOW });
+    const lease = await issueLease(clientsFor(engine), engine, role, { ttl: 60, waitUntilUsable: false }, { now: NOW });
     expect(sts.commandCalls(GetSessionTokenCommand)[0].args[0].input).toEqual({ DurationSeconds: 900 });
     expect(lease.credentialType).toBe("session_token");
     expect(lease.warnings).toEqual(["ttl 1m0s raised to 15m0s, the AWS minimum for session_token"]);
@@ -130,7 +130,7 @@ describe("issueLease", () => {
 
   it("an invalid request is refused before any AWS call", async () => {
     const role = { ...baseRole, credentialType: "assumed_role" as const, roleArns: [ROLE_ARN, `${ROLE_ARN}2`] };
-    await expect(issueLease(engine, role, { ttl: 0, waitUntilUsable: false })).rejects.toBeInstanceOf(ValidationError);
+    await expect(issueLease(clientsFor(engine), engine, role, { ttl: 0, waitUntilUsable: false })).rejects.toBeInstanceOf(ValidationError);
     expect(sts.calls()).toHaveLength(0);
     expect(iam.mock.calls()).toHaveLength(0);
   });
@@ -139,7 +139,7 @@ describe("issueLease", () => {
 describe("revokeLease", () => {
   it("iam_user: deletes the user", async () => {
     iam.addUser("u1", { keys: ["AKIA1"] });
-    await expect(revokeLease(engine, { credentialType: "iam_user", username: "u1" })).resolves.toEqual({
+    await expect(revokeLease(clientsFor(engine), { credentialType: "iam_user", username: "u1" })).resolves.toEqual({
       revoked: true,
       message: "deleted IAM user u1 and its access keys",
     });
@@ -147,7 +147,7 @@ describe("revokeLease", () => {
   });
 
   it("iam_user already gone is success, and says so", async () => {
-    await expect(revokeLease(engine, { credentialType: "iam_user", username: "u1" })).resolves.toEqual({
+    await expect(revokeLease(clientsFor(engine), { credentialType: "iam_user", username: "u1" })).resolves.toEqual({
       revoked: true,
       message: "IAM user u1 was already gone",
     });
@@ -155,7 +155,7 @@ describe("revokeLease", () => {
 
   it("STS: nothing to delete; the message says when they expire", async () => {
     await expect(
-      revokeLease(engine, { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" }),
+      revokeLease(clientsFor(engine), { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" }),
     ).resolves.toEqual({
       revoked: false,
       message: "STS credentials cannot be revoked individually; they expire at 2030-01-02T04:04:05Z",
@@ -178,7 +178,7 @@ describe("renewLease", () => {
 
   it("moves the expiry to now + increment and rewrites the deny policy and tag", async () => {
     const now = new Date("2030-01-01T00:30:00.500Z");
-    await expect(renewLease(engine, lease, 7200, now)).resolves.toEqual({
+    await expect(renewLease(clientsFor(engine), engine, lease, 7200, now)).resolves.toEqual({
       expiresAt: "2030-01-01T02:30:00Z",
       leaseDuration: 7200,
       warnings: [],
@@ -188,14 +188,14 @@ describe("renewLease", () => {
   });
 
   it("increment 0 means the engine's lease", async () => {
-    const renewed = await renewLease(engine, lease, 0, new Date("2030-01-01T00:30:00Z"));
+    const renewed = await renewLease(clientsFor(engine), engine, lease, 0, new Date("2030-01-01T00:30:00Z"));
     expect(renewed.expiresAt).toBe("2030-01-01T01:30:00Z");
     expect(renewed.leaseDuration).toBe(3600);
   });
 
   it("is capped so the lease lives at most leaseMax from issuedAt, with a warning", async () => {
     const now = new Date("2030-01-01T23:00:00Z");
-    const renewed = await renewLease(engine, { ...lease, expiresAt: "2030-01-01T23:30:00Z" }, 7200, now);
+    const renewed = await renewLease(clientsFor(engine), engine, { ...lease, expiresAt: "2030-01-01T23:30:00Z" }, 7200, now);
     expect(renewed).toEqual({
       expiresAt: "2030-01-02T00:00:00Z",
       leaseDuration: 3600,
@@ -205,17 +205,17 @@ describe("renewLease", () => {
   });
 
   it("refuses once the lease has lived leaseMax (e.g. after leaseMax was lowered)", async () => {
-    const err = await renewLease({ ...engine, leaseMaxSeconds: 1800 }, lease, 600, new Date("2030-01-01T00:40:00Z")).catch((e) => e);
+    const err = await renewLease(clientsFor({ ...engine, leaseMaxSeconds: 1800 }), { ...engine, leaseMaxSeconds: 1800 }, lease, 600, new Date("2030-01-01T00:40:00Z")).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.message).toBe("increment: lease reached the engine's leaseMax 30m0s at 2030-01-01T00:30:00Z; issue a new one");
     expect(iam.applied).toEqual([]);
   });
 
   it("refuses an expired lease (its key is already denied) and STS leases", async () => {
-    await expect(renewLease(engine, lease, 600, new Date("2030-01-01T01:00:00Z"))).rejects.toThrow(
+    await expect(renewLease(clientsFor(engine), engine, lease, 600, new Date("2030-01-01T01:00:00Z"))).rejects.toThrow(
       "expiresAt: lease expired at 2030-01-01T01:00:00Z and cannot be renewed; issue a new one",
     );
-    await expect(renewLease(engine, { ...lease, credentialType: "assumed_role" }, 600, new Date("2030-01-01T00:10:00Z"))).rejects.toThrow(
+    await expect(renewLease(clientsFor(engine), engine, { ...lease, credentialType: "assumed_role" }, 600, new Date("2030-01-01T00:10:00Z"))).rejects.toThrow(
       /lease is not renewable/,
     );
     expect(iam.applied).toEqual([]);
@@ -228,16 +228,16 @@ describe("checkLease", () => {
 
   it("iam_user: ok, expired, or gone (user or key gone, expired or not)", async () => {
     iam.addUser("u1", { keys: ["AKIA1"] });
-    await expect(checkLease(engine, iamLease, now)).resolves.toBe("ok");
-    await expect(checkLease(engine, { ...iamLease, expiresAt: "2030-01-01T00:00:00Z" }, now)).resolves.toBe("expired");
-    await expect(checkLease(engine, { ...iamLease, accessKey: "AKIA2" }, now)).resolves.toBe("gone");
-    await expect(checkLease(engine, { ...iamLease, username: "u2", expiresAt: "2030-01-01T00:00:00Z" }, now)).resolves.toBe("gone");
+    await expect(checkLease(clientsFor(engine), iamLease, now)).resolves.toBe("ok");
+    await expect(checkLease(clientsFor(engine), { ...iamLease, expiresAt: "2030-01-01T00:00:00Z" }, now)).resolves.toBe("expired");
+    await expect(checkLease(clientsFor(engine), { ...iamLease, accessKey: "AKIA2" }, now)).resolves.toBe("gone");
+    await expect(checkLease(clientsFor(engine), { ...iamLease, username: "u2", expiresAt: "2030-01-01T00:00:00Z" }, now)).resolves.toBe("gone");
   });
 
   it("STS: by expiry alone, without AWS calls", async () => {
     const sts = { credentialType: "federation_token" as const, accessKey: "ASIA", expiresAt: "2030-01-01T01:00:00Z" };
-    await expect(checkLease(engine, sts, now)).resolves.toBe("ok");
-    await expect(checkLease(engine, { ...sts, expiresAt: "2030-01-01T00:30:00Z" }, now)).resolves.toBe("expired");
+    await expect(checkLease(clientsFor(engine), sts, now)).resolves.toBe("ok");
+    await expect(checkLease(clientsFor(engine), { ...sts, expiresAt: "2030-01-01T00:30:00Z" }, now)).resolves.toBe("expired");
     expect(iam.mock.calls()).toHaveLength(0);
   });
 });

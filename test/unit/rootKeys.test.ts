@@ -14,6 +14,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { OldRootKeyNotDeletedError, rotateRootKey } from "../../provider/aws/rootKeys";
 import type { EngineSettings } from "../../provider/types";
+import { clientsFor } from "../support/clients";
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
@@ -85,7 +86,7 @@ describe("rotateRootKey", () => {
     });
     const time = fakeTime();
 
-    await expect(rotateRootKey(engine, time)).resolves.toEqual({
+    await expect(rotateRootKey(clientsFor(engine), engine, time)).resolves.toEqual({
       accessKey: NEW_KEY,
       secretKey: NEW_SECRET,
       oldAccessKey: OLD_KEY,
@@ -102,7 +103,7 @@ describe("rotateRootKey", () => {
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [{ AccessKeyId: OLD_KEY }, { AccessKeyId: "AKIAOTHER" }],
     });
-    await expect(rotateRootKey(engine, fakeTime())).rejects.toThrow(
+    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(
       /IAM user "engine" already has 2 access keys; delete one first/,
     );
     expect(iam.commandCalls(CreateAccessKeyCommand)).toHaveLength(0);
@@ -114,7 +115,7 @@ describe("rotateRootKey", () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: "1", Arn: "arn:x", UserId: "u" });
     iam.on(DeleteAccessKeyCommand).rejects(rejected("AccessDenied"));
 
-    const err = await rotateRootKey(engine, fakeTime()).catch((e: unknown) => e);
+    const err = await rotateRootKey(clientsFor(engine), engine, fakeTime()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OldRootKeyNotDeletedError);
     const failure = err as OldRootKeyNotDeletedError;
     expect(failure.message).toContain(`the new access key ${NEW_KEY} of IAM user "engine" is in effect`);
@@ -142,7 +143,7 @@ describe("rotateRootKey", () => {
     iam.on(DeleteAccessKeyCommand).resolves({});
     const time = fakeTime();
 
-    await rotateRootKey(engine, time);
+    await rotateRootKey(clientsFor(engine), engine, time);
     // 2 rejections, 1 success that did not count, then 3 in a row.
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(6);
     expect(time.sleeps.length).toBeGreaterThanOrEqual(2);
@@ -159,7 +160,7 @@ describe("rotateRootKey", () => {
     });
     const time = fakeTime(10_000);
 
-    await expect(rotateRootKey(engine, time)).rejects.toThrow(
+    await expect(rotateRootKey(clientsFor(engine), engine, time)).rejects.toThrow(
       `the new access key ${NEW_KEY} did not work (new access key was not usable after 10s ` +
         "(sts:GetCallerIdentity kept failing: InvalidClientTokenId)); it was deleted and the old key stays in use",
     );
@@ -172,12 +173,12 @@ describe("rotateRootKey", () => {
     mockHappyIam();
     sts.on(GetCallerIdentityCommand).resolves({ Account: "1", Arn: "arn:x", UserId: "u" });
     iam.on(DeleteAccessKeyCommand).rejectsOnce(rejected("InvalidClientTokenId")).resolves({});
-    await expect(rotateRootKey(engine, fakeTime())).resolves.toMatchObject({ accessKey: NEW_KEY });
+    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).resolves.toMatchObject({ accessKey: NEW_KEY });
     expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(2);
   });
 
   it("needs static root credentials", async () => {
-    await expect(rotateRootKey({ ...engine, accessKey: undefined, secretKey: undefined })).rejects.toThrow(
+    await expect(rotateRootKey(clientsFor({ ...engine, accessKey: undefined, secretKey: undefined }), { ...engine, accessKey: undefined, secretKey: undefined })).rejects.toThrow(
       "rotate-root needs static root credentials (accessKey/secretKey)",
     );
     expect(iam.calls()).toHaveLength(0);
@@ -185,7 +186,7 @@ describe("rotateRootKey", () => {
 
   it("refuses credentials that are not an IAM user's (GetUser without a user name)", async () => {
     iam.on(GetUserCommand).resolves({ User: { UserName: undefined, UserId: "123", Arn: "arn:aws:iam::123456789012:root", Path: "/", CreateDate: new Date() } } as never);
-    await expect(rotateRootKey(engine, fakeTime())).rejects.toThrow(/^iam:GetUser failed: NotAnIamUser/);
+    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(/^iam:GetUser failed: NotAnIamUser/);
     expect(iam.commandCalls(CreateAccessKeyCommand)).toHaveLength(0);
   });
 
@@ -193,7 +194,7 @@ describe("rotateRootKey", () => {
     iam.on(GetUserCommand).resolves({ User: { UserName: "engine", UserId: "AIDA", Arn: "arn:x", Path: "/", CreateDate: new Date() } });
     iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [{ AccessKeyId: OLD_KEY }] });
     iam.on(CreateAccessKeyCommand).rejects(rejected("LimitExceeded"));
-    await expect(rotateRootKey(engine, fakeTime())).rejects.toThrow(/^iam:CreateAccessKey failed: LimitExceeded/);
+    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(/^iam:CreateAccessKey failed: LimitExceeded/);
     expect(sts.calls()).toHaveLength(0);
   });
 });

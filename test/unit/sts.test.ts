@@ -27,6 +27,7 @@ import {
 } from "../../provider/aws/sts";
 import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
 import { roleSettings } from "../support/fixtures";
+import { clientsFor } from "../support/clients";
 
 const sts = mockClient(STSClient);
 const iam = mockClient(IAMClient);
@@ -97,8 +98,7 @@ describe("issueAssumedRole", () => {
       Credentials: credentials,
       AssumedRoleUser: { Arn: "arn:aws:sts::123456789012:assumed-role/deploy/vault-1714564800-abc", AssumedRoleId: "AROA:x" },
     });
-    const lease = await issueAssumedRole(
-      engine,
+    const lease = await issueAssumedRole(clientsFor(engine),
       role({
         policyDocument: readBucket,
         policyArns: ["arn:aws:iam::123456789012:policy/shared", "arn:aws:iam::123456789012:policy/own"],
@@ -151,7 +151,7 @@ describe("issueAssumedRole", () => {
 
   it("omits every empty optional parameter and reads no group policies without groups", async () => {
     sts.on(AssumeRoleCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: "arn:x", AssumedRoleId: "y" } });
-    await issueAssumedRole(engine, role(), request, opts({ roleArn: ROLE_ARN }));
+    await issueAssumedRole(clientsFor(engine), role(), request, opts({ roleArn: ROLE_ARN }));
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toEqual({
       RoleArn: ROLE_ARN,
       RoleSessionName: "vault-1714564800-abc",
@@ -164,7 +164,7 @@ describe("issueAssumedRole", () => {
     iam.on(ListAttachedGroupPoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
     iam.on(ListGroupPoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
     sts.on(AssumeRoleCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: "arn:x", AssumedRoleId: "y" } });
-    await issueAssumedRole(engine, role({ policyDocument: readBucket, iamGroups: ["empty"] }), request, opts({ roleArn: ROLE_ARN }));
+    await issueAssumedRole(clientsFor(engine), role({ policyDocument: readBucket, iamGroups: ["empty"] }), request, opts({ roleArn: ROLE_ARN }));
     const input = sts.commandCalls(AssumeRoleCommand)[0].args[0].input;
     expect(input.Policy).toBe(readBucket);
     expect(input.PolicyArns).toBeUndefined();
@@ -173,7 +173,7 @@ describe("issueAssumedRole", () => {
   it("makes no usability probe even when asked: STS credentials are usable at once", async () => {
     sts.on(AssumeRoleCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: "arn:x", AssumedRoleId: "y" } });
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
-    const lease = await issueAssumedRole(engine, role(), { ...request, waitUntilUsable: true }, opts({ roleArn: ROLE_ARN }));
+    const lease = await issueAssumedRole(clientsFor(engine), role(), { ...request, waitUntilUsable: true }, opts({ roleArn: ROLE_ARN }));
     expect(lease.accessKey).toBe("ASIANEWNEWNEW");
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
   });
@@ -183,19 +183,19 @@ describe("issueAssumedRole", () => {
       .on(ListAttachedGroupPoliciesCommand)
       .rejects(Object.assign(new Error("The group with name missing cannot be found."), { name: "NoSuchEntity" }));
     await expect(
-      issueAssumedRole(engine, role({ iamGroups: ["missing"] }), request, opts({ roleArn: ROLE_ARN })),
+      issueAssumedRole(clientsFor(engine), role({ iamGroups: ["missing"] }), request, opts({ roleArn: ROLE_ARN })),
     ).rejects.toThrow(/iam:ListAttachedGroupPolicies failed: NoSuchEntity: group "missing"/);
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
   });
 
   it("refuses to run without a role ARN", async () => {
-    await expect(issueAssumedRole(engine, role(), request, opts())).rejects.toThrow(/^roleArn: /);
+    await expect(issueAssumedRole(clientsFor(engine), role(), request, opts())).rejects.toThrow(/^roleArn: /);
     expect(sts.calls()).toHaveLength(0);
   });
 
   it("names sts:AssumeRole when AWS refuses", async () => {
     sts.on(AssumeRoleCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDenied" }));
-    await expect(issueAssumedRole(engine, role(), request, opts({ roleArn: ROLE_ARN }))).rejects.toThrow(
+    await expect(issueAssumedRole(clientsFor(engine), role(), request, opts({ roleArn: ROLE_ARN }))).rejects.toThrow(
       "sts:AssumeRole failed: AccessDenied: not authorized",
     );
   });
@@ -208,8 +208,7 @@ describe("issueFederationToken", () => {
       Credentials: credentials,
       FederatedUser: { Arn: "arn:aws:sts::123456789012:federated-user/vault-fed", FederatedUserId: "123456789012:vault-fed" },
     });
-    const lease = await issueFederationToken(
-      engine,
+    const lease = await issueFederationToken(clientsFor(engine),
       role({ credentialType: "federation_token", policyDocument: readBucket, iamGroups: ["ops"] }),
       request,
       opts({ sessionName: "vault-fed", ttlSeconds: 900 }),
@@ -239,8 +238,7 @@ describe("issueFederationToken", () => {
 
   it("sends only PolicyArns when the role has ARNs but no document", async () => {
     sts.on(GetFederationTokenCommand).resolves({ Credentials: credentials, FederatedUser: { Arn: "arn:x", FederatedUserId: "y" } });
-    await issueFederationToken(
-      engine,
+    await issueFederationToken(clientsFor(engine),
       role({ credentialType: "federation_token", policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"] }),
       request,
       opts({ sessionName: "vault-fed" }),
@@ -254,7 +252,7 @@ describe("issueFederationToken", () => {
 
   it("refuses a role without any policy instead of issuing the engine's own permissions", async () => {
     await expect(
-      issueFederationToken(engine, role({ credentialType: "federation_token" }), request, opts({ sessionName: "vault-fed" })),
+      issueFederationToken(clientsFor(engine), role({ credentialType: "federation_token" }), request, opts({ sessionName: "vault-fed" })),
     ).rejects.toMatchObject({ name: "ValidationError", failures: [{ field: "policyDocument" }] });
     expect(sts.calls()).toHaveLength(0);
   });
@@ -263,8 +261,7 @@ describe("issueFederationToken", () => {
     iam.on(ListAttachedGroupPoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
     iam.on(ListGroupPoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
     await expect(
-      issueFederationToken(
-        engine,
+      issueFederationToken(clientsFor(engine),
         role({ credentialType: "federation_token", iamGroups: ["empty"] }),
         request,
         opts({ sessionName: "vault-fed" }),
@@ -276,8 +273,7 @@ describe("issueFederationToken", () => {
   it("makes no usability probe even when asked (moto rejects its own federation keys; AWS checks them on use)", async () => {
     sts.on(GetFederationTokenCommand).resolves({ Credentials: credentials, FederatedUser: { Arn: "arn:x", FederatedUserId: "y" } });
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
-    const lease = await issueFederationToken(
-      engine,
+    const lease = await issueFederationToken(clientsFor(engine),
       role({ credentialType: "federation_token", policyDocument: readBucket }),
       { ...request, waitUntilUsable: true },
       opts({ sessionName: "vault-fed" }),
@@ -290,8 +286,7 @@ describe("issueFederationToken", () => {
 describe("issueSessionToken", () => {
   it("sends SerialNumber and TokenCode for an MFA role (moto cannot check MFA codes)", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: credentials });
-    const lease = await issueSessionToken(
-      engine,
+    const lease = await issueSessionToken(clientsFor(engine),
       role({ credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/ci" }),
       { ...request, mfaCode: "123456" },
       opts({ ttlSeconds: 1800 }),
@@ -309,14 +304,13 @@ describe("issueSessionToken", () => {
 
   it("sends only DurationSeconds without MFA", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: credentials });
-    await issueSessionToken(engine, role({ credentialType: "session_token" }), request, opts());
+    await issueSessionToken(clientsFor(engine), role({ credentialType: "session_token" }), request, opts());
     expect(sts.commandCalls(GetSessionTokenCommand)[0].args[0].input).toEqual({ DurationSeconds: 900 });
   });
 
   it("asks for the MFA code before calling AWS", async () => {
     await expect(
-      issueSessionToken(
-        engine,
+      issueSessionToken(clientsFor(engine),
         role({ credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/ci" }),
         request,
         opts(),
@@ -328,14 +322,14 @@ describe("issueSessionToken", () => {
   it("makes no usability probe even when asked, like the other STS types", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: credentials });
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
-    const lease = await issueSessionToken(engine, role({ credentialType: "session_token" }), { ...request, waitUntilUsable: true }, opts());
+    const lease = await issueSessionToken(clientsFor(engine), role({ credentialType: "session_token" }), { ...request, waitUntilUsable: true }, opts());
     expect(lease.accessKey).toBe("ASIANEWNEWNEW");
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
   });
 
   it("reports an incomplete AWS answer naming the action", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: { ...credentials, SessionToken: undefined } });
-    await expect(issueSessionToken(engine, role({ credentialType: "session_token" }), request, opts())).rejects.toThrow(
+    await expect(issueSessionToken(clientsFor(engine), role({ credentialType: "session_token" }), request, opts())).rejects.toThrow(
       /^sts:GetSessionToken failed: IncompleteResponse/,
     );
   });
@@ -348,7 +342,7 @@ describe("callerIdentity", () => {
       usedKey = (await getClient().config.credentials()).accessKeyId;
       return { Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/root", UserId: "AIDAROOT" };
     });
-    await expect(callerIdentity(engine)).resolves.toEqual({
+    await expect(callerIdentity(clientsFor(engine))).resolves.toEqual({
       accountId: "123456789012",
       arn: "arn:aws:iam::123456789012:user/root",
       userId: "AIDAROOT",
@@ -358,6 +352,6 @@ describe("callerIdentity", () => {
 
   it("names sts:GetCallerIdentity when the root credentials are rejected", async () => {
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
-    await expect(callerIdentity(engine)).rejects.toThrow("sts:GetCallerIdentity failed: InvalidClientTokenId: invalid");
+    await expect(callerIdentity(clientsFor(engine))).rejects.toThrow("sts:GetCallerIdentity failed: InvalidClientTokenId: invalid");
   });
 });

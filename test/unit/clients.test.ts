@@ -1,0 +1,72 @@
+// clients.ts: the one place AWS clients are built, and passed to the AWS functions.
+import { describe, expect, it, vi } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DeleteUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
+import { STSClient } from "@aws-sdk/client-sts";
+import { awsClients, withAwsClients } from "../../provider/aws/clients";
+import { revokeIamUser } from "../../provider/aws/iamUser";
+import type { EngineSettings } from "../../provider/types";
+
+const engine: EngineSettings = {
+  mount: "aws",
+  accessKey: "AKIAEXAMPLE",
+  secretKey: "secret",
+  region: "eu-west-1",
+  iamEndpoint: "http://127.0.0.1:1",
+  stsEndpoint: "http://127.0.0.1:1",
+  maxRetries: 0,
+  leaseSeconds: 3600,
+  leaseMaxSeconds: 0,
+};
+const version = (JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as { version: string }).version;
+
+describe("AWS clients", () => {
+  it("carry awslease/<version> in their user agent (CloudTrail shows which calls were awslease's)", async () => {
+    const clients = awsClients(engine);
+    try {
+      expect(clients.iam.config.customUserAgent).toEqual([["awslease", version]]);
+      expect(clients.sts.config.customUserAgent).toEqual([["awslease", version]]);
+      expect(await clients.iam.config.region()).toBe("eu-west-1");
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  it("are built when first used, and destroyed together by withAwsClients", async () => {
+    const iamDestroy = vi.spyOn(IAMClient.prototype, "destroy");
+    const stsDestroy = vi.spyOn(STSClient.prototype, "destroy");
+    let built: IAMClient | undefined;
+    try {
+      await withAwsClients(engine, async (clients) => {
+        built = clients.iam;
+        expect(clients.iam).toBe(built); // one client per operation, not one per call
+      });
+      expect(built).toBeInstanceOf(IAMClient);
+      expect(iamDestroy.mock.contexts).toEqual([built]);
+      // STS was never used, so never built.
+      expect(stsDestroy).not.toHaveBeenCalled();
+      // Also when fn throws.
+      await expect(withAwsClients(engine, async (clients) => Promise.reject(new Error(`boom ${typeof clients.sts}`)))).rejects.toThrow("boom object");
+      expect(stsDestroy).toHaveBeenCalledTimes(1);
+    } finally {
+      iamDestroy.mockRestore();
+      stsDestroy.mockRestore();
+    }
+  });
+
+  it("are passed in: the IAM-user teardown runs against whatever client it is given", async () => {
+    const sent: string[] = [];
+    const fake = {
+      send: async (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        if (command instanceof ListAccessKeysCommand) return { AccessKeyMetadata: [], IsTruncated: false };
+        if (command instanceof DeleteUserCommand) return {};
+        return { IsTruncated: false };
+      },
+    } as unknown as IAMClient;
+    expect(await revokeIamUser({ iam: fake }, "u1")).toEqual({ existed: true });
+    expect(sent[0]).toBe("ListAccessKeysCommand");
+    expect(sent.at(-1)).toBe("DeleteUserCommand");
+  });
+});

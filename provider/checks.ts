@@ -24,7 +24,7 @@ export function hasUnknowns(value: unknown): boolean {
   return false;
 }
 
-export function checkFailures(news: Record<string, unknown>, validate: () => void): pulumi.dynamic.CheckResult {
+export function checkFailures<T extends object>(news: T, validate: () => void): pulumi.dynamic.CheckResult<T> {
   try {
     validate();
     return { inputs: plain(news) };

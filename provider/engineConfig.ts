@@ -38,8 +38,14 @@ export interface AwsEngineConfigArgs {
   rotateRootTrigger?: pulumi.Input<string>;
 }
 
+/** The engine provider's inputs, as AwsEngineConfig sets them. */
+export interface EngineInputs {
+  input: EngineConfigInput;
+  rotateRootTrigger?: string;
+}
+
 /** Stored outputs of an engine config. */
-interface EngineState {
+export interface EngineState {
   input: EngineConfigInput;
   settings: EngineSettings;
   rotateRootTrigger?: string;
@@ -104,10 +110,6 @@ function awsRootKeys(): typeof rootKeys {
   return require("./aws/rootKeys");
 }
 
-function asState(props: Record<string, unknown>): EngineState {
-  return props as unknown as EngineState;
-}
-
 /** Root credentials differ between the user's input and the effective settings after rotate-root. */
 function sameRootInput(a: EngineConfigInput, b: EngineConfigInput): boolean {
   return (a.accessKey ?? "") === (b.accessKey ?? "") && (a.secretKey ?? "") === (b.secretKey ?? "");
@@ -117,7 +119,7 @@ function newTableId(): string {
   return (require("node:crypto") as typeof import("node:crypto")).randomUUID();
 }
 
-export const engineOperations: pulumi.dynamic.ResourceProvider = {
+export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, EngineState> = {
   async check(_olds, news) {
     return checkFailures(news, () => {
       if (hasUnknowns(news.input)) return;
@@ -125,8 +127,7 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
     });
   },
 
-  async diff(_id, olds, news) {
-    const old = asState(olds);
+  async diff(_id, old, news) {
     const replaces: string[] = [];
     if ((old.input?.mount ?? "") !== (news.input?.mount ?? "")) replaces.push("input");
     // A new serialized shim (__provider) alone is no change here, unlike for leases:
@@ -154,16 +155,15 @@ export const engineOperations: pulumi.dynamic.ResourceProvider = {
     return { id: settings.mount, outs: plain(state) };
   },
 
-  async read(id, props) {
+  async read(id, state) {
     // Nothing in AWS to read back: config lives in state. Re-validate the credentials
     // so that `pulumi refresh` surfaces a revoked root key early.
-    const state = asState(props);
+    if (!state) return { id: "" };
     const who = await callerIdentity(state.settings);
     return { id, props: plain({ ...state, accountId: who.accountId, callerArn: who.arn }) };
   },
 
-  async update(_id, olds, news) {
-    const old = asState(olds);
+  async update(_id, old, news) {
     let settings: EngineSettings = {
       ...validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" }),
       // Kept for the engine's lifetime (an engine from before table ids gets one now).

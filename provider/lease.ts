@@ -33,6 +33,18 @@ export interface AwsLeaseArgs {
   renewal?: pulumi.Input<string>;
 }
 
+/** What the engine hands the lease provider: the resource's inputs, as AwsLease sets them. */
+export interface LeaseInputs {
+  engine: EngineSettings;
+  engineIdentity?: EngineIdentity;
+  role: RoleSettings;
+  request?: LeaseInput;
+  renewal?: string;
+  leaseKey?: string;
+  /** The serialized provider (the engine adds it). */
+  __provider?: string;
+}
+
 /** Stored outputs of a lease. */
 export interface LeaseState extends IssuedLease {
   engine: EngineSettings;
@@ -41,6 +53,7 @@ export interface LeaseState extends IssuedLease {
   request: LeaseInput;
   renewal?: string;
   leaseKey?: string;
+  __provider?: string;
 }
 
 export { ENGINE_OVERRIDE_ENV };
@@ -148,7 +161,14 @@ export function needsReplacement(lease: Pick<IssuedLease, "expiresAt" | "leaseDu
 const ENGINE_IDENTITY = ["mount", "region", "iamEndpoint", "stsEndpoint", "stsRegion"] as const;
 
 export function identityOf(engine: EngineSettings): EngineIdentity {
-  return Object.fromEntries(ENGINE_IDENTITY.map((k) => [k, engine[k] ?? null])) as unknown as EngineIdentity;
+  // The same keys as ENGINE_IDENTITY, each null when unset (the stored identities compare as JSON).
+  return {
+    mount: engine.mount,
+    region: engine.region ?? null,
+    iamEndpoint: engine.iamEndpoint ?? null,
+    stsEndpoint: engine.stsEndpoint ?? null,
+    stsRegion: engine.stsRegion ?? null,
+  };
 }
 
 /**
@@ -156,7 +176,7 @@ export function identityOf(engine: EngineSettings): EngineIdentity {
  * from the engine's arguments when there is one (the settings output is unknown in a
  * preview that updates the engine, which would otherwise show every lease replaced).
  */
-function engineIdentityChanged(old: LeaseState, news: Record<string, unknown>): boolean {
+function engineIdentityChanged(old: LeaseState, news: LeaseInputs): boolean {
   if (old.engineIdentity && news.engineIdentity !== undefined && !hasUnknowns(news.engineIdentity)) {
     return differs(old.engineIdentity, news.engineIdentity);
   }
@@ -173,29 +193,27 @@ function isStsType(t: CredentialType): boolean {
   return t !== "iam_user";
 }
 
-function outputsOf(state: LeaseState): Record<string, unknown> {
-  const outs = plain(state) as unknown as Record<string, unknown>;
-  delete outs.__provider;
+function outputsOf(state: LeaseState): LeaseState {
+  const { __provider: _provider, ...outs } = plain(state);
   return outs;
 }
 
-export const leaseOperations: pulumi.dynamic.ResourceProvider = {
+export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, LeaseState> = {
   async check(_olds, news) {
     return checkFailures(news, () => {
       if (hasUnknowns(news.request)) return;
       const request = validateLease(news.request ?? {});
       // The role's settings are unknown in a preview that creates or updates the role.
-      if (news.role && !hasUnknowns(news.role)) checkIssueRequest(news.role as RoleSettings, request);
+      if (news.role && !hasUnknowns(news.role)) checkIssueRequest(news.role, request);
     });
   },
 
-  async diff(_id, olds, news) {
-    const old = olds as LeaseState;
+  async diff(_id, old, news) {
     const replaces: string[] = [];
     if (differs(old.role, news.role)) replaces.push("role");
     if (engineIdentityChanged(old, news)) replaces.push("engine");
     const oldReq = old.request ?? {};
-    const newReq = (news.request ?? {}) as LeaseInput;
+    const newReq: LeaseInput = news.request ?? {};
     for (const key of ["roleArn", "roleSessionName", "mfaCode"] as const) {
       if (differs(oldReq[key], newReq[key])) replaces.push(`request.${key}`);
     }
@@ -212,13 +230,12 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
       renewRequested ||
       differs(old.engine, news.engine) ||
       differs(oldReq.waitUntilUsable, newReq.waitUntilUsable) ||
-      olds.__provider !== news.__provider;
+      old.__provider !== news.__provider;
     return { changes, replaces: [...new Set(replaces)], deleteBeforeReplace: false };
   },
 
   async create(inputs) {
-    const engine = inputs.engine as EngineSettings;
-    const role = inputs.role as RoleSettings;
+    const { engine, role } = inputs;
     const request = validateLease(inputs.request ?? {});
     const issued = await withAwsClients(engine, (clients) => aws().issueLease(clients, engine, role, request, { leaseId: inputs.leaseKey || undefined }));
     const state: LeaseState = {
@@ -233,20 +250,19 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     return { id: issued.leaseId, outs: plain(state) };
   },
 
-  async read(id, props) {
-    const state = props as LeaseState;
+  async read(id, state) {
+    if (!state) return { id: "" };
     const status = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().checkLease(clients, state));
     // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
     // An expired iam_user lease stays listed: its user still has to be deleted.
     if (status === "gone" || (status === "expired" && isStsType(state.credentialType))) return { id: "" };
-    return { id, props };
+    return { id, props: state };
   },
 
-  async update(_id, olds, news) {
-    const old = olds as LeaseState;
+  async update(_id, old, news) {
     let state: LeaseState = {
       ...old,
-      engine: news.engine as EngineSettings,
+      engine: news.engine,
       engineIdentity: news.engineIdentity,
       request: news.request ?? {},
       renewal: news.renewal,
@@ -261,8 +277,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider = {
     return { outs: outputsOf(state) };
   },
 
-  async delete(_id, props) {
-    const state = props as LeaseState;
+  async delete(_id, state) {
     const { message } = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().revokeLease(clients, state));
     // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
     // above all that STS credentials stay valid until their expiry. No secret in it.

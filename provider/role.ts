@@ -73,11 +73,20 @@ function toArray<T>(v: pulumi.Input<T[]> | pulumi.Input<T> | undefined): T[] {
 
 // ---- provider operations (run in the provider process via the shim) ----
 
-export const roleOperations: pulumi.dynamic.ResourceProvider = {
+/** The role provider's inputs (as AwsRole sets them) and its stored outputs. */
+export interface RoleInputs {
+  roleName: string;
+  input: RoleInput;
+}
+export interface RoleState extends RoleInputs {
+  settings: RoleSettings;
+}
+
+export const roleOperations: pulumi.dynamic.ResourceProvider<RoleInputs, RoleState> = {
   async check(_olds, news) {
     return checkFailures(news, () => {
       if (hasUnknowns(news.roleName) || hasUnknowns(news.input)) return;
-      validateRole(news.roleName, news.input as RoleInput);
+      validateRole(news.roleName, news.input);
     });
   },
 
@@ -89,16 +98,16 @@ export const roleOperations: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs) {
-    const settings = validateRole(inputs.roleName, inputs.input as RoleInput);
+    const settings = validateRole(inputs.roleName, inputs.input);
     return { id: settings.name, outs: plain({ roleName: inputs.roleName, input: inputs.input, settings }) };
   },
 
-  async read(id, props) {
-    return { id, props };
+  async read(id, state) {
+    return { id, props: state };
   },
 
   async update(_id, _olds, news) {
-    const settings = validateRole(news.roleName, news.input as RoleInput);
+    const settings = validateRole(news.roleName, news.input);
     return { outs: plain({ roleName: news.roleName, input: news.input, settings }) };
   },
 

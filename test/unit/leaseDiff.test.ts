@@ -2,7 +2,7 @@
 // (new credentials): the rules of issue 3, checked without the engine.
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { effectiveEngine, leaseOperations, needsReplacement, type LeaseState } from "../../provider/lease";
+import { effectiveEngine, leaseOperations, needsReplacement, type LeaseInputs, type LeaseState } from "../../provider/lease";
 import { ENGINE_OVERRIDE_ENV, type EngineSettings } from "../../provider/types";
 import { roleSettings } from "../support/fixtures";
 
@@ -17,7 +17,7 @@ const engine: EngineSettings = {
 };
 const identity = { mount: "aws", region: "us-east-1", iamEndpoint: null, stsEndpoint: null, stsRegion: null };
 
-function lease(overrides: Partial<LeaseState> = {}): Record<string, unknown> {
+function lease(overrides: Partial<LeaseState> = {}): LeaseState {
   const now = Date.now();
   const state: LeaseState = {
     leaseId: "aws/creds/deploy/abc",
@@ -39,12 +39,12 @@ function lease(overrides: Partial<LeaseState> = {}): Record<string, unknown> {
 }
 
 /** The inputs the next `up` would send for the same program. */
-function inputsOf(old: Record<string, unknown>, changes: Record<string, unknown> = {}): Record<string, unknown> {
+function inputsOf(old: LeaseState, changes: Partial<LeaseInputs> = {}): LeaseInputs {
   return { engine: old.engine, engineIdentity: old.engineIdentity, role: old.role, request: old.request, __provider: old.__provider, ...changes };
 }
 
-async function diff(old: Record<string, unknown>, news: Record<string, unknown>) {
-  return leaseOperations.diff!(old.leaseId as string, old, news);
+async function diff(old: LeaseState, news: LeaseInputs) {
+  return leaseOperations.diff!(old.leaseId, old, news);
 }
 
 describe("AwsLease diff", () => {
@@ -79,7 +79,7 @@ describe("AwsLease diff", () => {
 
   it("in a preview where the engine's settings are unknown, its identity decides: no replacement", async () => {
     const old = lease();
-    const res = await diff(old, inputsOf(old, { engine: pulumi.runtime.unknownValue }));
+    const res = await diff(old, inputsOf(old, { engine: pulumi.runtime.unknownValue as never }));
     expect(res.replaces).toEqual([]);
     expect(res.changes).toBe(true);
   });

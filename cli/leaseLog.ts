@@ -68,7 +68,7 @@ export async function appendLeaseEvents(ctx: EngineContext, events: Omit<LeaseEv
       const time = new Date().toISOString();
       const entry: LeaseEvent = { time, actor, ...e };
       const stamp = time.replace(/[-:.]/g, "");
-      const name = `${stamp}-${e.event}-${parseLeaseId(e.leaseId).id}-${randomBytes(3).toString("hex")}.json`;
+      const name = `${stamp}-${e.event}-${parseLeaseId(e.leaseId).key}-${randomBytes(3).toString("hex")}.json`;
       return store.create(`${dir}/${name}`, `${JSON.stringify(entry)}\n`);
     }),
   );

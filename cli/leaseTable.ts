@@ -16,8 +16,8 @@ import { configuredPassphrase, decryptSecretValue, passphraseKey } from "./check
 /** One lease stack. No record: an issue still running, or one that never finished. */
 export interface LeaseStack {
   stackName: string;
-  /** The lease id's last part. */
-  id: string;
+  /** The lease key: the lease id's last part. */
+  key: string;
   /** When the stack's state was last written. */
   lastUpdate?: string;
   record?: LeaseRecord;
@@ -82,7 +82,7 @@ function recordInCheckpoint(content: Buffer, gzipped: boolean): LeaseRecord | un
   return root?.outputs?.lease as LeaseRecord | undefined;
 }
 
-/** `lease-<mount>-<id>.json` or `.json.gz`; not backups (.bak) or attributes (.attrs). */
+/** `lease-<mount>-<key>.json` or `.json.gz`; not backups (.bak) or attributes (.attrs). */
 function stackOfFile(file: string): string | undefined {
   const m = /^(lease-.+)\.json(\.gz)?$/.exec(file);
   return m ? m[1] : undefined;
@@ -93,12 +93,12 @@ function unreadable(stackName: string, where: string, err: unknown): UnreadableS
 }
 
 /** Reads one checkpoint file into a LeaseStack; a file that cannot be parsed is reported by name. */
-async function readStackFile(store: StackFiles, stackName: string, id: string, file: string): Promise<LeaseStack | undefined> {
+async function readStackFile(store: StackFiles, stackName: string, key: string, file: string): Promise<LeaseStack | undefined> {
   let got: { content: Buffer; lastUpdate: string } | undefined;
   try {
     got = await store.read(file);
     if (!got) return undefined;
-    return { stackName, id, lastUpdate: got.lastUpdate, record: recordInCheckpoint(got.content, file.endsWith(".gz")) };
+    return { stackName, key, lastUpdate: got.lastUpdate, record: recordInCheckpoint(got.content, file.endsWith(".gz")) };
   } catch (err) {
     throw new UnreadableStackError(unreadable(stackName, store.describe(file), err));
   }
@@ -117,7 +117,7 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
       .filter((f) => f.stackName && parseLeaseStackName(f.stackName)?.mount === mount)
       .sort((a, b) => a.file.localeCompare(b.file));
     const settled = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
-      const stack = await readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.id, f.file);
+      const stack = await readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.key, f.file);
       return stack && locked.has(stack.stackName) ? { ...stack, locked: true } : stack;
     });
     settled.forEach((r) => {
@@ -136,7 +136,7 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
   settled.forEach((r, i) => {
     const s = stacks[i];
     if (r.status === "rejected") table.unreadable.push(unreadable(s.name, `stack ${s.name}`, r.reason));
-    else if (r.value) table.stacks.push({ stackName: s.name, id: parseLeaseStackName(s.name)!.id, lastUpdate: s.lastUpdate, record: r.value.lease as LeaseRecord | undefined });
+    else if (r.value) table.stacks.push({ stackName: s.name, key: parseLeaseStackName(s.name)!.key, lastUpdate: s.lastUpdate, record: r.value.lease as LeaseRecord | undefined });
   });
   return table;
 }
@@ -145,14 +145,14 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
  * One lease stack, or undefined when there is none. Throws, naming the file or
  * stack, when its state cannot be read.
  */
-export async function readLeaseStack(ws: Workspace, backend: string, mount: string, id: string): Promise<LeaseStack | undefined> {
-  const stackName = leaseStackName(mount, id);
+export async function readLeaseStack(ws: Workspace, backend: string, mount: string, key: string): Promise<LeaseStack | undefined> {
+  const stackName = leaseStackName(mount, key);
   const backendFiles = await backendStore(backend);
   if (backendFiles) {
     const store = stackFiles(backendFiles);
     const [locked, stack] = await Promise.all([
       lockedStacks(backendFiles, stackName),
-      (async () => (await readStackFile(store, stackName, id, `${stackName}.json`)) ?? readStackFile(store, stackName, id, `${stackName}.json.gz`))(),
+      (async () => (await readStackFile(store, stackName, key, `${stackName}.json`)) ?? readStackFile(store, stackName, key, `${stackName}.json.gz`))(),
     ]);
     return stack && locked.has(stackName) ? { ...stack, locked: true } : stack;
   }
@@ -162,7 +162,7 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
   } catch (err) {
     throw new UnreadableStackError(unreadable(stackName, `stack ${stackName}`, err));
   }
-  return outs ? { stackName, id, record: outs.lease as LeaseRecord | undefined } : undefined;
+  return outs ? { stackName, key, record: outs.lease as LeaseRecord | undefined } : undefined;
 }
 
 /** Does the stack exist? (A look at the backend where awslease reads it, else one engine run.) */

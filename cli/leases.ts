@@ -6,7 +6,7 @@ import type { CredentialType, EngineSettings, IssuedLease, RoleSettings } from "
 import { validateLease, checkIssueRequest, type LeaseInput } from "../provider/validation";
 import { ValidationError } from "../provider/errors";
 import { ENGINE_OVERRIDE_ENV } from "../provider/types";
-import { controlStackName, leaseIdFor, leaseStackName, leaseSuffixOf, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../provider/names";
+import { controlStackName, leaseIdFor, leaseStackName, leaseKeyOf, parseLeaseId, parseLeaseStackName, randomLeaseKey } from "../provider/names";
 import type { LeaseFacts } from "./output";
 import {
   destroyStack,
@@ -139,7 +139,7 @@ export interface IssueOptions {
 
 export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput, opts: IssueOptions = {}): Promise<IssueResult> {
   const request = validateLease(input);
-  const key = randomLeaseSuffix();
+  const key = randomLeaseKey();
   const stackName = leaseStackName(ctx.mount, key);
   let mount: ConfiguredMount | undefined;
   let role: RoleSettings | undefined;
@@ -198,12 +198,12 @@ interface StackLookup {
 }
 
 async function readRecord(ctx: EngineContext, leaseId: string): Promise<StackLookup> {
-  const { mount, id } = parseLeaseId(leaseId);
+  const { mount, key } = parseLeaseId(leaseId);
   const scoped = { ...ctx, mount };
   return withWorkspace(scoped, undefined, async (ws) => {
-    const stack = await readLeaseStack(ws, ctx.backend, mount, id);
+    const stack = await readLeaseStack(ws, ctx.backend, mount, key);
     if (!stack) return { stackExists: false };
-    // A record of another lease id (e.g. the right suffix with another role) is not this lease.
+    // A record of another lease id (e.g. the right key with another role) is not this lease.
     if (stack.record && stack.record.leaseId !== leaseId) return { stackExists: false };
     return { stackExists: true, record: stack.record };
   });
@@ -232,10 +232,10 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
   const mount = await requireMount(scoped);
   const request: LeaseInput = { ...rec.request, ttl: increment ?? rec.request.ttl };
   validateLease(request);
-  const { id } = parseLeaseId(leaseId);
+  const { key } = parseLeaseId(leaseId);
   let renewed: IssuedLease | undefined;
   const program = leaseProgram({
-    key: id,
+    key,
     engine: mount.engine.settings,
     role: rec.roleSettings,
     request,
@@ -243,7 +243,7 @@ export async function renew(ctx: EngineContext, leaseId: string, increment: stri
     reuseKey: rec.reuseKey,
     onLease: (l) => (renewed = l),
   });
-  const stackName = leaseStackName(rec.mount, id);
+  const stackName = leaseStackName(rec.mount, key);
   await withWorkspace(scoped, program, async (ws) => {
     ctx.progress(`awslease: renewing ${leaseId} (pulumi up ${stackName})`);
     try {
@@ -282,7 +282,7 @@ export interface RevokeOptions {
  * without a record (an issue killed mid-run) is cleaned up with revokeAbandoned.
  */
 export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOptions = {}): Promise<RevokeResult> {
-  const { mount: mountName, id } = parseLeaseId(leaseId);
+  const { mount: mountName, key } = parseLeaseId(leaseId);
   const scoped = { ...ctx, mount: mountName };
   // Both reads at once: the lease record and the mount's current root settings.
   // A bulk revoke or a sweep read the mount once and hand it in (one engine run less per lease).
@@ -296,10 +296,10 @@ export async function revoke(ctx: EngineContext, leaseId: string, opts: RevokeOp
   }
   const mount = mountOrError(scoped, current);
   if (!rec) {
-    await revokeAbandoned(scoped, mount, id, { ...opts, leaseId, retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\`` });
+    await revokeAbandoned(scoped, mount, key, { ...opts, leaseId, retryHint: `retry with \`awslease lease revoke ${leaseId} --break-lock\`` });
     return { outcome: "abandoned", warnings: [] };
   }
-  const stackName = leaseStackName(mountName, id);
+  const stackName = leaseStackName(mountName, key);
   await withWorkspace(scoped, undefined, async (ws) => {
     ctx.progress(`awslease: revoking ${leaseId} (pulumi destroy ${stackName})`);
     try {
@@ -333,8 +333,8 @@ export async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, r
   if (rec.pending) return revoke(ctx, rec.leaseId, { ...opts, mount });
   const { revokeLease } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
   const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
-  const { id } = parseLeaseId(rec.leaseId);
-  const stackName = leaseStackName(rec.mount, id);
+  const { key } = parseLeaseId(rec.leaseId);
+  const stackName = leaseStackName(rec.mount, key);
   const scoped = { ...ctx, mount: rec.mount };
   ctx.progress(`awslease: revoking ${rec.leaseId}`);
   try {
@@ -408,12 +408,12 @@ function revokeWarnings(rec: LeaseRecord): string[] {
 async function revokeAbandoned(
   ctx: EngineContext,
   mount: ConfiguredMount,
-  id: string,
+  key: string,
   opts: RevokeOptions & { users?: string[]; retryHint: string; leaseId?: string },
 ): Promise<string[]> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
   const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
-  const stackName = leaseStackName(ctx.mount, id);
+  const stackName = leaseStackName(ctx.mount, key);
   return withWorkspace(ctx, undefined, async (ws) => {
     ctx.progress(`awslease: cleaning up ${stackName}: an issue that did not finish`);
     try {
@@ -429,12 +429,12 @@ async function revokeAbandoned(
       throw new EngineError(`cleanup of ${stackName} failed (it stays listed; retry): ${why}`);
     }
     const users = await withAwsClients(mount.engine.settings, async (clients) => {
-      const tagged = opts.users ?? (await listTaggedUsers(clients, mount.engine.settings)).filter((u) => leaseSuffixOf(u.leaseId) === id).map((u) => u.username);
+      const tagged = opts.users ?? (await listTaggedUsers(clients, mount.engine.settings)).filter((u) => leaseKeyOf(u.leaseId) === key).map((u) => u.username);
       for (const user of tagged) await revokeIamUser(clients, user);
       return tagged;
     });
     await removeStack(ws, stackName);
-    const leaseId = opts.leaseId ?? `${ctx.mount}/?/${id}`;
+    const leaseId = opts.leaseId ?? `${ctx.mount}/?/${key}`;
     await logLeaseEvents(ctx, [{ leaseId, event: "cleaned-up", by: opts.by ?? "cli", username: users.join(",") || undefined }]);
     return users;
   });
@@ -530,18 +530,18 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
   const users = await withAwsClients(mount.engine.settings, (clients) => listTaggedUsers(clients, mount.engine.settings));
   const usersByKey = new Map<string, typeof users>();
   for (const u of users) {
-    const key = leaseSuffixOf(u.leaseId) ?? "";
+    const key = leaseKeyOf(u.leaseId) ?? "";
     usersByKey.set(key, [...(usersByKey.get(key) ?? []), u]);
   }
   // Stacks without a record whose last write is old enough: a running issue writes its
   // stack within seconds, and holds its lock (which revokeAbandoned respects) while it runs.
   const abandoned = table.stacks.filter((stack) => {
-    const stackUsers = usersByKey.get(stack.id) ?? [];
+    const stackUsers = usersByKey.get(stack.key) ?? [];
     // A live lock: the issue is running now (or a cleanup is).
     return !stack.record && !stack.locked && oldEnough(stack.lastUpdate) && stackUsers.every((u) => oldEnough(u.issuedAt));
   });
   for (const stack of abandoned) {
-    const stackUsers = usersByKey.get(stack.id) ?? [];
+    const stackUsers = usersByKey.get(stack.key) ?? [];
     const who = stackUsers.length ? ` (IAM user ${stackUsers.map((u) => u.username).join(", ")})` : "";
     result.abandonedIssues.push(`${stack.stackName}${who}`);
   }
@@ -549,8 +549,8 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     abandoned,
     (stack) => stack.stackName,
     (stack) => {
-      const stackUsers = usersByKey.get(stack.id) ?? [];
-      return revokeAbandoned(ctx, mount, stack.id, {
+      const stackUsers = usersByKey.get(stack.key) ?? [];
+      return revokeAbandoned(ctx, mount, stack.key, {
         by: "sweep",
         leaseId: stackUsers[0]?.leaseId,
         users: stackUsers.map((u) => u.username),
@@ -559,9 +559,9 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     },
   );
 
-  const stackIds = new Set([...table.stacks.map((s) => s.id), ...table.unreadable.map((u) => parseLeaseStackName(u.stackName)?.id)]);
+  const stackIds = new Set([...table.stacks.map((s) => s.key), ...table.unreadable.map((u) => parseLeaseStackName(u.stackName)?.key)]);
   const orphans = users.filter((user) => {
-    const key = leaseSuffixOf(user.leaseId);
+    const key = leaseKeyOf(user.leaseId);
     if (key && stackIds.has(key)) return false;
     const expiredUser = user.expiresAt ? Date.parse(user.expiresAt) <= now : false;
     return expiredUser || oldEnough(user.issuedAt);

@@ -36,7 +36,7 @@ export interface LeaseSummary extends LeaseFacts {
 /** A lease stack without a record yet: an issue running now (locked) or one that was killed. */
 export interface UnfinishedIssue {
   stackName: string;
-  id: string;
+  key: string;
   mount: string;
   lastUpdate?: string;
   locked?: boolean;
@@ -314,7 +314,7 @@ export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: D
       String(r.renewable),
       leaseStatus(r),
     ]),
-    ...unfinished.map((u) => [`${u.mount}/?/${u.id}`, "-", "-", u.lastUpdate ?? "-", "-", "-", "-", u.locked ? "pending" : "unfinished"]),
+    ...unfinished.map((u) => [`${u.mount}/?/${u.key}`, "-", "-", u.lastUpdate ?? "-", "-", "-", "-", u.locked ? "pending" : "unfinished"]),
   ];
   return alignColumns(table, "  ");
 }

@@ -133,16 +133,16 @@ async function writePointer(ctx: EngineContext, key: string, leaseId: string): P
 
 /** The record of the lease a pointer names, with whether a run holds its stack now. */
 async function pointedRecord(ctx: EngineContext, leaseId: string): Promise<LeaseRecord | undefined> {
-  const { mount, id } = parseLeaseId(leaseId);
+  const { mount, key } = parseLeaseId(leaseId);
   if (mount !== ctx.mount) return undefined;
-  const stack = await withWorkspace(ctx, undefined, (ws) => readLeaseStack(ws, ctx.backend, mount, id));
+  const stack = await withWorkspace(ctx, undefined, (ws) => readLeaseStack(ws, ctx.backend, mount, key));
   if (!stack?.record || stack.record.leaseId !== leaseId) return undefined;
   return stack.locked ? { ...stack.record, pending: true } : stack.record;
 }
 
 /** A recorded lease with its credentials, decrypted from its stack; undefined if it is gone. */
 async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
-  const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).id);
+  const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).key);
   const creds = (await withWorkspace(ctx, undefined, (ws) => readSecretOutput(ws, ctx.backend, stackName, "credentials"))) as
     | { accessKey: string; secretKey: string; sessionToken?: string; region: string }
     | undefined;

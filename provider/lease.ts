@@ -237,7 +237,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
   async create(inputs) {
     const { engine, role } = inputs;
     const request = validateLease(inputs.request ?? {});
-    const issued = await withAwsClients(engine, (clients) => aws().issueLease(clients, engine, role, request, { leaseId: inputs.leaseKey || undefined }));
+    const issued = await withAwsClients(engine, (clients) => aws().issueLease(clients, engine, role, request, { leaseKey: inputs.leaseKey || undefined }));
     const state: LeaseState = {
       ...issued,
       engine,

@@ -21,29 +21,32 @@ export function mountNameProblem(name: unknown): string | undefined {
 const LEASE_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LEASE_ID_LENGTH = 24;
 
-/** A random 24-character alphanumeric id, the last part of a lease id (as Vault's). */
-export function randomLeaseSuffix(): string {
+/**
+ * The lease key: a random 24-character alphanumeric id, the last part of a lease id
+ * (as Vault's) and of its stack's name. AwsLease's `leaseKey` argument sets it.
+ */
+export function randomLeaseKey(): string {
   let id = "";
   for (let i = 0; i < LEASE_ID_LENGTH; i++) id += LEASE_ID_ALPHABET[randomInt(LEASE_ID_ALPHABET.length)];
   return id;
 }
 
-export function leaseIdFor(mount: string, role: Pick<RoleSettings, "name" | "credentialType">, suffix: string): string {
+export function leaseIdFor(mount: string, role: Pick<RoleSettings, "name" | "credentialType">, key: string): string {
   const path = role.credentialType === "iam_user" ? "creds" : "sts";
-  return `${mount}/${path}/${role.name}/${suffix}`;
+  return `${mount}/${path}/${role.name}/${key}`;
 }
 
-export function parseLeaseId(leaseId: string): { mount: string; kind: string; role: string; id: string } {
+export function parseLeaseId(leaseId: string): { mount: string; kind: string; role: string; key: string } {
   const m = /^([a-zA-Z0-9_-]{1,64})\/(creds|sts)\/([\w+=,.@-]+)\/([a-zA-Z0-9]+)$/.exec(leaseId);
   if (!m) throw new ValidationError([{ field: "lease_id", reason: `malformed lease id "${leaseId}" (want <mount>/creds|sts/<role>/<id>)` }]);
-  return { mount: m[1], kind: m[2], role: m[3], id: m[4] };
+  return { mount: m[1], kind: m[2], role: m[3], key: m[4] };
 }
 
-/** The suffix of a lease id, or undefined when it is not one (e.g. a tag someone else wrote). */
-export function leaseSuffixOf(leaseId: string | undefined): string | undefined {
+/** The key of a lease id, or undefined when it is not one (e.g. a tag someone else wrote). */
+export function leaseKeyOf(leaseId: string | undefined): string | undefined {
   if (leaseId === undefined) return undefined;
   try {
-    return parseLeaseId(leaseId).id;
+    return parseLeaseId(leaseId).key;
   } catch {
     return undefined;
   }
@@ -55,17 +58,17 @@ export function controlStackName(mount: string): string {
 }
 
 /** Each lease is its own stack: parallel issues never wait on one lock. */
-export function leaseStackName(mount: string, id: string): string {
-  return `lease-${mount}-${id}`;
+export function leaseStackName(mount: string, key: string): string {
+  return `lease-${mount}-${key}`;
 }
 
 /**
- * The mount and lease suffix of a lease stack name, or undefined for any other stack.
- * The suffix has no "-", so the mount is everything up to the last "-": mount `a`
+ * The mount and lease key of a lease stack name, or undefined for any other stack.
+ * The key has no "-", so the mount is everything up to the last "-": mount `a`
  * never matches the leases of mount `a-b`.
  */
-export function parseLeaseStackName(stackName: string): { mount: string; id: string } | undefined {
+export function parseLeaseStackName(stackName: string): { mount: string; key: string } | undefined {
   const m = /^lease-(.+)-([a-zA-Z0-9]+)$/.exec(stackName);
   if (!m || !MOUNT_NAME_PATTERN.test(m[1])) return undefined;
-  return { mount: m[1], id: m[2] };
+  return { mount: m[1], key: m[2] };
 }

@@ -8,7 +8,7 @@ import { ValidationError } from "../errors";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
 import type { AwsClients } from "./clients";
-import { leaseIdFor, randomLeaseSuffix } from "../names";
+import { leaseIdFor, randomLeaseKey } from "../names";
 
 /** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
 function iamLeaseSeconds(seconds: number): number {
@@ -16,20 +16,20 @@ function iamLeaseSeconds(seconds: number): number {
 }
 
 /**
- * Issues a lease of the role's credential type. `opts.leaseId` replaces the random
- * suffix (the full lease id is still `<mount>/<creds|sts>/<role>/<leaseId>`).
+ * Issues a lease of the role's credential type. `opts.leaseKey` replaces the random
+ * key (the full lease id is still `<mount>/<creds|sts>/<role>/<leaseKey>`).
  */
 export async function issueLease(
   clients: AwsClients,
   engine: EngineSettings,
   role: RoleSettings,
   request: LeaseRequest,
-  opts: { now?: Date; leaseId?: string } = {},
+  opts: { now?: Date; leaseKey?: string } = {},
 ): Promise<IssuedLease> {
   const { roleArn } = checkIssueRequest(role, request);
   const ttl = resolveTtl(engine, role, request.ttl);
   const now = opts.now ?? new Date();
-  const leaseId = leaseIdFor(engine.mount, role, opts.leaseId ?? randomLeaseSuffix());
+  const leaseId = leaseIdFor(engine.mount, role, opts.leaseKey ?? randomLeaseKey());
   const nameContext = { roleName: role.name, mount: engine.mount, now };
 
   let issued: IssuedLease;

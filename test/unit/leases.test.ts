@@ -64,11 +64,11 @@ describe("issueLease", () => {
     expect(lease.warnings).toEqual(["ttl 48h0m0s capped at the engine's leaseMax 24h0m0s"]);
   });
 
-  it("uses the given lease id suffix and the engine's username template", async () => {
+  it("uses the given lease key and the engine's username template", async () => {
     const lease = await issueLease(clientsFor({ ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' }), { ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' },
       baseRole,
       { ttl: 0, waitUntilUsable: false },
-      { now: NOW, leaseId: "fixedfixedfixedfixedfixe" },
+      { now: NOW, leaseKey: "fixedfixedfixedfixedfixe" },
     );
     expect(lease.leaseId).toBe("aws/creds/deploy/fixedfixedfixedfixedfixe");
     expect(lease.username).toBe("IAM-deploy");

@@ -1,6 +1,6 @@
 // One mount-name rule and one parser per name: lease ids and lease stack names.
 import { describe, expect, it } from "vitest";
-import { leaseStackName, leaseSuffixOf, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseSuffix } from "../../provider/names";
+import { leaseStackName, leaseKeyOf, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseKey } from "../../provider/names";
 import { validateEngineConfig } from "../../provider/validation";
 import { engineContext } from "../../cli/automation";
 
@@ -21,9 +21,9 @@ describe("mount names", () => {
 
 describe("lease stack names", () => {
   it("parse back exactly: mount a never matches the leases of mount a-b", () => {
-    const id = randomLeaseSuffix();
-    expect(parseLeaseStackName(leaseStackName("a", id))).toEqual({ mount: "a", id });
-    expect(parseLeaseStackName(leaseStackName("a-b", id))).toEqual({ mount: "a-b", id });
+    const id = randomLeaseKey();
+    expect(parseLeaseStackName(leaseStackName("a", id))).toEqual({ mount: "a", key: id });
+    expect(parseLeaseStackName(leaseStackName("a-b", id))).toEqual({ mount: "a-b", key: id });
     expect(parseLeaseStackName(leaseStackName("a-b", id))?.mount).not.toBe("a");
   });
 
@@ -35,9 +35,9 @@ describe("lease stack names", () => {
 });
 
 describe("lease ids", () => {
-  it("parse into mount, kind, role and suffix", () => {
-    expect(parseLeaseId("aws-prod/creds/deploy/ABC123")).toEqual({ mount: "aws-prod", kind: "creds", role: "deploy", id: "ABC123" });
-    expect(parseLeaseId("aws/sts/ci.bot/XYZ")).toEqual({ mount: "aws", kind: "sts", role: "ci.bot", id: "XYZ" });
+  it("parse into mount, kind, role and key", () => {
+    expect(parseLeaseId("aws-prod/creds/deploy/ABC123")).toEqual({ mount: "aws-prod", kind: "creds", role: "deploy", key: "ABC123" });
+    expect(parseLeaseId("aws/sts/ci.bot/XYZ")).toEqual({ mount: "aws", kind: "sts", role: "ci.bot", key: "XYZ" });
   });
 
   it("refuse anything else, naming the expected shape", () => {
@@ -47,11 +47,11 @@ describe("lease ids", () => {
   });
 });
 
-describe("lease suffixes", () => {
-  it("leaseSuffixOf: the id's last part, or undefined for what is not a lease id", () => {
-    const id = randomLeaseSuffix();
-    expect(leaseSuffixOf(`aws/creds/ci/${id}`)).toBe(id);
-    expect(leaseSuffixOf(`a-b/sts/deploy/${id}`)).toBe(id);
-    for (const bad of [undefined, "", id, "aws/creds/ci/", "aws/other/ci/x", "a/b/aws/creds/ci/x"]) expect(leaseSuffixOf(bad), String(bad)).toBeUndefined();
+describe("lease keys", () => {
+  it("leaseKeyOf: the id's last part, or undefined for what is not a lease id", () => {
+    const id = randomLeaseKey();
+    expect(leaseKeyOf(`aws/creds/ci/${id}`)).toBe(id);
+    expect(leaseKeyOf(`a-b/sts/deploy/${id}`)).toBe(id);
+    for (const bad of [undefined, "", id, "aws/creds/ci/", "aws/other/ci/x", "a/b/aws/creds/ci/x"]) expect(leaseKeyOf(bad), String(bad)).toBeUndefined();
   });
 });

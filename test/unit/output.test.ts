@@ -491,8 +491,8 @@ describe("formatLeaseList", () => {
 
   it("table: pending leases, and rows for stacks without a record (pending or unfinished)", () => {
     const text = formatLeaseList([summary({ pending: true })], "table", new Date("2026-01-01T00:30:00Z"), [
-      { stackName: "lease-aws-abc", id: "abc", mount: "aws", lastUpdate: "2026-01-01T00:29:00Z", locked: true },
-      { stackName: "lease-aws-def", id: "def", mount: "aws", lastUpdate: "2026-01-01T00:01:00Z" },
+      { stackName: "lease-aws-abc", key: "abc", mount: "aws", lastUpdate: "2026-01-01T00:29:00Z", locked: true },
+      { stackName: "lease-aws-def", key: "def", mount: "aws", lastUpdate: "2026-01-01T00:01:00Z" },
     ]);
     const rows = text.trim().split("\n");
     expect(rows).toHaveLength(4);
@@ -500,8 +500,8 @@ describe("formatLeaseList", () => {
     expect(rows[2]).toMatch(/^aws\/\?\/abc\s+-\s+-\s+2026-01-01T00:29:00Z .* pending$/);
     expect(rows[3]).toMatch(/^aws\/\?\/def .* unfinished$/);
     // JSON keeps to leases: every row has a lease id.
-    expect(JSON.parse(formatLeaseList([], "json", new Date(), [{ stackName: "lease-aws-abc", id: "abc", mount: "aws" }]))).toEqual([]);
-    expect(formatLeaseList([], "table", new Date(), [{ stackName: "lease-aws-abc", id: "abc", mount: "aws" }])).not.toBe("No leases.\n");
+    expect(JSON.parse(formatLeaseList([], "json", new Date(), [{ stackName: "lease-aws-abc", key: "abc", mount: "aws" }]))).toEqual([]);
+    expect(formatLeaseList([], "table", new Date(), [{ stackName: "lease-aws-abc", key: "abc", mount: "aws" }])).not.toBe("No leases.\n");
   });
 
   it("empty list: [] and No leases.", () => {

@@ -22,6 +22,7 @@ import { StackLockedError, withLockRecovery } from "./stackLocks";
 import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseDuration } from "../provider/duration";
+import { rulesOf } from "../provider/credentialTypes";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
 import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
 import { logLeaseEvents, type LeaseActor } from "./leaseLog";
@@ -393,7 +394,7 @@ export async function revokeByPrefix(
 
 /** What a revoke leaves valid: STS credentials cannot be revoked one by one in AWS. */
 function revokeWarnings(rec: LeaseRecord): string[] {
-  if (rec.credentialType === "iam_user") return [];
+  if (rulesOf(rec.credentialType as CredentialType).revocable) return [];
   return [
     `${rec.leaseId}: ${rec.credentialType} credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${rec.expiresAt}`,
   ];

@@ -8,6 +8,7 @@ import { resolveTtl, DEFAULT_LEASE_SECONDS, type LeaseInput } from "../provider/
 import { ValidationError } from "../provider/errors";
 import { formatDuration, parseDuration } from "../provider/duration";
 import { leaseStackName, parseLeaseId } from "../provider/names";
+import { rulesOf } from "../provider/credentialTypes";
 import { withWorkspace, type EngineContext } from "./automation";
 import { awsleaseFiles } from "./backendStore";
 import { readLeaseStack, readSecretOutput } from "./leaseTable";
@@ -101,7 +102,7 @@ async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseIn
   await writePointer(ctx, key, issued.lease.leaseId).catch((err) => warnings.push(`the reuse pointer could not be written (${(err as Error).message}); the next call reads the whole lease table`));
   // The leases this one replaces: iam_user users are deleted now (whoever still holds
   // their keys refreshes within the window); a failure is a warning, sweep retries.
-  const replaced = mine.filter((r) => r.credentialType === "iam_user" && !live.includes(r));
+  const replaced = mine.filter((r) => rulesOf(r.credentialType as CredentialType).revocable && !live.includes(r));
   const mount = replaced.length ? await requireMount(ctx) : undefined;
   await Promise.all(
     replaced.map((r) => revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`))),

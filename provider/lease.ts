@@ -7,6 +7,7 @@ import type { CredentialType, EngineIdentity, EngineSettings, IssuedLease, RoleS
 import { ENGINE_OVERRIDE_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
+import { rulesOf } from "./credentialTypes";
 import type * as awsLeases from "./aws/leases";
 import type * as awsClients from "./aws/clients";
 import type { AwsClients } from "./aws/clients";
@@ -189,9 +190,6 @@ function differs(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
 }
 
-function isStsType(t: CredentialType): boolean {
-  return t !== "iam_user";
-}
 
 function outputsOf(state: LeaseState): LeaseState {
   const { __provider: _provider, ...outs } = plain(state);
@@ -220,7 +218,8 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
     if (differs(old.leaseKey, news.leaseKey)) replaces.push("leaseKey");
     const ttlChanged = differs(oldReq.ttl, newReq.ttl);
     const renewRequested = differs(old.renewal, news.renewal);
-    if (ttlChanged && isStsType(old.credentialType)) replaces.push("request.ttl");
+    // A new TTL renews what can be renewed; anything else needs a new lease.
+    if (ttlChanged && !rulesOf(old.credentialType).renewable) replaces.push("request.ttl");
     const expired = Date.parse(old.expiresAt) <= Date.now();
     if (expired || (!renewRequested && needsReplacement(old))) replaces.push("expiresAt");
 
@@ -255,7 +254,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
     const status = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().checkLease(clients, state));
     // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
     // An expired iam_user lease stays listed: its user still has to be deleted.
-    if (status === "gone" || (status === "expired" && isStsType(state.credentialType))) return { id: "" };
+    if (status === "gone" || (status === "expired" && !rulesOf(state.credentialType).revocable)) return { id: "" };
     return { id, props: state };
   },
 
@@ -268,7 +267,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
       renewal: news.renewal,
     };
     const renewRequested = differs(old.renewal, news.renewal);
-    if (!isStsType(old.credentialType) && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
+    if (rulesOf(old.credentialType).renewable && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
       const request = validateLease(news.request ?? {});
       const engine = effectiveEngine(state.engine);
       const renewed = await withAwsClients(engine, (clients) => aws().renewLease(clients, engine, old, request.ttl));

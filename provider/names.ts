@@ -4,6 +4,7 @@
 // No AWS SDK here: the CLI names a lease's stack before anything is issued.
 import { randomInt } from "node:crypto";
 import { ValidationError } from "./errors";
+import { rulesOf } from "./credentialTypes";
 import type { RoleSettings } from "./types";
 
 /**
@@ -32,7 +33,7 @@ export function randomLeaseKey(): string {
 }
 
 export function leaseIdFor(mount: string, role: Pick<RoleSettings, "name" | "credentialType">, key: string): string {
-  const path = role.credentialType === "iam_user" ? "creds" : "sts";
+  const path = rulesOf(role.credentialType).leasePath;
   return `${mount}/${path}/${role.name}/${key}`;
 }
 

@@ -9,7 +9,7 @@ import { ValidationError, quoteValue } from "./errors";
 import type { ValidationFailure } from "./errors";
 import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
-import { EXPIRY_POLICY_SIZE } from "./expiryPolicy";
+import { DEFAULT_STS_TTL_SECONDS, STS_TTL_TYPES, rulesOf } from "./credentialTypes";
 
 
 export interface EngineConfigInput {
@@ -52,24 +52,6 @@ export interface LeaseInput {
 
 /** Vault's config/lease default when unset here: 768h (32 days), the system max TTL. */
 export const DEFAULT_LEASE_SECONDS = 768 * 3600;
-/** TTL of STS credentials when neither the request nor the role sets one (Vault's default). */
-export const DEFAULT_STS_TTL_SECONDS = 3600;
-/** AWS DurationSeconds limits: 900 s minimum for all three STS calls. */
-export const STS_MIN_TTL_SECONDS = 900;
-export const STS_MAX_TTL_SECONDS: Record<Exclude<CredentialType, "iam_user">, number> = {
-  assumed_role: 43_200,
-  federation_token: 129_600,
-  session_token: 129_600,
-};
-
-/** AWS: the inline policies of one IAM user total at most 2,048 characters (whitespace not counted). */
-export const IAM_USER_INLINE_POLICIES_MAX = 2048;
-/** What is left of that quota for a role's policy document next to the expiry policy. */
-export const IAM_USER_POLICY_DOCUMENT_MAX = IAM_USER_INLINE_POLICIES_MAX - EXPIRY_POLICY_SIZE;
-/** AWS: an inline session policy (AssumeRole, GetFederationToken) has at most 2,048 characters. */
-export const STS_SESSION_POLICY_MAX = 2048;
-
-const STS_TYPES: readonly CredentialType[] = ["assumed_role", "federation_token", "session_token"];
 
 const REGION_PATTERN = /^[a-z0-9-]+$/;
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
@@ -311,15 +293,9 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
 
   // AWS refuses at issue time what is over its size limits (whitespace is not counted,
   // and the stored document is compact JSON): refuse it here, before any AWS call.
-  if (policyDocument !== undefined && type === "iam_user" && policyDocument.length > IAM_USER_POLICY_DOCUMENT_MAX) {
-    failures.add(
-      "policyDocument",
-      `is ${policyDocument.length} characters; an IAM user's inline policies may total ${IAM_USER_INLINE_POLICIES_MAX}, ` +
-        `and awslease's expiry policy takes ${EXPIRY_POLICY_SIZE}, so at most ${IAM_USER_POLICY_DOCUMENT_MAX}`,
-    );
-  }
-  if (policyDocument !== undefined && type !== undefined && type !== "iam_user" && policyDocument.length > STS_SESSION_POLICY_MAX) {
-    failures.add("policyDocument", `is ${policyDocument.length} characters; an STS session policy may have at most ${STS_SESSION_POLICY_MAX}`);
+  const policyLimit = type !== undefined ? rulesOf(type).policyDocument : undefined;
+  if (policyDocument !== undefined && policyLimit && policyDocument.length > policyLimit.max) {
+    failures.add("policyDocument", `is ${policyDocument.length} characters; ${policyLimit.limit}`);
   }
 
   const policyArns = listField(input.policyArns, "policyArns", failures);
@@ -350,8 +326,8 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
 
   const defaultStsTtl = optionalDuration(input.defaultStsTtl, "defaultStsTtl", failures);
   const maxStsTtl = optionalDuration(input.maxStsTtl, "maxStsTtl", failures);
-  onlyFor("defaultStsTtl", defaultStsTtl > 0, STS_TYPES);
-  onlyFor("maxStsTtl", maxStsTtl > 0, STS_TYPES);
+  onlyFor("defaultStsTtl", defaultStsTtl > 0, STS_TTL_TYPES);
+  onlyFor("maxStsTtl", maxStsTtl > 0, STS_TTL_TYPES);
   if (defaultStsTtl > 0 && maxStsTtl > 0 && defaultStsTtl > maxStsTtl) {
     failures.add("defaultStsTtl", `${formatDuration(defaultStsTtl)} is more than maxStsTtl ${formatDuration(maxStsTtl)}`);
   }
@@ -511,7 +487,8 @@ export function resolveTtl(engine: EngineSettings, role: RoleSettings, requested
   }
   const warnings: string[] = [];
 
-  if (role.credentialType === "iam_user") {
+  const ttlRule = rulesOf(role.credentialType).ttl;
+  if (ttlRule.from === "mount lease") {
     let seconds = requestedTtl > 0 ? requestedTtl : engine.leaseSeconds;
     if (engine.leaseMaxSeconds > 0 && seconds > engine.leaseMaxSeconds) {
       warnings.push(`ttl ${formatDuration(seconds)} capped at the engine's leaseMax ${formatDuration(engine.leaseMaxSeconds)}`);
@@ -531,10 +508,10 @@ export function resolveTtl(engine: EngineSettings, role: RoleSettings, requested
     seconds = engine.leaseMaxSeconds;
   }
 
-  const awsMax = STS_MAX_TTL_SECONDS[role.credentialType];
-  if (seconds < STS_MIN_TTL_SECONDS) {
-    warnings.push(`ttl ${formatDuration(seconds)} raised to ${formatDuration(STS_MIN_TTL_SECONDS)}, the AWS minimum for ${role.credentialType}`);
-    seconds = STS_MIN_TTL_SECONDS;
+  const { minSeconds: awsMin, maxSeconds: awsMax } = ttlRule;
+  if (seconds < awsMin) {
+    warnings.push(`ttl ${formatDuration(seconds)} raised to ${formatDuration(awsMin)}, the AWS minimum for ${role.credentialType}`);
+    seconds = awsMin;
   } else if (seconds > awsMax) {
     warnings.push(`ttl ${formatDuration(seconds)} lowered to ${formatDuration(awsMax)}, the AWS maximum for ${role.credentialType}`);
     seconds = awsMax;

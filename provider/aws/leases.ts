@@ -9,11 +9,45 @@ import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUs
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
 import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseKey } from "../names";
+import { rulesOf } from "../credentialTypes";
 
 /** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
 function iamLeaseSeconds(seconds: number): number {
   return seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
 }
+
+interface IssueContext {
+  leaseId: string;
+  ttlSeconds: number;
+  /** assumed_role: the role ARN to assume, resolved against the role's roleArns. */
+  roleArn?: string;
+  now: Date;
+}
+
+type Issuer = (clients: AwsClients, engine: EngineSettings, role: RoleSettings, request: LeaseRequest, ctx: IssueContext) => Promise<IssuedLease>;
+
+/** A name from the mount's username template: `IAM` names are cut to 64 characters, `STS` ones to 32. */
+function templateName(engine: EngineSettings, role: RoleSettings, now: Date, type: "IAM" | "STS"): string {
+  return renderUsername(engine.usernameTemplate, { roleName: role.name, mount: engine.mount, now, type });
+}
+
+/** How each credential type is issued; the rules it lives by are in ../credentialTypes.ts. */
+const ISSUERS: Record<CredentialType, Issuer> = {
+  iam_user: (clients, engine, role, request, ctx) =>
+    issueIamUser(clients, engine, role, request, {
+      ...ctx,
+      username: templateName(engine, role, ctx.now, "IAM"),
+      ttlSeconds: iamLeaseSeconds(ctx.ttlSeconds),
+    }),
+  // Vault renders generated AssumeRole session names with the IAM type (limit 64).
+  assumed_role: (clients, engine, role, request, ctx) =>
+    issueAssumedRole(clients, role, request, { ...ctx, sessionName: request.roleSessionName ?? templateName(engine, role, ctx.now, "IAM") }),
+  // The federated user's name (limit 32); roleSessionName is for assumed_role only.
+  federation_token: (clients, engine, role, request, ctx) =>
+    issueFederationToken(clients, role, request, { ...ctx, sessionName: templateName(engine, role, ctx.now, "STS") }),
+  // GetSessionToken takes no name.
+  session_token: (clients, _engine, role, request, ctx) => issueSessionToken(clients, role, request, { ...ctx, sessionName: "" }),
+};
 
 /**
  * Issues a lease of the role's credential type. `opts.leaseKey` replaces the random
@@ -30,44 +64,8 @@ export async function issueLease(
   const ttl = resolveTtl(engine, role, request.ttl);
   const now = opts.now ?? new Date();
   const leaseId = leaseIdFor(engine.mount, role, opts.leaseKey ?? randomLeaseKey());
-  const nameContext = { roleName: role.name, mount: engine.mount, now };
-
-  let issued: IssuedLease;
-  switch (role.credentialType) {
-    case "iam_user":
-      issued = await issueIamUser(clients, engine, role, request, {
-        leaseId,
-        username: renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
-        ttlSeconds: iamLeaseSeconds(ttl.seconds),
-        now,
-      });
-      break;
-    case "assumed_role":
-      // Vault renders generated AssumeRole session names with the IAM type (limit 64).
-      issued = await issueAssumedRole(clients, role, request, {
-        leaseId,
-        ttlSeconds: ttl.seconds,
-        sessionName: request.roleSessionName ?? renderUsername(engine.usernameTemplate, { ...nameContext, type: "IAM" }),
-        roleArn,
-        now,
-      });
-      break;
-    case "federation_token":
-      issued = await issueFederationToken(clients, role, request, {
-        leaseId,
-        ttlSeconds: ttl.seconds,
-        // The federated user's name (limit 32); roleSessionName is for assumed_role only.
-        sessionName: renderUsername(engine.usernameTemplate, { ...nameContext, type: "STS" }),
-        now,
-      });
-      break;
-    case "session_token":
-      // GetSessionToken takes no name.
-      issued = await issueSessionToken(clients, role, request, { leaseId, ttlSeconds: ttl.seconds, sessionName: "", now });
-      break;
-    default:
-      throw ValidationError.of("credentialType", `unknown credential type ${JSON.stringify(role.credentialType)}`);
-  }
+  rulesOf(role.credentialType); // an unknown type fails here, naming it
+  const issued = await ISSUERS[role.credentialType](clients, engine, role, request, { leaseId, ttlSeconds: ttl.seconds, roleArn, now });
   return { ...issued, warnings: [...ttl.warnings, ...issued.warnings] };
 }
 
@@ -90,7 +88,7 @@ export async function revokeLease(
   clients: Pick<AwsClients, "iam">,
   lease: LeaseRef & { expiresAt?: string },
 ): Promise<{ revoked: boolean; message: string }> {
-  if (lease.credentialType !== "iam_user") {
+  if (!rulesOf(lease.credentialType).revocable) {
     return {
       revoked: false,
       message: `STS credentials cannot be revoked individually; they expire at ${lease.expiresAt ?? "the end of their AWS lifetime"}`,
@@ -115,7 +113,7 @@ export async function renewLease(
   incrementSeconds: number,
   now: Date = new Date(),
 ): Promise<{ expiresAt: string; leaseDuration: number; warnings: string[] }> {
-  if (lease.credentialType !== "iam_user") {
+  if (!rulesOf(lease.credentialType).renewable) {
     throw ValidationError.of("credentialType", `lease is not renewable: ${lease.credentialType} credentials end at their AWS expiry`);
   }
   if (!Number.isSafeInteger(incrementSeconds) || incrementSeconds < 0) {
@@ -166,7 +164,8 @@ export async function checkLease(
   lease: LeaseRef & { accessKey: string; expiresAt: string },
   now: Date = new Date(),
 ): Promise<"ok" | "gone" | "expired"> {
-  if (lease.credentialType === "iam_user") {
+  // A revocable lease has something in AWS (its IAM user) that can be gone.
+  if (rulesOf(lease.credentialType).revocable) {
     const status = await checkIamUser(clients, iamUsername(lease), lease.accessKey);
     if (status === "gone") return "gone";
   }

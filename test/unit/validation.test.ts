@@ -3,7 +3,7 @@ import type { EngineSettings, RoleSettings } from "../../provider/types";
 import { checkIssueRequest, parseKeyValueList, parseList, resolveTtl, roleFromVaultJson, validateEngineConfig, validateLease, validateRole } from "../../provider/validation";
 import { ValidationError } from "../../provider/errors";
 import type { RoleInput } from "../../provider/validation";
-import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/validation";
+import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/credentialTypes";
 import { expiryDenyPolicy } from "../../provider/expiryPolicy";
 
 const ROLE_ARN = "arn:aws:iam::123456789012:role/deploy";

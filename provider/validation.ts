@@ -9,7 +9,8 @@ import { ValidationError, quoteValue } from "./errors";
 import type { ValidationFailure } from "./errors";
 import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
-import { DEFAULT_STS_TTL_SECONDS, STS_TTL_TYPES, rulesOf } from "./credentialTypes";
+import { DEFAULT_STS_TTL_SECONDS, rulesOf } from "./credentialTypes";
+import { ROLE_FIELDS, roleField, roleFieldByVaultName, type RoleField } from "./roleFields";
 
 
 export interface EngineConfigInput {
@@ -264,8 +265,9 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   else if (!isCredentialType(rawType)) failures.add("credentialType", `${quoteValue(rawType)} is not one of ${CREDENTIAL_TYPES.join(", ")}`);
   else type = rawType;
 
-  /** Records "only valid for ..." when the field is set and the (valid) type is not among `allowed`. */
-  const onlyFor = (field: string, isSet: boolean, allowed: readonly CredentialType[]) => {
+  /** Records "only valid for ..." when the field is set and the (valid) type is not among its types (ROLE_FIELDS). */
+  const onlyFor = (field: RoleField["key"], isSet: boolean) => {
+    const allowed = roleField(field).types;
     if (isSet && type !== undefined && !allowed.includes(type)) {
       failures.add(field, `only valid for credentialType ${allowed.join(", ")} (this role is ${type})`);
     }
@@ -303,14 +305,14 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
     if (!POLICY_ARN_PATTERN.test(arn)) failures.add("policyArns", `${quoteValue(arn, 80)} is not an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)`);
   }
   const policySet = policyDocument !== undefined || policyArns.length > 0;
-  onlyFor("policyDocument", policyDocument !== undefined, ["iam_user", "assumed_role", "federation_token"]);
-  onlyFor("policyArns", policyArns.length > 0, ["iam_user", "assumed_role", "federation_token"]);
+  onlyFor("policyDocument", policyDocument !== undefined);
+  onlyFor("policyArns", policyArns.length > 0);
 
   const roleArns = listField(input.roleArns, "roleArns", failures);
   for (const arn of roleArns) {
     if (!ROLE_ARN_PATTERN.test(arn)) failures.add("roleArns", `${quoteValue(arn, 80)} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
   }
-  onlyFor("roleArns", roleArns.length > 0, ["assumed_role"]);
+  onlyFor("roleArns", roleArns.length > 0);
   // Vault accepts an assumed_role without ARNs, but no issue could ever succeed with it.
   if (type === "assumed_role" && roleArns.length === 0) failures.add("roleArns", "assumed_role needs at least one role ARN");
 
@@ -318,16 +320,16 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   for (const group of iamGroups) {
     if (!GROUP_NAME_PATTERN.test(group)) failures.add("iamGroups", `${quoteValue(group)} is not an IAM group name (1-128 letters, digits or _+=,.@-)`);
   }
-  onlyFor("iamGroups", iamGroups.length > 0, ["iam_user", "assumed_role", "federation_token"]);
+  onlyFor("iamGroups", iamGroups.length > 0);
 
   const iamTags = input.iamTags === undefined || input.iamTags === null ? {} : failures.attempt(() => parseKeyValueList(input.iamTags as string[], "iamTags")) ?? {};
   checkTags(iamTags, "iamTags", failures);
-  onlyFor("iamTags", Object.keys(iamTags).length > 0, ["iam_user"]);
+  onlyFor("iamTags", Object.keys(iamTags).length > 0);
 
   const defaultStsTtl = optionalDuration(input.defaultStsTtl, "defaultStsTtl", failures);
   const maxStsTtl = optionalDuration(input.maxStsTtl, "maxStsTtl", failures);
-  onlyFor("defaultStsTtl", defaultStsTtl > 0, STS_TTL_TYPES);
-  onlyFor("maxStsTtl", maxStsTtl > 0, STS_TTL_TYPES);
+  onlyFor("defaultStsTtl", defaultStsTtl > 0);
+  onlyFor("maxStsTtl", maxStsTtl > 0);
   if (defaultStsTtl > 0 && maxStsTtl > 0 && defaultStsTtl > maxStsTtl) {
     failures.add("defaultStsTtl", `${formatDuration(defaultStsTtl)} is more than maxStsTtl ${formatDuration(maxStsTtl)}`);
   }
@@ -336,31 +338,31 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   if (userPath !== undefined && !USER_PATH_PATTERN.test(userPath)) {
     failures.add("userPath", `${quoteValue(userPath)} must start and end with "/" (regexp ^\\/([\\x21-\\x7F]{0,510}\\/)?$)`);
   }
-  onlyFor("userPath", userPath !== undefined, ["iam_user"]);
+  onlyFor("userPath", userPath !== undefined);
 
   const permissionsBoundaryArn = present(input.permissionsBoundaryArn);
   if (permissionsBoundaryArn !== undefined) {
     const problem = policyArnProblem(permissionsBoundaryArn);
     if (problem) failures.add("permissionsBoundaryArn", problem);
   }
-  onlyFor("permissionsBoundaryArn", permissionsBoundaryArn !== undefined, ["iam_user"]);
+  onlyFor("permissionsBoundaryArn", permissionsBoundaryArn !== undefined);
 
   const mfaSerialNumber = present(input.mfaSerialNumber);
   if (mfaSerialNumber !== undefined && !MFA_SERIAL_PATTERN.test(mfaSerialNumber)) {
     failures.add("mfaSerialNumber", `${quoteValue(mfaSerialNumber, 80)} is not an MFA device ARN or serial number (9-256 characters of [\\w+=/:,.@-])`);
   }
-  onlyFor("mfaSerialNumber", mfaSerialNumber !== undefined, ["session_token"]);
+  onlyFor("mfaSerialNumber", mfaSerialNumber !== undefined);
 
   const sessionTags =
     input.sessionTags === undefined || input.sessionTags === null ? {} : failures.attempt(() => parseKeyValueList(input.sessionTags as string[], "sessionTags")) ?? {};
   checkTags(sessionTags, "sessionTags", failures);
-  onlyFor("sessionTags", Object.keys(sessionTags).length > 0, ["assumed_role"]);
+  onlyFor("sessionTags", Object.keys(sessionTags).length > 0);
 
   const externalId = input.externalId === undefined || input.externalId === null || input.externalId === "" ? undefined : input.externalId;
   if (externalId !== undefined && !EXTERNAL_ID_PATTERN.test(externalId)) {
     failures.add("externalId", "must be 2-1224 characters of letters, digits and _+=,.@:/-");
   }
-  onlyFor("externalId", externalId !== undefined, ["assumed_role"]);
+  onlyFor("externalId", externalId !== undefined);
 
   // Without a policy a federation token would carry the engine's own permissions.
   // Vault checks this at issue time; failing here stops it before any AWS call.
@@ -521,24 +523,6 @@ export function resolveTtl(engine: EngineSettings, role: RoleSettings, requested
 
 // ------------------------------------------------------------------ Vault JSON
 
-type RoleJsonKind = "string" | "list" | "kv" | "duration" | "policy";
-
-const VAULT_ROLE_FIELDS: Record<string, { key: keyof RoleInput; kind: RoleJsonKind }> = {
-  credential_type: { key: "credentialType", kind: "string" },
-  policy_document: { key: "policyDocument", kind: "policy" },
-  policy_arns: { key: "policyArns", kind: "list" },
-  role_arns: { key: "roleArns", kind: "list" },
-  iam_groups: { key: "iamGroups", kind: "list" },
-  iam_tags: { key: "iamTags", kind: "kv" },
-  default_sts_ttl: { key: "defaultStsTtl", kind: "duration" },
-  max_sts_ttl: { key: "maxStsTtl", kind: "duration" },
-  user_path: { key: "userPath", kind: "string" },
-  permissions_boundary_arn: { key: "permissionsBoundaryArn", kind: "string" },
-  mfa_serial_number: { key: "mfaSerialNumber", kind: "string" },
-  session_tags: { key: "sessionTags", kind: "kv" },
-  external_id: { key: "externalId", kind: "string" },
-};
-
 /**
  * A role from Vault's snake_case JSON, as written with `vault write aws/roles/x - < role.json`
  * or read back with `vault read -format=json aws/roles/x` (the `data` object, or the whole
@@ -556,12 +540,12 @@ export function roleFromVaultJson(json: Record<string, unknown>): RoleInput {
   const failures = new Failures();
   const role: Partial<Record<keyof RoleInput, unknown>> = {};
   for (const [name, value] of Object.entries(source)) {
-    const spec = VAULT_ROLE_FIELDS[name];
+    const spec = roleFieldByVaultName(name);
     if (!spec) {
       const reason =
         name === "arn" || name === "policy"
           ? "legacy field is not supported; use role_arns/policy_arns or policy_document with credential_type"
-          : `unknown field (known: ${Object.keys(VAULT_ROLE_FIELDS).join(", ")})`;
+          : `unknown field (known: ${ROLE_FIELDS.map((f) => f.vault).join(", ")})`;
       failures.add(name, reason);
       continue;
     }

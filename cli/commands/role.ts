@@ -1,26 +1,13 @@
 // `awslease role write|read|list|delete`: Vault's roles/:name.
-import type { CommandModule, Argv } from "yargs";
+import type { CommandModule, Argv, Options } from "yargs";
+import { ROLE_FIELDS } from "../../provider/roleFields";
+import { CREDENTIAL_TYPES, type RoleSettings } from "../../provider/types";
 import { context, formatOption, print, readInputFile, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
 
-interface WriteArgs extends GlobalArgs {
-  name: string;
-  file?: string;
-  "credential-type"?: string;
-  "policy-document"?: string;
-  "policy-arns"?: string;
-  "role-arns"?: string;
-  "iam-groups"?: string;
-  "iam-tags"?: string;
-  "default-sts-ttl"?: string;
-  "max-sts-ttl"?: string;
-  "user-path"?: string;
-  "permissions-boundary-arn"?: string;
-  "mfa-serial-number"?: string;
-  "session-tags"?: string;
-  "external-id"?: string;
-}
+/** One string flag per role field (ROLE_FIELDS), e.g. `--policy-arns`. */
+type WriteArgs = GlobalArgs & { name: string; file?: string } & Record<string, string | undefined>;
 
 /** `--policy-document JSON|@file|@-` (stdin). */
 function readPolicyDocument(value: string | undefined): string | undefined {
@@ -35,19 +22,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     y
       .positional("name", { type: "string", demandOption: true, describe: "Role name" })
       .option("file", { alias: "f", type: "string", describe: "Vault role JSON (snake_case fields, as `vault write aws/roles/x - < role.json`)" })
-      .option("credential-type", { type: "string", choices: ["iam_user", "assumed_role", "federation_token", "session_token"] })
-      .option("policy-document", { type: "string", describe: "IAM policy JSON, @file, or @- for stdin" })
-      .option("policy-arns", { type: "string", describe: "Managed policy ARNs, comma-separated" })
-      .option("role-arns", { type: "string", describe: "assumed_role: role ARNs that may be assumed" })
-      .option("iam-groups", { type: "string", describe: "IAM groups (iam_user: membership; STS: their policies join the session policy)" })
-      .option("iam-tags", { type: "string", describe: "iam_user: tags k=v,..." })
-      .option("default-sts-ttl", { type: "string", describe: "STS types: default TTL" })
-      .option("max-sts-ttl", { type: "string", describe: "STS types: maximum TTL" })
-      .option("user-path", { type: "string", describe: "iam_user: path of created users" })
-      .option("permissions-boundary-arn", { type: "string", describe: "iam_user: permissions boundary policy ARN" })
-      .option("mfa-serial-number", { type: "string", describe: "session_token: MFA device; --mfa-code then required at issue" })
-      .option("session-tags", { type: "string", describe: "assumed_role: session tags k=v,..." })
-      .option("external-id", { type: "string", describe: "assumed_role: external id" })
+      .options(roleFieldOptions())
       .example(`$0 role write deploy --credential-type iam_user --policy-document @policy.json`, "")
       .example(`$0 role write ci -f role.json`, "Vault role JSON") as Argv<WriteArgs>,
   handler: async (argv) => {
@@ -65,21 +40,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       }
       input = roleFromVaultJson(json);
     }
-    const flags: Partial<RoleInput> = {
-      credentialType: argv["credential-type"],
-      policyDocument: readPolicyDocument(argv["policy-document"]),
-      policyArns: argv["policy-arns"] !== undefined ? parseList(argv["policy-arns"]) : undefined,
-      roleArns: argv["role-arns"] !== undefined ? parseList(argv["role-arns"]) : undefined,
-      iamGroups: argv["iam-groups"] !== undefined ? parseList(argv["iam-groups"]) : undefined,
-      iamTags: argv["iam-tags"] !== undefined ? parseKeyValueList(argv["iam-tags"], "iamTags") : undefined,
-      defaultStsTtl: argv["default-sts-ttl"],
-      maxStsTtl: argv["max-sts-ttl"],
-      userPath: argv["user-path"],
-      permissionsBoundaryArn: argv["permissions-boundary-arn"],
-      mfaSerialNumber: argv["mfa-serial-number"],
-      sessionTags: argv["session-tags"] !== undefined ? parseKeyValueList(argv["session-tags"], "sessionTags") : undefined,
-      externalId: argv["external-id"],
-    };
+    const flags = roleInputFromFlags(argv, { parseList, parseKeyValueList });
     for (const [k, v] of Object.entries(flags)) if (v !== undefined) (input as Record<string, unknown>)[k] = v;
     await writeRole(context(argv), argv.name, input);
     if (!argv.quiet) process.stderr.write(`awslease: role "${argv.name}" written\n`);
@@ -91,23 +52,45 @@ interface NameArgs extends GlobalArgs {
   format: string;
 }
 
-function roleView(settings: import("../../provider/types").RoleSettings): Record<string, unknown> {
+/** A role as Vault's `read aws/roles/x` shows it: every field by its Vault name, null when unset. */
+function roleView(settings: RoleSettings): Record<string, unknown> {
   const { formatDuration } = require("../../provider/duration") as typeof import("../../provider/duration");
-  return {
-    credential_type: settings.credentialType,
-    policy_document: settings.policyDocument ?? null,
-    policy_arns: settings.policyArns,
-    role_arns: settings.roleArns,
-    iam_groups: settings.iamGroups,
-    iam_tags: settings.iamTags,
-    default_sts_ttl: settings.defaultStsTtl ? formatDuration(settings.defaultStsTtl) : null,
-    max_sts_ttl: settings.maxStsTtl ? formatDuration(settings.maxStsTtl) : null,
-    user_path: settings.credentialType === "iam_user" ? settings.userPath : null,
-    permissions_boundary_arn: settings.permissionsBoundaryArn ?? null,
-    mfa_serial_number: settings.mfaSerialNumber ?? null,
-    session_tags: settings.sessionTags,
-    external_id: settings.externalId ?? null,
-  };
+  return Object.fromEntries(
+    ROLE_FIELDS.map((f) => {
+      const value = settings[f.key];
+      if (f.kind === "duration") return [f.vault, value ? formatDuration(value as number) : null];
+      // A default stored for every role (userPath "/") means nothing for the other types.
+      if (f.default !== undefined && !f.types.includes(settings.credentialType)) return [f.vault, null];
+      return [f.vault, value ?? null];
+    }),
+  );
+}
+
+/** The `role write` flags, from ROLE_FIELDS. */
+function roleFieldOptions(): Record<string, Options> {
+  return Object.fromEntries(
+    ROLE_FIELDS.map((f) => [
+      f.flag,
+      { type: "string", describe: f.description, ...(f.key === "credentialType" ? { choices: [...CREDENTIAL_TYPES] } : {}) } satisfies Options,
+    ]),
+  );
+}
+
+/** The fields given as flags, each parsed by its kind; fields not given are left out. */
+function roleInputFromFlags(
+  argv: WriteArgs,
+  parse: { parseList: (v: string) => string[]; parseKeyValueList: (v: string, field: string) => Record<string, string> },
+): Partial<RoleInput> {
+  const input: Record<string, unknown> = {};
+  for (const f of ROLE_FIELDS) {
+    const raw = argv[f.flag];
+    if (raw === undefined) continue;
+    if (f.kind === "list") input[f.key] = parse.parseList(raw);
+    else if (f.kind === "kv") input[f.key] = parse.parseKeyValueList(raw, f.key);
+    else if (f.kind === "policy") input[f.key] = readPolicyDocument(raw);
+    else input[f.key] = raw;
+  }
+  return input as Partial<RoleInput>;
 }
 
 const read: CommandModule<GlobalArgs, NameArgs> = {

@@ -46,7 +46,25 @@ export function requestHandlerOptions(env: NodeJS.ProcessEnv = process.env) {
     connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, requestTimeout),
     requestTimeout,
     throwOnRequestTimeout: true,
+    ...proxyAgents(env),
   };
+}
+
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/**
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), as the AWS CLI and
+ * configure-aws-credentials honour them: the SDK's agents are built with Node's own
+ * proxy support (`proxyEnv`, Node 22.21 and later; older Nodes ignore it). Without a
+ * proxy variable the SDK's default agents are kept.
+ */
+function proxyAgents(env: NodeJS.ProcessEnv): { httpAgent?: import("node:http").Agent; httpsAgent?: import("node:https").Agent } {
+  if (!PROXY_VARIABLES.some((name) => env[name])) return {};
+  const http = require("node:http") as typeof import("node:http");
+  const https = require("node:https") as typeof import("node:https");
+  // proxyEnv is newer than @types/node 22's AgentOptions.
+  const options = { keepAlive: true, maxSockets: 50, proxyEnv: { ...env } } as import("node:http").AgentOptions;
+  return { httpAgent: new http.Agent(options), httpsAgent: new https.Agent(options) };
 }
 
 /** The engine's root credentials, or undefined to let the SDK default chain resolve them at call time. */

@@ -6,6 +6,9 @@ import { DeleteUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/cl
 import { STSClient } from "@aws-sdk/client-sts";
 import { awsClients, withAwsClients } from "../../provider/aws/clients";
 import { revokeIamUser } from "../../provider/aws/iamUser";
+import { callerIdentity } from "../../provider/aws/sts";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { EngineSettings } from "../../provider/types";
 
 const engine: EngineSettings = {
@@ -68,5 +71,44 @@ describe("AWS clients", () => {
     expect(await revokeIamUser({ iam: fake }, "u1")).toEqual({ existed: true });
     expect(sent[0]).toBe("ListAccessKeysCommand");
     expect(sent.at(-1)).toBe("DeleteUserCommand");
+  });
+
+  it("go through HTTP(S)_PROXY, except for NO_PROXY hosts", async () => {
+    // A fake STS endpoint, and a forward proxy that records what it forwards.
+    const identity =
+      '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+      "<Arn>arn:aws:iam::123456789012:user/x</Arn><UserId>AIDX</UserId><Account>123456789012</Account>" +
+      "</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
+    const sts = createServer((_req, res) => res.writeHead(200, { "content-type": "text/xml" }).end(identity));
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(req.url ?? "");
+      const target = new URL(req.url ?? "");
+      const upstream = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+    const [stsPort, proxyPort] = [await listen(sts), await listen(proxy)];
+    const settings = { ...engine, stsEndpoint: `http://127.0.0.1:${stsPort}` };
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    try {
+      process.env.HTTP_PROXY = `http://127.0.0.1:${proxyPort}`;
+      delete process.env.NO_PROXY;
+      expect(await withAwsClients(settings, (c) => callerIdentity(c))).toMatchObject({ accountId: "123456789012" });
+      expect(proxied).toEqual([`http://127.0.0.1:${stsPort}/`]);
+      process.env.NO_PROXY = "127.0.0.1";
+      expect(await withAwsClients(settings, (c) => callerIdentity(c))).toMatchObject({ accountId: "123456789012" });
+      expect(proxied).toHaveLength(1);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      sts.close();
+      proxy.close();
+    }
   });
 });

@@ -150,6 +150,9 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
     } while (token);
     return files;
   };
+  const put = async (key: string, content: string) => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json" }));
+  };
   const meta = await get(".pulumi/meta.yaml").catch(() => undefined);
   if (!meta || !PROJECT_LAYOUT.test(meta.content.toString("utf8"))) return undefined;
   return {
@@ -166,11 +169,8 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
         throw err;
       }
     },
-    create: async (key, content) => {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json" }));
-    },
-    put: async (key, content) => {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json" }));
-    },
+    put,
+    // The callers' keys of new files are unique, so a plain write is a create.
+    create: put,
   };
 }

@@ -10,7 +10,7 @@ import { engineErrorLine, listStacks, readOutputs, PROJECT, type Workspace } fro
 import { settleWithConcurrency } from "../provider/concurrency";
 import type { LeaseRecord } from "./leases";
 import { backendStore, type BackendStore } from "./backendStore";
-import { isStaleLock } from "./stackLocks";
+import { isStaleLock, lockFromFile } from "./stackLocks";
 import { configuredPassphrase, decryptSecretValue, passphraseKey } from "./checkpointSecrets";
 
 /** One lease stack. No record: an issue still running, or one that never finished. */
@@ -66,20 +66,43 @@ async function lockedStacks(store: BackendStore, only?: string): Promise<Set<str
   const live = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
     const got = await store.read(`${LOCKS_DIR}/${f.name}`);
     if (!got) return false; // released since the listing
-    const lock = JSON.parse(got.content.toString("utf8")) as { pid?: number; hostname?: string; username?: string; timestamp?: string };
-    return !isStaleLock({ pid: Number(lock.pid), host: String(lock.hostname), user: String(lock.username), since: String(lock.timestamp) });
+    return !isStaleLock(lockFromFile(got.content.toString("utf8")));
   });
   return new Set(files.filter((_, i) => live[i].status === "rejected" || (live[i] as PromiseFulfilledResult<boolean>).value).map((f) => f.name.split("/")[0]));
 }
 
-/** The lease record in a checkpoint file's content: the root stack's `lease` output. */
-function recordInCheckpoint(content: Buffer, gzipped: boolean): LeaseRecord | undefined {
-  const doc = JSON.parse((gzipped ? gunzipSync(content) : content).toString("utf8")) as {
-    checkpoint?: { latest?: { resources?: { type: string; outputs?: Record<string, unknown> }[] } };
+/** What awslease reads of a stack's checkpoint: its secrets provider and the root stack's outputs. */
+interface Checkpoint {
+  latest?: {
+    secrets_providers?: { type?: string; state?: unknown };
+    resources?: { type: string; outputs?: Record<string, unknown> }[];
   };
+}
+
+/** A checkpoint file's content (`.json`, or `.json.gz` gzipped), parsed. */
+function parseCheckpoint(content: Buffer, gzipped: boolean): Checkpoint {
+  const doc = JSON.parse((gzipped ? gunzipSync(content) : content).toString("utf8")) as { checkpoint?: Checkpoint };
   if (!doc || typeof doc !== "object" || !doc.checkpoint) throw new Error("not a Pulumi checkpoint");
-  const root = doc.checkpoint.latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
-  return root?.outputs?.lease as LeaseRecord | undefined;
+  return doc.checkpoint;
+}
+
+/** The stack's outputs: those of its root `pulumi:pulumi:Stack` resource. */
+function stackOutputs(checkpoint: Checkpoint): Record<string, unknown> | undefined {
+  return checkpoint.latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs;
+}
+
+/** The files a stack's checkpoint may be in. */
+function checkpointFiles(stackName: string): string[] {
+  return [`${stackName}.json`, `${stackName}.json.gz`];
+}
+
+/** The first of `files` that exists, read, or undefined when none does. */
+async function readFirst(store: StackFiles, files: string[]): Promise<{ file: string; content: Buffer; lastUpdate: string } | undefined> {
+  for (const file of files) {
+    const got = await store.read(file);
+    if (got) return { file, ...got };
+  }
+  return undefined;
 }
 
 /** `lease-<mount>-<key>.json` or `.json.gz`; not backups (.bak) or attributes (.attrs). */
@@ -92,13 +115,15 @@ function unreadable(stackName: string, where: string, err: unknown): UnreadableS
   return { stackName, error: `${where}: ${engineErrorLine(err)}` };
 }
 
-/** Reads one checkpoint file into a LeaseStack; a file that cannot be parsed is reported by name. */
-async function readStackFile(store: StackFiles, stackName: string, key: string, file: string): Promise<LeaseStack | undefined> {
-  let got: { content: Buffer; lastUpdate: string } | undefined;
+/** A stack's checkpoint (the first of `files` there) as a LeaseStack; a file that cannot be parsed is reported by name. */
+async function readStackFile(store: StackFiles, stackName: string, key: string, files: string[]): Promise<LeaseStack | undefined> {
+  let file = files[0];
   try {
-    got = await store.read(file);
+    const got = await readFirst(store, files);
     if (!got) return undefined;
-    return { stackName, key, lastUpdate: got.lastUpdate, record: recordInCheckpoint(got.content, file.endsWith(".gz")) };
+    file = got.file;
+    const record = stackOutputs(parseCheckpoint(got.content, file.endsWith(".gz")))?.lease as LeaseRecord | undefined;
+    return { stackName, key, lastUpdate: got.lastUpdate, record };
   } catch (err) {
     throw new UnreadableStackError(unreadable(stackName, store.describe(file), err));
   }
@@ -117,7 +142,7 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
       .filter((f) => f.stackName && parseLeaseStackName(f.stackName)?.mount === mount)
       .sort((a, b) => a.file.localeCompare(b.file));
     const settled = await settleWithConcurrency(files, READ_CONCURRENCY, async (f) => {
-      const stack = await readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.key, f.file);
+      const stack = await readStackFile(store, f.stackName!, parseLeaseStackName(f.stackName!)!.key, [f.file]);
       return stack && locked.has(stack.stackName) ? { ...stack, locked: true } : stack;
     });
     settled.forEach((r) => {
@@ -152,7 +177,7 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
     const store = stackFiles(backendFiles);
     const [locked, stack] = await Promise.all([
       lockedStacks(backendFiles, stackName),
-      (async () => (await readStackFile(store, stackName, key, `${stackName}.json`)) ?? readStackFile(store, stackName, key, `${stackName}.json.gz`))(),
+      readStackFile(store, stackName, key, checkpointFiles(stackName)),
     ]);
     return stack && locked.has(stackName) ? { ...stack, locked: true } : stack;
   }
@@ -170,7 +195,7 @@ export async function stackExists(ws: Workspace, backend: string, stackName: str
   const backendFiles = await backendStore(backend);
   if (backendFiles) {
     const store = stackFiles(backendFiles);
-    for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) if (await store.exists(file)) return true;
+    for (const file of checkpointFiles(stackName)) if (await store.exists(file)) return true;
     return false;
   }
   return (await readOutputs(ws, stackName, { secrets: false })) !== undefined;
@@ -196,20 +221,16 @@ export async function readSecretOutput(ws: Workspace, backend: string, stackName
   return (await readOutputs(ws, stackName, { secrets: true }))?.[name];
 }
 
+/** found: false when the stack's secrets are not the passphrase provider's (the engine must decrypt). */
 async function decryptFromCheckpoint(store: StackFiles, stackName: string, name: string, passphrase: string): Promise<{ found: boolean; value?: unknown }> {
-  for (const file of [`${stackName}.json`, `${stackName}.json.gz`]) {
-    const got = await store.read(file);
-    if (!got) continue;
-    const doc = JSON.parse((file.endsWith(".gz") ? gunzipSync(got.content) : got.content).toString("utf8")) as {
-      checkpoint?: { latest?: { secrets_providers?: { type?: string; state?: unknown }; resources?: { type: string; outputs?: Record<string, unknown> }[] } };
-    };
-    const latest = doc.checkpoint?.latest;
-    if (latest?.secrets_providers?.type !== "passphrase") return { found: false };
-    const value = latest.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs?.[name];
-    if (value === undefined) return { found: true, value: undefined };
-    return { found: true, value: decryptSecretValue(passphraseKey(latest.secrets_providers.state, passphrase), value) };
-  }
-  return { found: true, value: undefined };
+  const got = await readFirst(store, checkpointFiles(stackName));
+  if (!got) return { found: true, value: undefined };
+  const checkpoint = parseCheckpoint(got.content, got.file.endsWith(".gz"));
+  const provider = checkpoint.latest?.secrets_providers;
+  if (provider?.type !== "passphrase") return { found: false };
+  const value = stackOutputs(checkpoint)?.[name];
+  if (value === undefined) return { found: true, value: undefined };
+  return { found: true, value: decryptSecretValue(passphraseKey(provider.state, passphrase), value) };
 }
 
 /** A lease stack whose state cannot be read: an engine/backend error (exit 2). */

@@ -23,6 +23,7 @@ import { EngineError } from "./errors";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseDuration } from "../provider/duration";
 import { rulesOf } from "../provider/credentialTypes";
+import { withAwsClients } from "../provider/aws/clients";
 import { mountOrError, readMount, readMountIn, requireMount, type ConfiguredMount } from "./mounts";
 import { readLeaseStack, readLeaseTable, stackExists, type LeaseStack, type LeaseTable, type UnreadableStack } from "./leaseTable";
 import { logLeaseEvents, type LeaseActor } from "./leaseLog";
@@ -125,10 +126,6 @@ function overrideEnv(mount: ConfiguredMount): Record<string, string> {
   return { [ENGINE_OVERRIDE_ENV]: JSON.stringify(mount.engine.settings) };
 }
 
-/**
- * `issue ROLE`: one `pulumi up` of a new lease stack. Reading the mount and creating
- * the stack run side by side; the program reads the mount when the engine runs it.
- */
 export interface IssueOptions {
   /** Who issues, for the lease log (default "cli"). */
   by?: LeaseActor;
@@ -138,6 +135,10 @@ export interface IssueOptions {
   precheck?: (mount: ConfiguredMount, role: RoleSettings) => void;
 }
 
+/**
+ * `issue ROLE`: one `pulumi up` of a new lease stack. Reading the mount and creating
+ * the stack run side by side; the program reads the mount when the engine runs it.
+ */
 export async function issue(ctx: EngineContext, roleName: string, input: LeaseInput, opts: IssueOptions = {}): Promise<IssueResult> {
   const request = validateLease(input);
   const key = randomLeaseKey();
@@ -333,7 +334,6 @@ async function revoked(ctx: EngineContext, rec: LeaseRecord, by: LeaseActor = "c
 export async function revokeDirect(ctx: EngineContext, mount: ConfiguredMount, rec: LeaseRecord, opts: RevokeOptions): Promise<RevokeResult> {
   if (rec.pending) return revoke(ctx, rec.leaseId, { ...opts, mount });
   const { revokeLease } = require("../provider/aws/leases") as typeof import("../provider/aws/leases");
-  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const { key } = parseLeaseId(rec.leaseId);
   const stackName = leaseStackName(rec.mount, key);
   const scoped = { ...ctx, mount: rec.mount };
@@ -413,7 +413,6 @@ async function revokeAbandoned(
   opts: RevokeOptions & { users?: string[]; retryHint: string; leaseId?: string },
 ): Promise<string[]> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
-  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const stackName = leaseStackName(ctx.mount, key);
   return withWorkspace(ctx, undefined, async (ws) => {
     ctx.progress(`awslease: cleaning up ${stackName}: an issue that did not finish`);
@@ -459,13 +458,18 @@ export async function list(ctx: EngineContext, opts: ListOptions = {}): Promise<
   const table = await readTable(ctx);
   const now = Date.now();
   const records = table.stacks
-    .filter((s) => s.record !== undefined)
-    .map((s) => (s.locked ? { ...s.record!, pending: true } : s.record!))
+    .map(recordOf)
+    .filter((r): r is LeaseRecord => r !== undefined)
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
     .sort((a, b) => a.issuedAt.localeCompare(b.issuedAt));
   const unfinished = table.stacks.filter((st) => !st.record);
   return { records, unreadable: table.unreadable, unfinished };
+}
+
+/** A stack's lease record, marked pending while an engine run holds the stack. */
+function recordOf(stack: LeaseStack): LeaseRecord | undefined {
+  return stack.record && stack.locked ? { ...stack.record, pending: true } : stack.record;
 }
 
 /** The mount's lease table; an unknown mount is an error, not an empty table. */
@@ -505,7 +509,6 @@ export interface SweepOptions {
  */
 export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<SweepResult> {
   const { listTaggedUsers, revokeIamUser } = require("../provider/aws/iamUser") as typeof import("../provider/aws/iamUser");
-  const { withAwsClients } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
   const minAge = opts.minAgeMs ?? ORPHAN_MIN_AGE_MS;
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const [mount, table] = await Promise.all([requireMount(ctx), readTable(ctx)]);
@@ -522,9 +525,7 @@ export async function sweep(ctx: EngineContext, opts: SweepOptions): Promise<Swe
     });
   };
 
-  const expired = table.stacks
-    .filter((s) => s.record && Date.parse(s.record.expiresAt) <= now)
-    .map((s) => ({ ...s.record!, pending: s.locked }));
+  const expired = table.stacks.map(recordOf).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
   await runAll(expired, (r) => r.leaseId, (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }));
 

@@ -6,7 +6,7 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { isRunning } from "./procfs";
+import { processAlive } from "./procfs";
 
 /** Longer than any issue takes, even one waiting for new IAM keys to work. */
 const STALE_AFTER_MS = 5 * 60 * 1000;
@@ -27,13 +27,9 @@ function staleContent(path: string): string | undefined {
   try {
     const { pid, since } = JSON.parse(content) as { pid: number; since: number };
     if (Date.now() - since > STALE_AFTER_MS) return content;
-    const running = isRunning(pid);
-    if (running !== undefined) return running ? undefined : content;
-    process.kill(pid, 0);
-    return undefined;
-  } catch (err) {
-    // Half written (its holder is writing it now) counts as held; a pid that is gone as free.
-    return (err as NodeJS.ErrnoException).code === "ESRCH" ? content : undefined;
+    return processAlive(pid) ? undefined : content;
+  } catch {
+    return undefined; // half written: its holder is writing it now
   }
 }
 

@@ -28,6 +28,18 @@ export function isRunning(pid: number): boolean | undefined {
   return fields !== undefined && fields[0] !== "Z" && fields[0] !== "X";
 }
 
+/** Is a process with this pid there (a zombie is not)? /proc where it exists, else a signal-0 probe. */
+export function processAlive(pid: number): boolean {
+  const running = isRunning(pid);
+  if (running !== undefined) return running;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // there, but another user's
+  }
+}
+
 /** The process's executable name (at most 15 characters), or undefined when it is gone. */
 export function commOf(pid: number): string | undefined {
   try {

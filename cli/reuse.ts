@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { CredentialType, IssuedLease } from "../provider/types";
-import { resolveTtl, DEFAULT_LEASE_SECONDS, type LeaseInput } from "../provider/validation";
+import { resolveTtl, leaseSecondsOrDefault, type LeaseInput } from "../provider/validation";
 import { ValidationError } from "../provider/errors";
 import { formatDuration, parseDuration } from "../provider/duration";
 import { leaseStackName, parseLeaseId } from "../provider/names";
@@ -15,7 +15,7 @@ import { readLeaseStack, readSecretOutput } from "./leaseTable";
 import { withLocalLock } from "./localLock";
 import type { LeaseActor } from "./leaseLog";
 import { issue, list, revokeDirect, type IssueResult, type LeaseRecord } from "./leases";
-import { requireMount } from "./mounts";
+import type { ConfiguredMount } from "./mounts";
 
 /** How long a lease must still be valid to be handed out again (botocore refreshes at 15 minutes left). */
 export const DEFAULT_REFRESH_WINDOW_SECONDS = 15 * 60;
@@ -88,13 +88,15 @@ async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseIn
       return { ...reused, reused: true, replaced: [], warnings: [] };
     }
   }
+  // The mount the issue reads also revokes the leases it replaces (no second read).
+  let mount: ConfiguredMount | undefined;
   const issued = await issue(ctx, roleName, input, {
     by: opts.by,
     reuseKey: key,
-    precheck: (mount, role) => {
+    precheck: (issuing, role) => {
+      mount = issuing;
       if (input.ttl !== undefined && input.ttl !== "") return;
-      const { seconds } = resolveTtl(mount.engine.settings, role, 0);
-      const ttl = seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
+      const ttl = leaseSecondsOrDefault(resolveTtl(issuing.engine.settings, role, 0).seconds);
       if (ttl <= window) throw tooShort(ttl, "the role's default TTL", window);
     },
   });
@@ -103,7 +105,6 @@ async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseIn
   // The leases this one replaces: iam_user users are deleted now (whoever still holds
   // their keys refreshes within the window); a failure is a warning, sweep retries.
   const replaced = mine.filter((r) => rulesOf(r.credentialType as CredentialType).revocable && !live.includes(r));
-  const mount = replaced.length ? await requireMount(ctx) : undefined;
   await Promise.all(
     replaced.map((r) => revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`))),
   );

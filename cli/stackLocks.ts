@@ -4,7 +4,7 @@
 // leaves its stack locked for good.
 import { hostname } from "node:os";
 import { runPulumi, type CommandResult, type EngineContext, type Workspace } from "./automation";
-import { commOf, isRunning } from "./procfs";
+import { commOf, isRunning, processAlive } from "./procfs";
 
 // The lock error names each lock's owner, on every DIY backend:
 //   "  <url>: created by <user>@<host> (pid <n>) at <RFC 3339 time>"
@@ -35,16 +35,14 @@ export function locksIn(err: unknown): StackLock[] | undefined {
 /** Is a pulumi process with this pid running on this machine? (A reused pid runs something else.) */
 function pulumiRunning(pid: number): boolean {
   const running = isRunning(pid);
-  if (running === undefined) {
-    // No /proc: is the pid there at all?
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-  }
-  return running && commOf(pid) === "pulumi";
+  // Without /proc only whether the pid is there at all can be told.
+  return running === undefined ? processAlive(pid) : running && commOf(pid) === "pulumi";
+}
+
+/** A DIY backend's lock file (`{"pid","username","hostname","timestamp"}`) as a StackLock. */
+export function lockFromFile(content: string): StackLock {
+  const lock = JSON.parse(content) as { pid?: number; hostname?: string; username?: string; timestamp?: string };
+  return { pid: Number(lock.pid), host: String(lock.hostname), user: String(lock.username), since: String(lock.timestamp) };
 }
 
 export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostname()): boolean {

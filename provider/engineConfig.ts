@@ -6,8 +6,7 @@ import { shimProvider } from "./shim";
 import type { EngineIdentity, EngineSettings } from "./types";
 import { validateEngineConfig, type EngineConfigInput } from "./validation";
 import type * as stsCalls from "./aws/sts";
-import type * as awsClients from "./aws/clients";
-import type { AwsClients } from "./aws/clients";
+import { withAwsClients } from "./aws/clients";
 import type * as rootKeys from "./aws/rootKeys";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 
@@ -100,9 +99,6 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
 // ---- provider operations (run in the provider process via the shim) ----
 
 /** AWS calls, loaded when an operation runs (a program declaring resources never loads the SDK). */
-function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
-  return (require("./aws/clients") as typeof awsClients).withAwsClients(engine, fn);
-}
 function callerIdentity(engine: EngineSettings) {
   return withAwsClients(engine, (clients) => (require("./aws/sts") as typeof stsCalls).callerIdentity(clients));
 }

@@ -9,8 +9,7 @@ import { validateLease, checkIssueRequest, type LeaseInput } from "./validation"
 import { checkFailures, hasUnknowns, plain } from "./checks";
 import { rulesOf } from "./credentialTypes";
 import type * as awsLeases from "./aws/leases";
-import type * as awsClients from "./aws/clients";
-import type { AwsClients } from "./aws/clients";
+import { withAwsClients } from "./aws/clients";
 import type { RoleRef } from "./role";
 
 export interface AwsLeaseArgs {
@@ -130,11 +129,6 @@ function toArray<T>(v: pulumi.Input<T[]> | pulumi.Input<T> | undefined): T[] {
  */
 function aws(): typeof awsLeases {
   return require("./aws/leases");
-}
-
-/** The AWS clients of one operation (clients.ts), loaded with the AWS side. */
-function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
-  return (require("./aws/clients") as typeof awsClients).withAwsClients(engine, fn);
 }
 
 /**

@@ -54,6 +54,11 @@ export interface LeaseInput {
 /** Vault's config/lease default when unset here: 768h (32 days), the system max TTL. */
 export const DEFAULT_LEASE_SECONDS = 768 * 3600;
 
+/** A lease needs a lifetime: 0 (the engine's lease unset) means Vault's system default, 768h. */
+export function leaseSecondsOrDefault(seconds: number): number {
+  return seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
+}
+
 const REGION_PATTERN = /^[a-z0-9-]+$/;
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;

@@ -42,7 +42,8 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
   handler: async (argv) => {
     const { list: listLeases } = await import("../leases");
     const { formatLeaseList } = await import("../output");
-    const { records, unreadable, unfinished } = await listLeases(context(argv), { prefix: argv.prefix, expired: argv.expired });
+    const ctx = context(argv);
+    const { records, unreadable, unfinished } = await listLeases(ctx, { prefix: argv.prefix, expired: argv.expired });
     warnUnreadable(unreadable);
     if (unfinished.length > 0 && !argv.quiet && argv.format === "json") {
       process.stderr.write(
@@ -50,7 +51,7 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
           `\`awslease sweep\` cleans up those older than 5m\n`,
       );
     }
-    const rows = unfinished.map((u) => ({ ...u, mount: context(argv).mount }));
+    const rows = unfinished.map((u) => ({ ...u, mount: ctx.mount }));
     print(formatLeaseList(records.map(summary), argv.format as "table" | "json", new Date(), rows));
   },
 };

@@ -2,9 +2,10 @@
 // timeouts and the user agent. The AWS functions take the clients they use
 // (`issueIamUser({ iam, sts }, ...)`); callers build them per operation with
 // withAwsClients and never store them: the provider must stay stateless (anything
-// captured would be serialized into Pulumi state).
-import { IAMClient } from "@aws-sdk/client-iam";
-import { STSClient } from "@aws-sdk/client-sts";
+// captured would be serialized into Pulumi state). The SDK is loaded when a client is
+// built, so a program that only declares resources never loads it.
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { STSClient } from "@aws-sdk/client-sts";
 import type { EngineSettings } from "../types";
 import { parseDuration } from "../duration";
 
@@ -133,6 +134,7 @@ export async function withAwsClients<T>(engine: EngineSettings, fn: (clients: Aw
 
 /** IAM client with the engine's root credentials (or the given ones). */
 export function iamClient(engine: EngineSettings, credentials?: StaticCredentials): IAMClient {
+  const { IAMClient } = require("@aws-sdk/client-iam") as typeof import("@aws-sdk/client-iam");
   return new IAMClient({
     region: engine.region,
     endpoint: engine.iamEndpoint || undefined,
@@ -146,6 +148,7 @@ export function iamClient(engine: EngineSettings, credentials?: StaticCredential
 /** STS client; sts_region applies only together with sts_endpoint, as in Vault. */
 export function stsClient(engine: EngineSettings, credentials?: StaticCredentials): STSClient {
   const region = engine.stsEndpoint && engine.stsRegion ? engine.stsRegion : engine.region;
+  const { STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
   return new STSClient({
     region,
     endpoint: engine.stsEndpoint || undefined,

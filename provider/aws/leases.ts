@@ -3,7 +3,7 @@
 import { formatDuration, isoSeconds, wholeSeconds } from "../duration";
 import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { renderUsername } from "../usernameTemplate";
-import { DEFAULT_LEASE_SECONDS, checkIssueRequest, resolveTtl } from "../validation";
+import { checkIssueRequest, leaseSecondsOrDefault, resolveTtl } from "../validation";
 import { ValidationError } from "../errors";
 import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUser";
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
@@ -11,10 +11,6 @@ import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseKey } from "../names";
 import { rulesOf } from "../credentialTypes";
 
-/** iam_user leases need a lifetime; 0 (engine lease unset) means Vault's system default, 768h. */
-function iamLeaseSeconds(seconds: number): number {
-  return seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS;
-}
 
 interface IssueContext {
   leaseId: string;
@@ -37,7 +33,7 @@ const ISSUERS: Record<CredentialType, Issuer> = {
     issueIamUser(clients, engine, role, request, {
       ...ctx,
       username: templateName(engine, role, ctx.now, "IAM"),
-      ttlSeconds: iamLeaseSeconds(ctx.ttlSeconds),
+      ttlSeconds: leaseSecondsOrDefault(ctx.ttlSeconds),
     }),
   // Vault renders generated AssumeRole session names with the IAM type (limit 64).
   assumed_role: (clients, engine, role, request, ctx) =>
@@ -126,7 +122,7 @@ export async function renewLease(
     throw ValidationError.of("expiresAt", `lease expired at ${lease.expiresAt} and cannot be renewed; issue a new one`);
   }
   const warnings: string[] = [];
-  const increment = incrementSeconds > 0 ? incrementSeconds : iamLeaseSeconds(engine.leaseSeconds);
+  const increment = incrementSeconds > 0 ? incrementSeconds : leaseSecondsOrDefault(engine.leaseSeconds);
   let expiresAt = new Date(current.getTime() + increment * 1000);
   if (engine.leaseMaxSeconds > 0) {
     const issuedAt = Date.parse(lease.issuedAt);

@@ -68,6 +68,11 @@ function leaseFrom(
   };
 }
 
+/** The session policy as AssumeRole and GetFederationToken take it (neither key when there is none). */
+function sessionPolicyParams(policy: string | undefined, policyArns: string[]): { Policy?: string; PolicyArns?: { arn: string }[] } {
+  return { ...(policy ? { Policy: policy } : {}), ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}) };
+}
+
 /** sts:AssumeRole with the role's session policy, session tags and external id. */
 export async function issueAssumedRole(
   clients: AwsClients,
@@ -85,8 +90,7 @@ export async function issueAssumedRole(
         RoleArn: opts.roleArn,
         RoleSessionName: opts.sessionName,
         DurationSeconds: opts.ttlSeconds,
-        ...(policy ? { Policy: policy } : {}),
-        ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+        ...sessionPolicyParams(policy, policyArns),
         ...(tags.length > 0 ? { Tags: tags } : {}),
         ...(role.externalId ? { ExternalId: role.externalId } : {}),
       }),
@@ -124,8 +128,7 @@ export async function issueFederationToken(
       new GetFederationTokenCommand({
         Name: opts.sessionName,
         DurationSeconds: opts.ttlSeconds,
-        ...(policy ? { Policy: policy } : {}),
-        ...(policyArns.length > 0 ? { PolicyArns: policyArns.map((arn) => ({ arn })) } : {}),
+        ...sessionPolicyParams(policy, policyArns),
       }),
     ),
   );

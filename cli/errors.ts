@@ -1,14 +1,6 @@
 // Exit codes (Vault's convention): 0 ok, 1 usage or validation error, 2 AWS/engine error.
 // Every error is one line on stderr; the stack trace only with --debug.
 
-/** An engine or AWS failure: exit code 2. */
-export class EngineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "EngineError";
-  }
-}
-
 export const EXIT_USAGE = 1;
 export const EXIT_REMOTE = 2;
 

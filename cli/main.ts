@@ -3,7 +3,7 @@
 import yargs from "yargs";
 import { reportError } from "./errors";
 import { ownerOnlyFiles } from "./commands/common";
-import { exitCodeForSignal, installInterruptHandlers, interruption } from "./interrupts";
+import { exitCodeForSignal, installInterruptHandlers, interruption } from "../service/pulumi/interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
 import { issueCommand } from "./commands/issue";

@@ -7,40 +7,11 @@ import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { formatDuration } from "../provider/duration";
 import type { IssuedLease } from "../provider/types";
-import type { LeaseHistory } from "./leaseLog";
+import type { LeaseHistory } from "../service/leaseLog";
+import type { LeaseSummary, UnfinishedIssue } from "../service/leaseRecord";
 
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
-
-/** Non-secret facts about a lease, as its stack records them. */
-export interface LeaseFacts {
-  leaseId: string;
-  role: string;
-  credentialType: string;
-  mount: string;
-  issuedAt: string;
-  expiresAt: string;
-  leaseDuration: number;
-  renewable: boolean;
-  username?: string;
-  arn?: string;
-}
-
-/** A row of `lease list` / `lease lookup` (no secrets). */
-export interface LeaseSummary extends LeaseFacts {
-  expired: boolean;
-  /** An engine run holds the lease's stack right now (a renew or revoke). */
-  pending?: boolean;
-}
-
-/** A lease stack without a record yet: an issue running now (locked) or one that was killed. */
-export interface UnfinishedIssue {
-  stackName: string;
-  key: string;
-  mount: string;
-  lastUpdate?: string;
-  locked?: boolean;
-}
 
 function leaseStatus(r: LeaseSummary): "active" | "expired" | "pending" {
   return r.pending ? "pending" : r.expired ? "expired" : "active";

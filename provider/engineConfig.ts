@@ -3,7 +3,7 @@
 // that rotate-root may have replaced, flow to roles and leases as a secret output.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { EngineIdentity, EngineSettings } from "./types";
+import type { MountIdentity, MountSettings } from "./types";
 import { validateEngineConfig, type EngineConfigInput } from "./validation";
 import type * as stsCalls from "./aws/sts";
 import { withAwsClients } from "./aws/clients";
@@ -46,7 +46,7 @@ export interface EngineInputs {
 /** Stored outputs of an engine config. */
 export interface EngineState {
   input: EngineConfigInput;
-  settings: EngineSettings;
+  settings: MountSettings;
   rotateRootTrigger?: string;
   accountId: string;
   callerArn: string;
@@ -55,14 +55,14 @@ export interface EngineState {
 
 export class AwsEngineConfig extends pulumi.dynamic.Resource {
   /** Effective settings for roles and leases (secret: holds the root secret key). */
-  declare readonly settings: pulumi.Output<EngineSettings>;
+  declare readonly settings: pulumi.Output<MountSettings>;
   declare readonly accountId: pulumi.Output<string>;
   declare readonly callerArn: pulumi.Output<string>;
   declare readonly rotatedAt: pulumi.Output<string | undefined>;
   /** The mount name. */
   readonly mount: pulumi.Output<string>;
   /** Account and API identity from the arguments (known in preview; no secrets). */
-  readonly identity: pulumi.Output<EngineIdentity>;
+  readonly identity: pulumi.Output<MountIdentity>;
 
   constructor(name: string, args: AwsEngineConfigArgs = {}, opts?: pulumi.CustomResourceOptions) {
     const mount = pulumi.output(args.mount ?? name);
@@ -99,7 +99,7 @@ export class AwsEngineConfig extends pulumi.dynamic.Resource {
 // ---- provider operations (run in the provider process via the shim) ----
 
 /** AWS calls, loaded when an operation runs (a program declaring resources never loads the SDK). */
-function callerIdentity(engine: EngineSettings) {
+function callerIdentity(engine: MountSettings) {
   return withAwsClients(engine, (clients) => (require("./aws/sts") as typeof stsCalls).callerIdentity(clients));
 }
 function awsRootKeys(): typeof rootKeys {
@@ -109,6 +109,12 @@ function awsRootKeys(): typeof rootKeys {
 /** Root credentials differ between the user's input and the effective settings after rotate-root. */
 function sameRootInput(a: EngineConfigInput, b: EngineConfigInput): boolean {
   return (a.accessKey ?? "") === (b.accessKey ?? "") && (a.secretKey ?? "") === (b.secretKey ?? "");
+}
+
+/** A mount's state: its settings, and whose they are (checked with AWS now). */
+async function stateOf(inputs: EngineInputs, settings: MountSettings, rotatedAt?: string): Promise<EngineState> {
+  const who = await callerIdentity(settings);
+  return { input: inputs.input, settings, rotateRootTrigger: inputs.rotateRootTrigger, accountId: who.accountId, callerArn: who.arn, rotatedAt };
 }
 
 function newTableId(): string {
@@ -136,19 +142,11 @@ export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, Eng
   },
 
   async create(inputs) {
-    const settings: EngineSettings = {
+    const settings: MountSettings = {
       ...validateEngineConfig(inputs.input ?? {}, { mount: inputs.input?.mount ?? "aws" }),
       tableId: newTableId(),
     };
-    const who = await callerIdentity(settings);
-    const state: EngineState = {
-      input: inputs.input,
-      settings,
-      rotateRootTrigger: inputs.rotateRootTrigger,
-      accountId: who.accountId,
-      callerArn: who.arn,
-    };
-    return { id: settings.mount, outs: plain(state) };
+    return { id: settings.mount, outs: plain(await stateOf(inputs, settings)) };
   },
 
   async read(id, state) {
@@ -160,7 +158,7 @@ export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, Eng
   },
 
   async update(_id, old, news) {
-    let settings: EngineSettings = {
+    let settings: MountSettings = {
       ...validateEngineConfig(news.input ?? {}, { mount: news.input?.mount ?? "aws" }),
       // Kept for the engine's lifetime (an engine from before table ids gets one now).
       tableId: old.settings?.tableId ?? newTableId(),
@@ -194,16 +192,7 @@ export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, Eng
       settings = { ...settings, accessKey: rotated.accessKey, secretKey: rotated.secretKey };
       rotatedAt = new Date().toISOString();
     }
-    const who = await callerIdentity(settings);
-    const state: EngineState = {
-      input: news.input,
-      settings,
-      rotateRootTrigger: news.rotateRootTrigger,
-      accountId: who.accountId,
-      callerArn: who.arn,
-      rotatedAt,
-    };
-    return { outs: plain(state) };
+    return { outs: plain(await stateOf(news, settings, rotatedAt)) };
   },
 
   async delete() {

@@ -1,6 +1,7 @@
-// Validation errors: bad input, exit code 1 in the CLI. Every rule in validation.ts,
-// names.ts, duration.ts and usernameTemplate.ts throws these; AWS errors are
-// aws/errors.ts's AwsCallError.
+// The two kinds of failure every front-end tells apart. ValidationError: bad input
+// (exit code 1 in the CLI); every rule in validation.ts, names.ts, duration.ts and
+// usernameTemplate.ts throws it. EngineError: the engine or AWS failed (exit code 2);
+// a single AWS call's failure is aws/errors.ts's AwsCallError.
 
 export interface ValidationFailure {
   /** The camelCase input field (or the snake_case key of a Vault JSON document). */
@@ -36,4 +37,33 @@ export function quoteValue(value: unknown, max = 40): string {
   const text = typeof value === "string" ? value : String(value);
   const cut = text.length > max ? `${text.slice(0, max)}...` : text;
   return JSON.stringify(cut);
+}
+
+/** An engine or AWS failure (exit code 2), one line naming what failed. */
+export class EngineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EngineError";
+  }
+}
+
+/** The owner of a stack lock, as the engine names it. */
+export interface StackLock {
+  user: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+/** A stack another engine run holds right now (service/pulumi/stackLocks.ts). */
+export class StackLockedError extends EngineError {
+  constructor(
+    readonly stackName: string,
+    readonly locks: StackLock[],
+    retryHint: string,
+  ) {
+    const owner = locks[0] ? `pulumi pid ${locks[0].pid} on ${locks[0].host} since ${locks[0].since}` : "another run";
+    super(`stack ${stackName} is locked by ${owner}; if that run is gone, ${retryHint}`);
+    this.name = "StackLockedError";
+  }
 }

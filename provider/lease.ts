@@ -3,8 +3,8 @@
 // the lease table: `pulumi destroy` revokes.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { CredentialType, EngineIdentity, EngineSettings, IssuedLease, RoleSettings } from "./types";
-import { ENGINE_OVERRIDE_ENV } from "./types";
+import type { CredentialType, MountIdentity, MountSettings, IssuedLease, RoleSettings } from "./types";
+import { MOUNT_SETTINGS_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 import { rulesOf } from "./credentialTypes";
@@ -35,8 +35,8 @@ export interface AwsLeaseArgs {
 
 /** What the engine hands the lease provider: the resource's inputs, as AwsLease sets them. */
 export interface LeaseInputs {
-  engine: EngineSettings;
-  engineIdentity?: EngineIdentity;
+  engine: MountSettings;
+  engineIdentity?: MountIdentity;
   role: RoleSettings;
   request?: LeaseInput;
   renewal?: string;
@@ -47,8 +47,8 @@ export interface LeaseInputs {
 
 /** Stored outputs of a lease. */
 export interface LeaseState extends IssuedLease {
-  engine: EngineSettings;
-  engineIdentity?: EngineIdentity;
+  engine: MountSettings;
+  engineIdentity?: MountIdentity;
   role: RoleSettings;
   request: LeaseInput;
   renewal?: string;
@@ -56,7 +56,7 @@ export interface LeaseState extends IssuedLease {
   __provider?: string;
 }
 
-export { ENGINE_OVERRIDE_ENV };
+export { MOUNT_SETTINGS_ENV };
 
 export class AwsLease extends pulumi.dynamic.Resource {
   declare readonly leaseId: pulumi.Output<string>;
@@ -135,11 +135,11 @@ function aws(): typeof awsLeases {
  * The engine settings to revoke or check with. After rotate-root the stored root key
  * no longer exists; the CLI then passes the current settings of the same mount.
  */
-export function effectiveEngine(stored: EngineSettings, env: NodeJS.ProcessEnv = process.env): EngineSettings {
-  const raw = env[ENGINE_OVERRIDE_ENV];
+export function effectiveEngine(stored: MountSettings, env: NodeJS.ProcessEnv = process.env): MountSettings {
+  const raw = env[MOUNT_SETTINGS_ENV];
   if (!raw) return stored;
   try {
-    const override = JSON.parse(raw) as EngineSettings;
+    const override = JSON.parse(raw) as MountSettings;
     return override.mount === stored.mount ? override : stored;
   } catch {
     return stored;
@@ -155,7 +155,7 @@ export function needsReplacement(lease: Pick<IssuedLease, "expiresAt" | "leaseDu
 /** Engine fields that point at a different AWS account or API: changing them makes a new lease. */
 const ENGINE_IDENTITY = ["mount", "region", "iamEndpoint", "stsEndpoint", "stsRegion"] as const;
 
-export function identityOf(engine: EngineSettings): EngineIdentity {
+export function identityOf(engine: MountSettings): MountIdentity {
   // The same keys as ENGINE_IDENTITY, each null when unset (the stored identities compare as JSON).
   return {
     mount: engine.mount,
@@ -175,7 +175,7 @@ function engineIdentityChanged(old: LeaseState, news: LeaseInputs): boolean {
   if (old.engineIdentity && news.engineIdentity !== undefined && !hasUnknowns(news.engineIdentity)) {
     return differs(old.engineIdentity, news.engineIdentity);
   }
-  const engine = news.engine as EngineSettings | undefined;
+  const engine = news.engine as MountSettings | undefined;
   if (hasUnknowns(engine)) return false;
   return ENGINE_IDENTITY.some((key) => differs(old.engine?.[key], engine?.[key]));
 }

@@ -3,7 +3,7 @@
 // are what a lease issues credentials from.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { CredentialType, EngineIdentity, EngineSettings, RoleSettings } from "./types";
+import type { CredentialType, MountIdentity, MountSettings, RoleSettings } from "./types";
 import { validateRole, type RoleInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
 import type { AwsEngineConfig } from "./engineConfig";
@@ -39,17 +39,17 @@ export interface AwsRoleArgs {
 /** What a lease needs from its role: AwsRole satisfies it; the CLI passes plain values. */
 export interface RoleRef {
   settings: pulumi.Input<RoleSettings>;
-  engineSettings: pulumi.Input<EngineSettings>;
+  engineSettings: pulumi.Input<MountSettings>;
   /** Default: derived from engineSettings. */
-  engineIdentity?: pulumi.Input<EngineIdentity>;
+  engineIdentity?: pulumi.Input<MountIdentity>;
 }
 
 export class AwsRole extends pulumi.dynamic.Resource implements RoleRef {
   declare readonly settings: pulumi.Output<RoleSettings>;
   declare readonly roleName: pulumi.Output<string>;
   /** The engine's settings and identity (not stored in the role's state). */
-  readonly engineSettings: pulumi.Output<EngineSettings>;
-  readonly engineIdentity: pulumi.Output<EngineIdentity>;
+  readonly engineSettings: pulumi.Output<MountSettings>;
+  readonly engineIdentity: pulumi.Output<MountIdentity>;
 
   constructor(name: string, args: AwsRoleArgs, opts?: pulumi.CustomResourceOptions) {
     const { engine, name: roleName, ...fields } = args;

@@ -7,6 +7,7 @@
 import { CREDENTIAL_TYPES, type CredentialType, type RoleSettings } from "./types";
 import type { RoleInput } from "./validation";
 import { STS_TTL_TYPES } from "./credentialTypes";
+import { formatDuration } from "./duration";
 
 /** How a field's value is written: in Vault JSON, as a flag, and how it is shown. */
 export type RoleFieldKind = "string" | "list" | "kv" | "duration" | "policy";
@@ -75,4 +76,17 @@ export function roleField(key: RoleField["key"]): RoleField {
 
 export function roleFieldByVaultName(name: string): RoleField | undefined {
   return BY_VAULT.get(name);
+}
+
+/** A role as Vault's `read aws/roles/x` shows it: every field by its Vault name, null when unset. */
+export function vaultRoleView(settings: RoleSettings): Record<string, unknown> {
+  return Object.fromEntries(
+    ROLE_FIELDS.map((f) => {
+      const value = settings[f.key];
+      if (f.kind === "duration") return [f.vault, value ? formatDuration(value as number) : null];
+      // A default stored for every role (userPath "/") means nothing for the other types.
+      if (f.default !== undefined && !f.types.includes(settings.credentialType)) return [f.vault, null];
+      return [f.vault, value ?? null];
+    }),
+  );
 }

@@ -5,7 +5,7 @@ export const CREDENTIAL_TYPES = ["iam_user", "assumed_role", "federation_token",
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
 /** Engine settings (Vault `config/root` + `config/lease`), as every AWS call receives them. */
-export interface EngineSettings {
+export interface MountSettings {
   /** Name used in lease ids and IAM user tags (Vault's mount path). */
   mount: string;
   /** Static root credentials; when absent the AWS SDK default chain is used at call time. */
@@ -34,7 +34,7 @@ export interface EngineSettings {
  * Which AWS account and API an engine talks to, from its arguments (known in preview,
  * unlike its settings output): a lease is replaced only when this changes.
  */
-export interface EngineIdentity {
+export interface MountIdentity {
   mount: string;
   region?: string | null;
   iamEndpoint?: string | null;
@@ -95,4 +95,4 @@ export interface IssuedLease {
  * Environment variable through which the CLI hands a mount's current settings (root
  * keys after rotate-root) to the provider for revoke and read of older leases.
  */
-export const ENGINE_OVERRIDE_ENV = "AWSLEASE_ENGINE_SETTINGS";
+export const MOUNT_SETTINGS_ENV = "AWSLEASE_MOUNT_SETTINGS";

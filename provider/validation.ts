@@ -3,7 +3,7 @@
 // Every failure names the camelCase field the user wrote; all failures of one input
 // are collected into a single ValidationError.
 import { CREDENTIAL_TYPES } from "./types";
-import type { CredentialType, EngineSettings, LeaseRequest, RoleSettings } from "./types";
+import type { CredentialType, MountSettings, LeaseRequest, RoleSettings } from "./types";
 import { formatDuration, parseDuration } from "./duration";
 import { ValidationError, quoteValue } from "./errors";
 import type { ValidationFailure } from "./errors";
@@ -194,7 +194,7 @@ function isCredentialType(value: string): value is CredentialType {
  * falls back to env (default process.env) AWS_REGION, AWS_DEFAULT_REGION, then us-east-1;
  * pass `env` explicitly to keep the result independent of the calling process.
  */
-export function validateEngineConfig(input: EngineConfigInput, defaults: { mount: string; env?: NodeJS.ProcessEnv }): EngineSettings {
+export function validateEngineConfig(input: EngineConfigInput, defaults: { mount: string; env?: NodeJS.ProcessEnv }): MountSettings {
   const failures = new Failures();
   const env = defaults.env ?? process.env;
 
@@ -237,7 +237,7 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   }
 
   failures.throwIfAny();
-  const settings: EngineSettings = {
+  const settings: MountSettings = {
     mount,
     region,
     maxRetries,
@@ -488,7 +488,7 @@ export function checkIssueRequest(role: RoleSettings, request: LeaseRequest): { 
  * defaultStsTtl, else 3600; capped at maxStsTtl (or leaseMax), then clamped to what
  * the AWS call accepts. Every change to the requested value comes with a warning.
  */
-export function resolveTtl(engine: EngineSettings, role: RoleSettings, requestedTtl: number): { seconds: number; warnings: string[] } {
+export function resolveTtl(engine: MountSettings, role: RoleSettings, requestedTtl: number): { seconds: number; warnings: string[] } {
   if (!Number.isSafeInteger(requestedTtl) || requestedTtl < 0) {
     throw ValidationError.of("ttl", `must be a whole number of seconds >= 0, got ${quoteValue(requestedTtl)}`);
   }

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { startMoto } from "./localMoto";
 import { CLI, runCli } from "./cliRunner";
-import { descendantsOf } from "../cli/procfs";
+import { descendantsOf } from "../service/pulumi/procfs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 /** Leases in the table for the "large table" rows. */

@@ -1,15 +1,15 @@
-// Shared by the command modules: the engine context from global flags, and lazy loading.
+// Shared by the command modules: the service context from global flags, and lazy loading.
 import { readFileSync } from "node:fs";
-import type { EngineContext, GlobalOptions } from "../automation";
+import type { ServiceContext, ServiceOptions } from "../../service/context";
 import { ValidationError } from "../../provider/errors";
 
-export interface GlobalArgs extends GlobalOptions {
+export interface GlobalArgs extends ServiceOptions {
   "secrets-provider"?: string;
 }
 
-export function context(argv: GlobalArgs): EngineContext {
-  const { engineContext } = require("../automation") as typeof import("../automation");
-  return engineContext({ ...argv, secretsProvider: argv["secrets-provider"] });
+export function context(argv: GlobalArgs): ServiceContext {
+  const { serviceContext } = require("../../service/context") as typeof import("../../service/context");
+  return serviceContext({ ...argv, secretsProvider: argv["secrets-provider"] });
 }
 
 /** Writes the command's requested output; nothing else goes to stdout. */

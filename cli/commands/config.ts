@@ -41,7 +41,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     if (argv["secret-key"] !== undefined) {
       process.stderr.write("awslease: warning: --secret-key is visible to other users in the process list; prefer --secret-key-stdin\n");
     }
-    const { writeConfig } = await import("../mounts");
+    const { writeConfig } = await import("../../service/mounts");
     const state = await writeConfig(context(argv), {
       accessKey: argv["access-key"],
       secretKey: argv["secret-key-stdin"] ? await readStdinSecret("secret-key-stdin") : argv["secret-key"],
@@ -54,7 +54,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       lease: argv.lease,
       leaseMax: argv["lease-max"],
     });
-    if (!argv.quiet) process.stderr.write(`awslease: mount "${state.engine.settings.mount}" configured for account ${state.engine.accountId}\n`);
+    if (!argv.quiet) process.stderr.write(`awslease: mount "${state.config.settings.mount}" configured for account ${state.config.accountId}\n`);
   },
 };
 
@@ -67,33 +67,10 @@ const read: CommandModule<GlobalArgs, ReadArgs> = {
   describe: "Show the mount's config (never the secret key)",
   builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<ReadArgs>,
   handler: async (argv) => {
-    const { requireMount } = await import("../mounts");
+    const { requireMount, configView } = await import("../../service/mounts");
     const { formatKeyValues } = await import("../output");
-    const { formatDuration } = await import("../../provider/duration");
-    const { engine } = await requireMount(context(argv));
-    const s = engine.settings;
-    print(
-      formatKeyValues(
-        {
-          mount: s.mount,
-          access_key: s.accessKey ?? null,
-          region: s.region,
-          iam_endpoint: s.iamEndpoint ?? null,
-          sts_endpoint: s.stsEndpoint ?? null,
-          sts_region: s.stsRegion ?? null,
-          max_retries: s.maxRetries,
-          username_template: s.usernameTemplate ?? null,
-          lease: formatDuration(s.leaseSeconds),
-          lease_max: formatDuration(s.leaseMaxSeconds),
-          // Every IAM user this lease table issues is tagged awslease:table=<table_id>.
-          table_id: s.tableId ?? null,
-          account_id: engine.accountId,
-          caller_arn: engine.callerArn,
-          root_rotated_at: engine.rotatedAt ?? null,
-        },
-        argv.format as "table" | "json",
-      ),
-    );
+    const { config } = await requireMount(context(argv));
+    print(formatKeyValues(configView(config), argv.format as "table" | "json"));
   },
 };
 
@@ -101,10 +78,10 @@ const rotateRoot: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "rotate-root",
   describe: "Replace the root access key with a new one only awslease knows",
   handler: async (argv) => {
-    const { rotateRoot: rotate } = await import("../mounts");
+    const { rotateRoot: rotate } = await import("../../service/mounts");
     const state = await rotate(context(argv));
     // Like Vault, show the new access key id (never the secret).
-    print(`access_key    ${state.engine.settings.accessKey}`);
+    print(`access_key    ${state.config.settings.accessKey}`);
   },
 };
 

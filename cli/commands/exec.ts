@@ -5,7 +5,7 @@ import type { CommandModule, Argv } from "yargs";
 import { context, withUserUmask, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/errors";
-import { exitCodeForSignal, forwardSignalsTo } from "../interrupts";
+import { exitCodeForSignal, forwardSignalsTo } from "../../service/pulumi/interrupts";
 
 /**
  * Variables the child never sees. Credentials of another identity would shadow the
@@ -71,7 +71,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     if (process.env.AWSLEASE_EXEC) {
       throw new ValidationError([{ field: "command", reason: `already inside awslease exec (lease ${process.env.AWSLEASE_EXEC}); nesting would shadow its credentials` }]);
     }
-    const { revoke } = await import("../leases");
+    const { revoke } = await import("../../service/leases");
     const { lease, region } = await issueFromArgs(argv);
     const env = childEnvironment(process.env, lease, region);
     let code: number;

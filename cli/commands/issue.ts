@@ -2,7 +2,7 @@
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
-import type { IssueResult } from "../leases";
+import type { IssueResult } from "../../service/leases";
 import { ISSUE_FORMATS } from "../output";
 import { ValidationError } from "../../provider/errors";
 
@@ -61,11 +61,11 @@ export async function issueFromArgs(
   argv: IssueArgs & ReuseArgs,
   opts: { warningsInOutput?: boolean; reuse?: "cli" | "credential-process" } = {},
 ): Promise<IssueResult & { reused?: boolean }> {
-  const leases = await import("../leases");
+  const leases = await import("../../service/leases");
   const ctx = context(argv);
   let result: IssueResult & { reused?: boolean };
   if (opts.reuse) {
-    const { issueOrReuse, DEFAULT_REFRESH_WINDOW_SECONDS } = await import("../reuse");
+    const { issueOrReuse, DEFAULT_REFRESH_WINDOW_SECONDS } = await import("../../service/reuse");
     const { parseDuration } = await import("../../provider/duration");
     const window = argv["refresh-window"] ?? process.env.AWSLEASE_REFRESH_WINDOW;
     const reuse = await issueOrReuse(ctx, argv.role, leaseInput(argv), {
@@ -136,7 +136,7 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
       // Credentials nobody received must not stay valid: revoke before reporting
       // (not a reused lease: others hold it).
       if (reused) throw err;
-      const { revoke } = await import("../leases");
+      const { revoke } = await import("../../service/leases");
       await revoke(context(argv), lease.leaseId, { ignoreMissing: true }).catch(() => undefined);
       throw err;
     }

@@ -2,27 +2,9 @@
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
-import type { LeaseRecord } from "../leases";
 import { ValidationError } from "../../provider/errors";
-import type { LeaseSummary } from "../output";
-import type { UnreadableStack } from "../leaseTable";
-
-function summary(r: LeaseRecord): LeaseSummary {
-  return {
-    leaseId: r.leaseId,
-    role: r.role,
-    credentialType: r.credentialType,
-    mount: r.mount,
-    issuedAt: r.issuedAt,
-    expiresAt: r.expiresAt,
-    leaseDuration: r.leaseDuration,
-    renewable: r.renewable,
-    username: r.username,
-    arn: r.arn,
-    expired: Date.parse(r.expiresAt) <= Date.now(),
-    pending: r.pending,
-  };
-}
+import type { UnreadableStack } from "../../service/ports";
+import { leaseSummary } from "../../service/leaseRecord";
 
 /** One stderr line per lease stack whose state cannot be read; the other leases are still listed. */
 function warnUnreadable(unreadable: UnreadableStack[]): void {
@@ -40,7 +22,7 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
       .option("expired", { type: "boolean", describe: "Only expired leases" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<ListArgs>,
   handler: async (argv) => {
-    const { list: listLeases } = await import("../leases");
+    const { list: listLeases } = await import("../../service/leases");
     const { formatLeaseList } = await import("../output");
     const ctx = context(argv);
     const { records, unreadable, unfinished } = await listLeases(ctx, { prefix: argv.prefix, expired: argv.expired });
@@ -52,7 +34,7 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
       );
     }
     const rows = unfinished.map((u) => ({ ...u, mount: ctx.mount }));
-    print(formatLeaseList(records.map(summary), argv.format as "table" | "json", new Date(), rows));
+    print(formatLeaseList(records.map((r) => leaseSummary(r, ctx.now())), argv.format as "table" | "json", new Date(), rows));
   },
 };
 
@@ -63,9 +45,10 @@ const lookup: CommandModule<GlobalArgs, IdArgs> = {
   describe: "Show one lease",
   builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<IdArgs>,
   handler: async (argv) => {
-    const { lookup: find } = await import("../leases");
+    const { lookup: find } = await import("../../service/leases");
     const { formatLookup } = await import("../output");
-    print(formatLookup(summary(await find(context(argv), argv["lease-id"])), argv.format as "table" | "json"));
+    const ctx = context(argv);
+    print(formatLookup(leaseSummary(await find(ctx, argv["lease-id"]), ctx.now()), argv.format as "table" | "json"));
   },
 };
 
@@ -80,13 +63,13 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
       .option("increment", { type: "string", describe: "New TTL from now (default: the lease's TTL)" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<RenewArgs>,
   handler: async (argv) => {
-    const { renew: renewLease } = await import("../leases");
+    const { renew: renewLease } = await import("../../service/leases");
     const { formatLookup } = await import("../output");
     const ctx = context(argv);
     const renewed = await renewLease(ctx, argv["lease-id"], argv.increment);
     for (const w of renewed.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
-    const { lookup: find } = await import("../leases");
-    print(formatLookup(summary(await find(ctx, argv["lease-id"])), argv.format as "table" | "json"));
+    const { lookup: find } = await import("../../service/leases");
+    print(formatLookup(leaseSummary(await find(ctx, argv["lease-id"]), ctx.now()), argv.format as "table" | "json"));
   },
 };
 
@@ -108,7 +91,8 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
         return true;
       }) as Argv<RevokeArgs>,
   handler: async (argv) => {
-    const { revoke: revokeLease, revokeByPrefix, EngineError } = await import("../leases");
+    const { revoke: revokeLease, revokeByPrefix } = await import("../../service/leases");
+    const { EngineError } = await import("../../provider/errors");
     const ctx = context(argv);
     const opts = { ignoreMissing: argv["ignore-missing"], breakLock: argv["break-lock"] };
     const report = (id: string, outcome: keyof typeof REVOKE_OUTCOMES, warnings: string[]) => {
@@ -151,7 +135,7 @@ const log: CommandModule<GlobalArgs, LogArgs> = {
       .option("prefix", { type: "string", describe: "Only lease ids starting with this" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<LogArgs>,
   handler: async (argv) => {
-    const { readLeaseEvents, leaseHistories } = await import("../leaseLog");
+    const { readLeaseEvents, leaseHistories } = await import("../../service/leaseLog");
     const { formatLeaseLog } = await import("../output");
     print(formatLeaseLog(leaseHistories(await readLeaseEvents(context(argv), { prefix: argv.prefix })), argv.format as "table" | "json"));
   },

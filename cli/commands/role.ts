@@ -1,7 +1,7 @@
 // `awslease role write|read|list|delete`: Vault's roles/:name.
 import type { CommandModule, Argv, Options } from "yargs";
-import { ROLE_FIELDS } from "../../provider/roleFields";
-import { CREDENTIAL_TYPES, type RoleSettings } from "../../provider/types";
+import { ROLE_FIELDS, vaultRoleView } from "../../provider/roleFields";
+import { CREDENTIAL_TYPES } from "../../provider/types";
 import { context, formatOption, print, readInputFile, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
@@ -26,7 +26,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       .example(`$0 role write deploy --credential-type iam_user --policy-document @policy.json`, "")
       .example(`$0 role write ci -f role.json`, "Vault role JSON") as Argv<WriteArgs>,
   handler: async (argv) => {
-    const { writeRole } = await import("../mounts");
+    const { writeRole } = await import("../../service/mounts");
     const { roleFromVaultJson, parseList, parseKeyValueList } = await import("../../provider/validation");
     const { ValidationError } = await import("../../provider/errors");
     let input: Partial<RoleInput> = {};
@@ -50,20 +50,6 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
 interface NameArgs extends GlobalArgs {
   name: string;
   format: string;
-}
-
-/** A role as Vault's `read aws/roles/x` shows it: every field by its Vault name, null when unset. */
-function roleView(settings: RoleSettings): Record<string, unknown> {
-  const { formatDuration } = require("../../provider/duration") as typeof import("../../provider/duration");
-  return Object.fromEntries(
-    ROLE_FIELDS.map((f) => {
-      const value = settings[f.key];
-      if (f.kind === "duration") return [f.vault, value ? formatDuration(value as number) : null];
-      // A default stored for every role (userPath "/") means nothing for the other types.
-      if (f.default !== undefined && !f.types.includes(settings.credentialType)) return [f.vault, null];
-      return [f.vault, value ?? null];
-    }),
-  );
 }
 
 /** The `role write` flags, from ROLE_FIELDS. */
@@ -98,13 +84,10 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
   describe: "Show a role",
   builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<NameArgs>,
   handler: async (argv) => {
-    const { requireMount } = await import("../mounts");
+    const { readRole } = await import("../../service/mounts");
     const { formatKeyValues } = await import("../output");
-    const { ValidationError } = await import("../../provider/errors");
-    const mount = await requireMount(context(argv));
-    const role = mount.roles[argv.name];
-    if (!role) throw new ValidationError([{ field: "name", reason: `no such role "${argv.name}"` }]);
-    print(formatKeyValues(roleView(role.settings), argv.format as "table" | "json"));
+    const role = await readRole(context(argv), argv.name);
+    print(formatKeyValues(vaultRoleView(role.settings), argv.format as "table" | "json"));
   },
 };
 
@@ -113,7 +96,7 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
   describe: "List the mount's roles",
   builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<GlobalArgs & { format: string }>,
   handler: async (argv) => {
-    const { readMount } = await import("../mounts");
+    const { readMount } = await import("../../service/mounts");
     const { formatNameList } = await import("../output");
     const mount = await readMount(context(argv));
     print(formatNameList(Object.keys(mount?.roles ?? {}).sort(), argv.format as "table" | "json", "Keys"));
@@ -125,7 +108,7 @@ const del: CommandModule<GlobalArgs, NameArgs> = {
   describe: "Delete a role (its existing leases stay valid until revoked, as in Vault)",
   builder: (y) => y.positional("name", { type: "string", demandOption: true }) as Argv<NameArgs>,
   handler: async (argv) => {
-    const { deleteRole } = await import("../mounts");
+    const { deleteRole } = await import("../../service/mounts");
     await deleteRole(context(argv), argv.name);
     if (!argv.quiet) process.stderr.write(`awslease: role "${argv.name}" deleted\n`);
   },

@@ -19,7 +19,8 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       .option("parallel", parallelFlag)
       .option("format", formatOption(LIST_FORMATS)) as Argv<SweepArgs>,
   handler: async (argv) => {
-    const { sweep, EngineError } = await import("../leases");
+    const { sweep } = await import("../../service/sweep");
+    const { EngineError } = await import("../../provider/errors");
     const { parseDuration } = await import("../../provider/duration");
     const minAgeMs = argv["min-age"] === undefined ? undefined : parseDuration(argv["min-age"], "--min-age") * 1000;
     const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs, parallel: parallelOption(argv.parallel) });

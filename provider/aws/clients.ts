@@ -6,7 +6,7 @@
 // built, so a program that only declares resources never loads it.
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
-import type { EngineSettings } from "../types";
+import type { MountSettings } from "../types";
 import { parseDuration } from "../duration";
 
 export interface StaticCredentials {
@@ -26,7 +26,7 @@ export const DEFAULT_ATTEMPTS = 4;
  * transient (5xx, network) errors with jittered exponential backoff, and never
  * retries validation or permission errors - exactly the policy we want.
  */
-function retryOptions(engine: Pick<EngineSettings, "maxRetries">) {
+function retryOptions(engine: Pick<MountSettings, "maxRetries">) {
   const maxAttempts = engine.maxRetries < 0 ? DEFAULT_ATTEMPTS : engine.maxRetries + 1;
   return { maxAttempts, retryMode: "standard" as const };
 }
@@ -69,7 +69,7 @@ function proxyAgents(env: NodeJS.ProcessEnv): { httpAgent?: import("node:http").
 }
 
 /** The engine's root credentials, or undefined to let the SDK default chain resolve them at call time. */
-export function rootCredentials(engine: EngineSettings): StaticCredentials | undefined {
+export function rootCredentials(engine: MountSettings): StaticCredentials | undefined {
   if (engine.accessKey && engine.secretKey) {
     return { accessKeyId: engine.accessKey, secretAccessKey: engine.secretKey };
   }
@@ -105,7 +105,7 @@ export interface AwsClients {
 }
 
 /** Clients with the engine's root credentials, each built when first used. */
-export function awsClients(engine: EngineSettings): AwsClients & { destroy(): void } {
+export function awsClients(engine: MountSettings): AwsClients & { destroy(): void } {
   let iam: IAMClient | undefined;
   let sts: STSClient | undefined;
   return {
@@ -123,7 +123,7 @@ export function awsClients(engine: EngineSettings): AwsClients & { destroy(): vo
 }
 
 /** Runs fn with the engine's clients, destroyed (their sockets closed) when it ends. */
-export async function withAwsClients<T>(engine: EngineSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
+export async function withAwsClients<T>(engine: MountSettings, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
   const clients = awsClients(engine);
   try {
     return await fn(clients);
@@ -133,7 +133,7 @@ export async function withAwsClients<T>(engine: EngineSettings, fn: (clients: Aw
 }
 
 /** IAM client with the engine's root credentials (or the given ones). */
-export function iamClient(engine: EngineSettings, credentials?: StaticCredentials): IAMClient {
+export function iamClient(engine: MountSettings, credentials?: StaticCredentials): IAMClient {
   const { IAMClient } = require("@aws-sdk/client-iam") as typeof import("@aws-sdk/client-iam");
   return new IAMClient({
     region: engine.region,
@@ -146,7 +146,7 @@ export function iamClient(engine: EngineSettings, credentials?: StaticCredential
 }
 
 /** STS client; sts_region applies only together with sts_endpoint, as in Vault. */
-export function stsClient(engine: EngineSettings, credentials?: StaticCredentials): STSClient {
+export function stsClient(engine: MountSettings, credentials?: StaticCredentials): STSClient {
   const region = engine.stsEndpoint && engine.stsRegion ? engine.stsRegion : engine.region;
   const { STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
   return new STSClient({

@@ -34,7 +34,7 @@ import {
   type IAMClient,
   type Tag,
 } from "@aws-sdk/client-iam";
-import type { EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import type { MountSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { isoSeconds, wholeSeconds } from "../duration";
 import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../expiryPolicy";
 import type { AwsClients } from "./clients";
@@ -44,7 +44,7 @@ import { mapWithConcurrency } from "../concurrency";
 
 /** Tag keys on every IAM user we create; the orphan sweep finds users by TAG_MOUNT and TAG_TABLE. */
 export const TAG_MOUNT = "awslease:mount";
-/** The issuing lease table's id (EngineSettings.tableId). */
+/** The issuing lease table's id (MountSettings.tableId). */
 export const TAG_TABLE = "awslease:table";
 export const TAG_ROLE = "awslease:role";
 export const TAG_LEASE_ID = "awslease:lease-id";
@@ -69,7 +69,7 @@ async function putExpiryPolicy(iam: IAMClient, username: string, expiresAt: Date
   );
 }
 
-function userTags(engine: EngineSettings, role: RoleSettings, leaseId: string, issuedAt: Date, expiresAt: Date): Tag[] {
+function userTags(engine: MountSettings, role: RoleSettings, leaseId: string, issuedAt: Date, expiresAt: Date): Tag[] {
   // Ours last and winning: the sweep and renew rely on them.
   const tags: Record<string, string> = {
     ...role.iamTags,
@@ -107,7 +107,7 @@ function withRollbackFailure(original: unknown, rollbackError: unknown, username
  */
 export async function issueIamUser(
   clients: AwsClients,
-  engine: EngineSettings,
+  engine: MountSettings,
   role: RoleSettings,
   request: LeaseRequest,
   opts: IamUserIssueOptions,
@@ -463,7 +463,7 @@ const TAG_LOOKUP_CONCURRENCY = 5;
  * its mount and its table id. Users of another table on the same account are never
  * returned, even under the same mount name.
  */
-export async function listTaggedUsers(clients: Pick<AwsClients, "iam">, engine: Pick<EngineSettings, "mount" | "tableId">): Promise<TaggedUser[]> {
+export async function listTaggedUsers(clients: Pick<AwsClients, "iam">, engine: Pick<MountSettings, "mount" | "tableId">): Promise<TaggedUser[]> {
   const { iam } = clients;
   // ListUsers does not return tags, so each user's tags are read separately.
   const users = await listAll("iam:ListUsers", async (Marker) => {

@@ -1,7 +1,7 @@
 // The lease operations the resources and the CLI call: issue, revoke, renew and
 // check, dispatched by credential type to the IAM-user or STS code.
 import { formatDuration, isoSeconds, wholeSeconds } from "../duration";
-import type { CredentialType, EngineSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import type { CredentialType, MountSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
 import { renderUsername } from "../usernameTemplate";
 import { checkIssueRequest, leaseSecondsOrDefault, resolveTtl } from "../validation";
 import { ValidationError } from "../errors";
@@ -20,10 +20,10 @@ interface IssueContext {
   now: Date;
 }
 
-type Issuer = (clients: AwsClients, engine: EngineSettings, role: RoleSettings, request: LeaseRequest, ctx: IssueContext) => Promise<IssuedLease>;
+type Issuer = (clients: AwsClients, engine: MountSettings, role: RoleSettings, request: LeaseRequest, ctx: IssueContext) => Promise<IssuedLease>;
 
 /** A name from the mount's username template: `IAM` names are cut to 64 characters, `STS` ones to 32. */
-function templateName(engine: EngineSettings, role: RoleSettings, now: Date, type: "IAM" | "STS"): string {
+function templateName(engine: MountSettings, role: RoleSettings, now: Date, type: "IAM" | "STS"): string {
   return renderUsername(engine.usernameTemplate, { roleName: role.name, mount: engine.mount, now, type });
 }
 
@@ -51,7 +51,7 @@ const ISSUERS: Record<CredentialType, Issuer> = {
  */
 export async function issueLease(
   clients: AwsClients,
-  engine: EngineSettings,
+  engine: MountSettings,
   role: RoleSettings,
   request: LeaseRequest,
   opts: { now?: Date; leaseKey?: string } = {},
@@ -104,7 +104,7 @@ export async function revokeLease(
  */
 export async function renewLease(
   clients: Pick<AwsClients, "iam">,
-  engine: EngineSettings,
+  engine: MountSettings,
   lease: LeaseRef & { issuedAt: string; expiresAt: string },
   incrementSeconds: number,
   now: Date = new Date(),

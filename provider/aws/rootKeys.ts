@@ -9,7 +9,7 @@ import {
   ListAccessKeysCommand,
   type IAMClient,
 } from "@aws-sdk/client-iam";
-import type { EngineSettings } from "../types";
+import type { MountSettings } from "../types";
 import { iamClient, rootCredentials, type AwsClients, type StaticCredentials } from "./clients";
 import { AwsCallError, call, isInvalidCredentials, isNoSuchEntity } from "./errors";
 import { waitUntilUsable, type WaitUntilUsableOptions } from "./waitUsable";
@@ -67,7 +67,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  */
 export async function rotateRootKey(
   clients: Pick<AwsClients, "iam">,
-  engine: EngineSettings,
+  engine: MountSettings,
   options: RotateRootOptions = {},
 ): Promise<RotatedRootKey> {
   const oldCredentials = rootCredentials(engine);

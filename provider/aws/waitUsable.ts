@@ -4,7 +4,7 @@
 // in a row: one success can come from a replica that has the key while the next
 // request hits one that does not yet.
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import type { EngineSettings } from "../types";
+import type { MountSettings } from "../types";
 import { stsClient, type StaticCredentials } from "./clients";
 import { call, isAccessDenied, isInvalidCredentials } from "./errors";
 
@@ -49,7 +49,7 @@ function codeOf(err: unknown): string {
  * the probe does not depend on what the key is allowed to do.
  */
 export async function waitUntilUsable(
-  engine: EngineSettings,
+  engine: MountSettings,
   credentials: StaticCredentials,
   opts: WaitUntilUsableOptions = {},
 ): Promise<void> {

@@ -11,14 +11,14 @@ import {
   ListUsersCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, moto, uniq } from "../support/aws";
+import { clients, moto, uniq, errorName } from "../support/aws";
 import {
   allowPolicy,
   cliRunner,
   configureMount,
   countFiles,
   errorLines,
-  errorName,
+  expectOneLineError,
   filesContaining,
   ok,
   rootClients,
@@ -201,12 +201,7 @@ describe("roles", () => {
   // Errors name the flag the user typed (--role-arns), not the program field (roleArns).
   it.each(invalid)("invalid role input (%s): exit 1, one line naming the flag, nothing written", async (_name, args, field) => {
     const r = await runner.run(args);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    const lines = errorLines(r.stderr);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^awslease: error: /);
-    expect(lines[0]).toMatch(field);
+    expectOneLineError(r, 1, field);
     expect(await roleNames()).toEqual(["flagged", "fromfile", "fromjson"]);
   });
 

@@ -2,8 +2,8 @@
 // awslease exits with the child's code, forwards signals, and always revokes the lease.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, moto, uniq } from "../support/aws";
-import { allowPolicy, cliRunner, configureMount, errorName, ok, taggedUsers, userExists, type Runner, type CliResult } from "../support/cli";
+import { clients, moto, uniq, errorName } from "../support/aws";
+import { allowPolicy, cliRunner, configureMount, ok, taggedUsers, userExists, type Runner, type CliResult } from "../support/cli";
 
 const mount = uniq("ex");
 let runner: Runner;

@@ -1,7 +1,7 @@
 // `awslease --help`, every command's --help, and the usage/validation errors that
 // are caught before any engine run: exit 1, one line on stderr, nothing on stdout.
 import { afterAll, describe, expect, it } from "vitest";
-import { cliRunner, errorLines } from "../support/cli";
+import { cliRunner, errorLines, expectOneLineError } from "../support/cli";
 
 const runner = cliRunner();
 afterAll(() => runner.cleanup());
@@ -82,12 +82,7 @@ describe("usage and validation errors before the engine: exit 1, one line", () =
   ];
   it.each(cases)("%s", async (_name, args, pattern) => {
     const r = await runner.run(args);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    const lines = errorLines(r.stderr);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^awslease: error: /);
-    expect(lines[0]).toMatch(pattern);
+    expectOneLineError(r, 1, pattern);
     // No stack trace without --debug.
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });

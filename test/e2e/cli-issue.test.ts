@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateUserCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, createAssumableRole, moto, uniq } from "../support/aws";
+import { clients, createAssumableRole, moto, uniq, errorName } from "../support/aws";
 import {
   allowPolicy,
   cliEntry,
@@ -18,7 +18,7 @@ import {
   configureMount,
   countFiles,
   errorLines,
-  errorName,
+  expectOneLineError,
   filesContaining,
   leaseStackFiles,
   ok,
@@ -406,16 +406,12 @@ function cleanEnv(): Record<string, string> {
 describe("exit codes and nothing left behind", () => {
   it("unknown role: exit 1, one line naming it", async () => {
     const r = await runner.run(["issue", "nope", "--format", "json"]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^awslease: error: role: no such role "nope"/)]);
+    expectOneLineError(r, 1, /^awslease: error: role: no such role "nope"/);
   });
 
   it('ttl "1x": exit 1, one line naming ttl', async () => {
     const r = await runner.run(["issue", "dev", "--ttl", "1x"]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^awslease: error: ttl: .*"1x"/)]);
+    expectOneLineError(r, 1, /^awslease: error: ttl: .*"1x"/);
   });
 
   it("an AWS error during issue (policy ARN that does not exist): exit 2, one line naming the AWS action; no IAM user, no lease left", async () => {

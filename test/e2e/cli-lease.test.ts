@@ -7,13 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, uniq } from "../support/aws";
+import { clients, uniq, errorName } from "../support/aws";
 import {
   allowPolicy,
   cliRunner,
   configureMount,
   errorLines,
-  errorName,
   ok,
   rootClients,
   TAG_EXPIRES_AT,

@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { clients, moto, uniq } from "../support/aws";
+import { clients, moto, uniq, errorName } from "../support/aws";
 import {
   allowPolicy,
   cliRunner,
   configureMount,
-  errorName,
   filesContaining,
   ok,
   taggedUsers,

@@ -17,7 +17,7 @@ import {
   ListUserTagsCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { clients, moto, uniq } from "../support/aws";
+import { clients, moto, uniq, errorName } from "../support/aws";
 import { isEncryptedSecret, PulumiProject, resourcesOfType } from "../support/project";
 
 interface Credentials {
@@ -40,15 +40,6 @@ let upStarted: number;
 let upEnded: number;
 
 const root = () => clients().iam;
-
-async function errorName(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "no error";
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
 
 /** The lease was issued for `seconds` (expiresAt has whole seconds). */
 function expectTtl(c: Credentials, seconds: number): void {

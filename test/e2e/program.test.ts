@@ -21,7 +21,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { EXPIRY_POLICY_NAME, revokeIamUser } from "../../provider/aws/iamUser";
-import { clients, engineSettings, moto, uniq } from "../support/aws";
+import { clients, motoMountSettings, moto, uniq, errorName } from "../support/aws";
 import { isEncryptedSecret, PulumiProject, resourcesOfType, type StackExport } from "../support/project";
 import { clientsFor } from "../support/clients";
 
@@ -40,15 +40,6 @@ let engineRoot: { name: string; accessKey: string; secretKey: string };
 const seen: LeaseOutputs[] = [];
 
 const root = () => clients().iam;
-
-async function errorName(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "no error";
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
 
 async function leaseOutputs(): Promise<LeaseOutputs> {
   const outputs = (await project.outputs()) as LeaseOutputs;
@@ -180,7 +171,7 @@ describe("examples/iam-user through pulumi up / refresh / destroy", () => {
     let state = await project.exportStack();
     expect(leaseResources(state).map((r) => r.id)).toEqual([first.leaseId]);
 
-    const { existed } = await revokeIamUser(clientsFor(engineSettings()), first.username);
+    const { existed } = await revokeIamUser(clientsFor(motoMountSettings()), first.username);
     expect(existed).toBe(true);
     await project.refresh();
     state = await project.exportStack();

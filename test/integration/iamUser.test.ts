@@ -34,17 +34,17 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { EXPIRY_POLICY_NAME, listTaggedUsers, renewIamUser, revokeIamUser } from "../../provider/aws/iamUser";
 import { checkLease, issueLease, revokeLease } from "../../provider/aws/leases";
 import { AwsCallError } from "../../provider/aws/errors";
-import type { EngineSettings, IssuedLease, RoleSettings } from "../../provider/types";
-import { clients, engineSettings, moto, uniq } from "../support/aws";
+import type { MountSettings, IssuedLease, RoleSettings } from "../../provider/types";
+import { clients, motoMountSettings, moto, uniq, errorName } from "../support/aws";
 import { roleSettings } from "../support/fixtures";
 import { clientsFor } from "../support/clients";
 
 const SSH_PUBLIC_KEY =
   "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDGk0nNvzOGCAz5wvhG8HMzmPNlL2smlD3DyNnAH7gCHh6+9uqJt3Jp6Mw0P4d0sd6AvVmR+FCnO5z8pOUNXvE8dTgI9d2ufeJKtFFPvY+h4vHnCa0Yb+dLjgA6ChU1RYw3F5KA4iKKA2zp0TXTT6lYB1rQhaeNBUgEIL2J1hQXDnPtM4LRc4mJGCOgKPSRaLXSByz9bhV0EyKeLXjL5CKRR/jr7d2fUEvnxZVCRs72DQ3MhRdHGrTqPV2JGA2M7RZCRFKW8tJC4uYUKlSqNrAvAQAmXVvuQyVsPUvAaA2DIR3Fp4LMwMWavbs+BWh7a62xlJ3j0qDkyVkkCdS6ljaP test@example";
 
-let engine: EngineSettings;
+let engine: MountSettings;
 /** The same mount, naming users u-<role> so a test knows the name of a user that must be gone. */
-let namedUsers: EngineSettings;
+let namedUsers: MountSettings;
 let root: IAMClient;
 
 /** A role with its own name (tests share one moto). */
@@ -59,15 +59,6 @@ function role(overrides: Partial<RoleSettings> = {}): RoleSettings {
   });
 }
 
-async function errorName(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "no error";
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
-
 async function userExists(username: string): Promise<boolean> {
   return (await errorName(root.send(new GetUserCommand({ UserName: username })))) === "no error";
 }
@@ -78,7 +69,7 @@ function keyClients(lease: IssuedLease) {
 
 beforeAll(() => {
   // A mount of our own, so listTaggedUsers sees only this file's users.
-  engine = engineSettings({ mount: uniq("iamuser") });
+  engine = motoMountSettings({ mount: uniq("iamuser") });
   namedUsers = { ...engine, usernameTemplate: '{{ printf "u-%s" .PolicyName }}' };
   root = clients().iam;
 });

@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { rotateRootKey } from "../../provider/aws/rootKeys";
-import { clients, engineSettings, moto, uniq } from "../support/aws";
+import { clients, motoMountSettings, moto, uniq } from "../support/aws";
 import { clientsFor } from "../support/clients";
 
 /** An IAM user allowed to manage IAM (as an engine's root user is), with one access key. */
@@ -40,7 +40,7 @@ async function keyIds(userName: string): Promise<string[]> {
 describe("rotateRootKey", () => {
   it("replaces the key: the old one is rejected afterwards and the new one works", async () => {
     const user = await createEngineUser();
-    const rotated = await rotateRootKey(clientsFor(engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey }));
+    const rotated = await rotateRootKey(clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey }));
 
     expect(rotated.oldAccessKey).toBe(user.accessKey);
     expect(rotated.accessKey).not.toBe(user.accessKey);
@@ -61,13 +61,13 @@ describe("rotateRootKey", () => {
     const second = await iam.send(new CreateAccessKeyCommand({ UserName: user.name }));
 
     await expect(
-      rotateRootKey(clientsFor(engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey })),
+      rotateRootKey(clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })),
     ).rejects.toThrow(`IAM user "${user.name}" already has 2 access keys; delete one first`);
     expect((await keyIds(user.name)).sort()).toEqual([user.accessKey, second.AccessKey!.AccessKeyId!].sort());
   });
 
   it("needs static root credentials", async () => {
-    await expect(rotateRootKey(clientsFor(engineSettings({ accessKey: undefined, secretKey: undefined })), engineSettings({ accessKey: undefined, secretKey: undefined }))).rejects.toThrow(
+    await expect(rotateRootKey(clientsFor(motoMountSettings({ accessKey: undefined, secretKey: undefined })), motoMountSettings({ accessKey: undefined, secretKey: undefined }))).rejects.toThrow(
       "rotate-root needs static root credentials (accessKey/secretKey)",
     );
   });

@@ -21,7 +21,7 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { callerIdentity, issueAssumedRole, issueFederationToken, issueSessionToken } from "../../provider/aws/sts";
 import { sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
-import { allowPolicy, clients, createAssumableRole, engineSettings, moto, uniq } from "../support/aws";
+import { allowPolicy, clients, createAssumableRole, motoMountSettings, moto, uniq } from "../support/aws";
 import { roleSettings } from "../support/fixtures";
 import { clientsFor } from "../support/clients";
 
@@ -54,14 +54,14 @@ async function createUser(actions: string[]): Promise<{ name: string; accessKey:
 
 describe("callerIdentity", () => {
   it("identifies the engine's root user", async () => {
-    await expect(callerIdentity(clientsFor(engineSettings()))).resolves.toMatchObject({
+    await expect(callerIdentity(clientsFor(motoMountSettings()))).resolves.toMatchObject({
       accountId: moto().accountId,
       arn: `arn:aws:iam::${moto().accountId}:user/root`,
     });
   });
 
   it("rejects unknown credentials naming sts:GetCallerIdentity", async () => {
-    const err = await errorOf(callerIdentity(clientsFor(engineSettings({ accessKey: "AKIAUNKNOWNUNKNOWN00", secretKey: "nope" }))));
+    const err = await errorOf(callerIdentity(clientsFor(motoMountSettings({ accessKey: "AKIAUNKNOWNUNKNOWN00", secretKey: "nope" }))));
     expect(err.action).toBe("sts:GetCallerIdentity");
     expect(err.code).toBe("InvalidClientTokenId");
   });
@@ -76,7 +76,7 @@ describe("issueAssumedRole", () => {
   it("returns session credentials limited to the role's permissions", async () => {
     const now = new Date();
     const sessionName = uniq("session");
-    const lease = await issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [roleArn] }), request(), {
+    const lease = await issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [roleArn] }), request(), {
       leaseId: "aws/sts/test/1",
       ttlSeconds: 900,
       sessionName,
@@ -108,11 +108,11 @@ describe("issueAssumedRole", () => {
   it("sends the role's external id, which the trust policy checks", async () => {
     const guarded = await createAssumableRole(["iam:ListUsers"], { StringEquals: { "sts:ExternalId": "ext-42" } });
     const opts = { leaseId: "aws/sts/test/2", ttlSeconds: 900, sessionName: uniq("s"), roleArn: guarded, now: new Date() };
-    const lease = await issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
+    const lease = await issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
     expect(lease.arn).toContain(guarded.split("/").pop());
 
     const wrong = await errorOf(
-      issueAssumedRole(clientsFor(engineSettings()), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts),
+      issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts),
     );
     expect(wrong.action).toBe("sts:AssumeRole");
     expect(wrong.code).toBe("AccessDenied");
@@ -131,7 +131,7 @@ describe("issueAssumedRole", () => {
       }),
     );
     const err = await errorOf(
-      issueAssumedRole(clientsFor(engineSettings()), role({}), request(), {
+      issueAssumedRole(clientsFor(motoMountSettings()), role({}), request(), {
         leaseId: "l",
         ttlSeconds: 900,
         sessionName: "s",
@@ -147,7 +147,7 @@ describe("issueSessionToken", () => {
   it("calls GetSessionToken with the engine's IAM user keys and returns the expiry AWS set", async () => {
     // moto enforces a permission for sts:GetSessionToken (AWS does not); the user gets it.
     const user = await createUser(["iam:ListUsers", "sts:GetSessionToken"]);
-    const engine = engineSettings({ accessKey: user.accessKey, secretKey: user.secretKey });
+    const engine = motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey });
     const lease = await issueSessionToken(clientsFor(engine),
       role({ credentialType: "session_token" }),
       // moto's session keys are fixed example keys it rejects itself: no probe here.
@@ -162,7 +162,7 @@ describe("issueSessionToken", () => {
     // Issued with the user's keys: a user without the permission is refused by moto.
     const other = await createUser(["iam:ListUsers"]);
     const refused = await errorOf(
-      issueSessionToken(clientsFor(engineSettings({ accessKey: other.accessKey, secretKey: other.secretKey })),
+      issueSessionToken(clientsFor(motoMountSettings({ accessKey: other.accessKey, secretKey: other.secretKey })),
         role({ credentialType: "session_token" }),
         request({ waitUntilUsable: false }),
         { leaseId: "aws/sts/st/2", ttlSeconds: 1800, sessionName: "unused", now: new Date() },
@@ -173,7 +173,7 @@ describe("issueSessionToken", () => {
   });
 
   it("issues without a usability probe even when asked (STS credentials are usable at once; moto would reject its own session keys)", async () => {
-    const lease = await issueSessionToken(clientsFor(engineSettings()), role({ credentialType: "session_token" }), request({ waitUntilUsable: true }), {
+    const lease = await issueSessionToken(clientsFor(motoMountSettings()), role({ credentialType: "session_token" }), request({ waitUntilUsable: true }), {
       leaseId: "aws/sts/st/3",
       ttlSeconds: 900,
       sessionName: "unused",
@@ -188,7 +188,7 @@ describe("issueFederationToken", () => {
   it("returns a token for the requested name, expiring after the TTL", async () => {
     const name = uniq("fed").slice(0, 32);
     const now = new Date();
-    const lease = await issueFederationToken(clientsFor(engineSettings()),
+    const lease = await issueFederationToken(clientsFor(motoMountSettings()),
       role({ credentialType: "federation_token", policyDocument: allow(["iam:ListUsers"]) }),
       request(),
       { leaseId: "aws/sts/fed/1", ttlSeconds: 3000, sessionName: name, now },
@@ -206,7 +206,7 @@ describe("issueFederationToken", () => {
 
   it("refuses a role without any policy", async () => {
     await expect(
-      issueFederationToken(clientsFor(engineSettings()), role({ credentialType: "federation_token" }), request(), {
+      issueFederationToken(clientsFor(motoMountSettings()), role({ credentialType: "federation_token" }), request(), {
         leaseId: "aws/sts/fed/2",
         ttlSeconds: 900,
         sessionName: "fed",
@@ -230,7 +230,7 @@ describe("sessionPolicy from real IAM groups", () => {
     await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }));
 
     const own = allow(["iam:ListUsers"]);
-    const merged = await sessionPolicy(clientsFor(engineSettings()),
+    const merged = await sessionPolicy(clientsFor(motoMountSettings()),
       role({ policyDocument: own, policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"], iamGroups: [group] }),
     );
     expect(merged.policyArns).toEqual(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
@@ -245,7 +245,7 @@ describe("sessionPolicy from real IAM groups", () => {
 
   it("names the action and group when a group does not exist", async () => {
     const missing = uniq("missing");
-    const err = await errorOf(sessionPolicy(clientsFor(engineSettings()), role({ iamGroups: [missing] })));
+    const err = await errorOf(sessionPolicy(clientsFor(motoMountSettings()), role({ iamGroups: [missing] })));
     expect(err.action).toBe("iam:ListAttachedGroupPolicies");
     expect(err.message).toContain(`group "${missing}"`);
   });

@@ -2,7 +2,7 @@
 import { inject } from "vitest";
 import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { EngineSettings } from "../../provider/types";
+import type { MountSettings } from "../../provider/types";
 
 export function moto() {
   return inject("moto");
@@ -21,8 +21,8 @@ export function clients(accessKey?: string, secretKey?: string, sessionToken?: s
   return { iam: new IAMClient(common), sts: new STSClient(common) };
 }
 
-/** Engine settings for the provider code, pointed at moto with the root keys. */
-export function engineSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
+/** A mount's settings for the AWS module, pointed at moto with the root keys. */
+export function motoMountSettings(overrides: Partial<MountSettings> = {}): MountSettings {
   const m = moto();
   return {
     mount: "aws",
@@ -73,4 +73,14 @@ export async function createAssumableRole(actions: string[], trustCondition?: Re
   await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policy.Policy!.Arn! }));
   iam.destroy();
   return created.Role!.Arn!;
+}
+
+/** The error name an AWS call fails with, or "no error". */
+export async function errorName(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "no error";
+  } catch (err) {
+    return (err as Error).name;
+  }
 }

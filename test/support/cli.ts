@@ -9,6 +9,7 @@ import {
   ListUsersCommand,
   ListUserTagsCommand,
 } from "@aws-sdk/client-iam";
+import { expect } from "vitest";
 import { allowPolicy, clients, moto } from "./aws";
 
 export const repoRoot = resolve(__dirname, "../..");
@@ -198,16 +199,6 @@ export async function taggedUsers(filter: { mount?: string; role?: string; lease
   return matching;
 }
 
-/** The error name an AWS call fails with, or "no error". */
-export async function errorName(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "no error";
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
-
 /** Whether the IAM user exists on moto (NoSuchEntity: no; anything else is an error). */
 export async function userExists(username: string): Promise<boolean> {
   try {
@@ -264,6 +255,16 @@ export function countFiles(dir: string): number {
 /** The one error line a failed command prints. */
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** A refused run: exit `code`, nothing on stdout, and one stderr line `awslease: error: ...` matching pattern. */
+export function expectOneLineError(r: CliResult, code: number, pattern: RegExp): void {
+  expect(r.code).toBe(code);
+  expect(r.stdout).toBe("");
+  const lines = errorLines(r.stderr);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^awslease: error: /);
+  expect(lines[0]).toMatch(pattern);
 }
 
 

@@ -6,7 +6,7 @@ import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configuredPassphrase, decryptSecretValue, passphraseKey } from "../../cli/checkpointSecrets";
+import { configuredPassphrase, decryptSecretValue, passphraseKey } from "../../service/store/checkpointSecrets";
 
 function seal(key: Buffer, plaintext: string): string {
   const nonce = randomBytes(12);

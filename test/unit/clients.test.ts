@@ -9,19 +9,9 @@ import { revokeIamUser } from "../../provider/aws/iamUser";
 import { callerIdentity } from "../../provider/aws/sts";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { EngineSettings } from "../../provider/types";
+import { mountSettings } from "../support/fixtures";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAEXAMPLE",
-  secretKey: "secret",
-  region: "eu-west-1",
-  iamEndpoint: "http://127.0.0.1:1",
-  stsEndpoint: "http://127.0.0.1:1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 0,
-};
+const engine = mountSettings({ accessKey: "AKIAEXAMPLE", secretKey: "secret", region: "eu-west-1", iamEndpoint: "http://127.0.0.1:1", stsEndpoint: "http://127.0.0.1:1", leaseMaxSeconds: 0 });
 const version = (JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as { version: string }).version;
 
 describe("AWS clients", () => {

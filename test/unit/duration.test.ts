@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatDuration, parseDuration } from "../../provider/duration";
 import { ValidationError } from "../../provider/errors";
-
-function failureOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected a ValidationError");
-}
+import { failureOf } from "../support/fixtures";
 
 describe("parseDuration", () => {
   it.each([

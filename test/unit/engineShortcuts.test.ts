@@ -3,7 +3,7 @@
 // after an SDK upgrade means: fix or drop the shortcut before anything else.
 import { describe, expect, it } from "vitest";
 import * as automation from "@pulumi/pulumi/automation";
-import { leanUp, pulumiCommandWithoutVersionRun } from "../../cli/engineShortcuts";
+import { leanUp, pulumiCommandWithoutVersionRun } from "../../service/pulumi/engineShortcuts";
 
 const sdkVersion = (require("@pulumi/pulumi/package.json") as { version: string }).version;
 

@@ -8,20 +8,13 @@ import {
   ListGroupPoliciesCommand,
 } from "@aws-sdk/client-iam";
 import { combinePolicyDocuments, groupPolicies, sessionPolicy } from "../../provider/aws/groupPolicies";
-import type { EngineSettings, RoleSettings } from "../../provider/types";
+import type { RoleSettings } from "../../provider/types";
 import { clientsFor } from "../support/clients";
+import { mountSettings } from "../support/fixtures";
 
 const iam = mockClient(IAMClient);
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAROOT",
-  secretKey: "root-secret",
-  region: "us-east-1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings();
 
 const allow = (action: string) => ({ Effect: "Allow", Action: action, Resource: "*" });
 const doc = (statement: unknown) => JSON.stringify({ Version: "2012-10-17", Statement: statement });

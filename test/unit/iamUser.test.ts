@@ -15,19 +15,12 @@ import {
   revokeIamUser,
 } from "../../provider/aws/iamUser";
 import { AwsCallError } from "../../provider/aws/errors";
-import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
+import type { LeaseRequest, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
 import { clientsFor } from "../support/clients";
+import { mountSettings } from "../support/fixtures";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAROOT",
-  secretKey: "root-secret",
-  region: "us-east-1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings();
 
 const role: RoleSettings = {
   name: "deploy",

@@ -3,18 +3,10 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { effectiveEngine, leaseOperations, needsReplacement, type LeaseInputs, type LeaseState } from "../../provider/lease";
-import { ENGINE_OVERRIDE_ENV, type EngineSettings } from "../../provider/types";
-import { roleSettings } from "../support/fixtures";
+import { MOUNT_SETTINGS_ENV } from "../../provider/types";
+import { roleSettings, mountSettings } from "../support/fixtures";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAOLD",
-  secretKey: "old-secret",
-  region: "us-east-1",
-  maxRetries: -1,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings({ accessKey: "AKIAOLD", secretKey: "old-secret", maxRetries: -1 });
 const identity = { mount: "aws", region: "us-east-1", iamEndpoint: null, stsEndpoint: null, stsRegion: null };
 
 function lease(overrides: Partial<LeaseState> = {}): LeaseState {
@@ -117,8 +109,8 @@ describe("needsReplacement", () => {
 describe("effectiveEngine (revoke after rotate-root)", () => {
   it("uses the current settings the CLI hands over for the same mount only", () => {
     const current = { ...engine, accessKey: "AKIANEW", secretKey: "new-secret" };
-    expect(effectiveEngine(engine, { [ENGINE_OVERRIDE_ENV]: JSON.stringify(current) })).toEqual(current);
-    expect(effectiveEngine(engine, { [ENGINE_OVERRIDE_ENV]: JSON.stringify({ ...current, mount: "other" }) })).toEqual(engine);
+    expect(effectiveEngine(engine, { [MOUNT_SETTINGS_ENV]: JSON.stringify(current) })).toEqual(current);
+    expect(effectiveEngine(engine, { [MOUNT_SETTINGS_ENV]: JSON.stringify({ ...current, mount: "other" }) })).toEqual(engine);
     expect(effectiveEngine(engine, {})).toEqual(engine);
   });
 });

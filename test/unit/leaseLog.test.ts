@@ -3,10 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendLeaseEvents, leaseHistories, logLeaseEvents, readLeaseEvents, type LeaseEvent } from "../../cli/leaseLog";
-import { backendStore, directoryStore } from "../../cli/backendStore";
+import { appendLeaseEvents, leaseHistories, logLeaseEvents, readLeaseEvents, type LeaseEvent } from "../../service/leaseLog";
+import { backendStore, directoryStore } from "../../service/store/backendStore";
 import { formatLeaseLog } from "../../cli/output";
-import type { EngineContext } from "../../cli/automation";
+import { serviceContext, type ServiceContext } from "../../service/context";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -19,11 +19,11 @@ afterEach(() => {
 });
 
 /** A file backend in the project layout, as pulumi leaves it. */
-function fileBackend(): { ctx: EngineContext; root: string } {
+function fileBackend(): { ctx: ServiceContext; root: string } {
   const root = tempDir();
   mkdirSync(join(root, ".pulumi"), { recursive: true });
   writeFileSync(join(root, ".pulumi", "meta.yaml"), "version: 1\n");
-  const ctx: EngineContext = { home: tempDir(), backend: `file://${root}`, mount: "aws", progress: () => {}, debug: false };
+  const ctx = serviceContext({ home: tempDir(), backend: `file://${root}`, mount: "aws", quiet: true });
   return { ctx, root };
 }
 
@@ -80,7 +80,7 @@ describe("lease log", () => {
 
   it("on a backend awslease does not write itself, the log is kept under AWSLEASE_HOME", async () => {
     const home = tempDir();
-    const ctx: EngineContext = { home, backend: "gs://bucket/path", mount: "aws", progress: () => {}, debug: false };
+    const ctx = serviceContext({ home, backend: "gs://bucket/path", mount: "aws", quiet: true });
     expect(await backendStore(ctx.backend)).toBeUndefined();
     await appendLeaseEvents(ctx, [issued("c")]);
     expect(readdirSync(join(home, "lease-log", "aws"))).toHaveLength(1);

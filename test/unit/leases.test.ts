@@ -12,20 +12,12 @@ import { mockClient } from "aws-sdk-client-mock";
 import { checkLease, issueLease, renewLease, revokeLease } from "../../provider/aws/leases";
 import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../../provider/aws/iamUser";
 import { ValidationError } from "../../provider/errors";
-import type { EngineSettings, RoleSettings } from "../../provider/types";
+import type { RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
-import { roleSettings } from "../support/fixtures";
+import { roleSettings, mountSettings } from "../support/fixtures";
 import { clientsFor } from "../support/clients";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAROOT",
-  secretKey: "root-secret",
-  region: "us-east-1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings();
 
 const baseRole: RoleSettings = roleSettings({
   policyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}',

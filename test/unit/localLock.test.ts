@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withLocalLock } from "../../cli/localLock";
+import { withLocalLock } from "../../service/store/localLock";
 
 const dirs: string[] = [];
 afterEach(() => {

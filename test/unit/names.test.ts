@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { leaseStackName, leaseKeyOf, mountNameProblem, parseLeaseId, parseLeaseStackName, randomLeaseKey } from "../../provider/names";
 import { validateEngineConfig } from "../../provider/validation";
-import { engineContext } from "../../cli/automation";
+import { serviceContext } from "../../service/context";
 
 describe("mount names", () => {
   it("one rule: letters, digits, _ and -, 1-64 characters", () => {
@@ -12,10 +12,10 @@ describe("mount names", () => {
 
   it("the CLI's --mount and the engine's mount setting apply that same rule", () => {
     for (const name of ["a.b", "x".repeat(65)]) {
-      expect(() => engineContext({ mount: name }, {})).toThrow(/is not a mount name/);
+      expect(() => serviceContext({ mount: name }, {})).toThrow(/is not a mount name/);
       expect(() => validateEngineConfig({ mount: name }, { mount: "aws", env: {} })).toThrow(/is not a mount name/);
     }
-    expect(engineContext({ mount: "x".repeat(64) }, {}).mount).toHaveLength(64);
+    expect(serviceContext({ mount: "x".repeat(64) }, {}).mount).toHaveLength(64);
   });
 });
 

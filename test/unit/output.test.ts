@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { LeaseSummary } from "../../service/leaseRecord";
 import {
-  type LeaseSummary,
   type LeaseView,
   dotenvQuote,
   formatIssued,

@@ -13,8 +13,8 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { OldRootKeyNotDeletedError, rotateRootKey } from "../../provider/aws/rootKeys";
-import type { EngineSettings } from "../../provider/types";
 import { clientsFor } from "../support/clients";
+import { mountSettings } from "../support/fixtures";
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
@@ -23,15 +23,7 @@ const OLD_KEY = "AKIAOLDOLDOLD";
 const NEW_KEY = "AKIANEWNEWNEW";
 const NEW_SECRET = "new-secret-value";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: OLD_KEY,
-  secretKey: "old-secret-value",
-  region: "us-east-1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings({ accessKey: OLD_KEY, secretKey: "old-secret-value" });
 
 const rejected = (name: string) => Object.assign(new Error(`${name} from AWS`), { name });
 

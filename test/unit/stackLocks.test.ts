@@ -1,7 +1,7 @@
 // Telling a stale stack lock from a live one, from the lock error every DIY backend gives.
 import { describe, expect, it } from "vitest";
 import { hostname } from "node:os";
-import { isStaleLock, locksIn, STALE_LOCK_AFTER_MS } from "../../cli/stackLocks";
+import { isStaleLock, locksIn, STALE_LOCK_AFTER_MS } from "../../service/pulumi/stackLocks";
 
 const LOCK_ERROR =
   "error: the stack is currently locked by 2 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n" +

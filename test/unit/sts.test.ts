@@ -25,22 +25,14 @@ import {
   issueSessionToken,
   type StsIssueOptions,
 } from "../../provider/aws/sts";
-import type { EngineSettings, LeaseRequest, RoleSettings } from "../../provider/types";
-import { roleSettings } from "../support/fixtures";
+import type { LeaseRequest, RoleSettings } from "../../provider/types";
+import { roleSettings, mountSettings } from "../support/fixtures";
 import { clientsFor } from "../support/clients";
 
 const sts = mockClient(STSClient);
 const iam = mockClient(IAMClient);
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAROOTROOTROOT",
-  secretKey: "root-secret",
-  region: "us-east-1",
-  maxRetries: 0,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings({ accessKey: "AKIAROOTROOTROOT" });
 
 function role(overrides: Partial<RoleSettings> = {}): RoleSettings {
   return roleSettings({ credentialType: "assumed_role", ...overrides });

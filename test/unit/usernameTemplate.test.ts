@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../provider/errors";
 import {
   DEFAULT_USERNAME_TEMPLATE,
   normaliseName,
@@ -8,6 +7,7 @@ import {
   renderUsername,
   type UsernameContext,
 } from "../../provider/usernameTemplate";
+import { failureOf } from "../support/fixtures";
 
 // Vault's default username_template, verbatim from path_config_root.go.
 const VAULT_DEFAULT_TEMPLATE =
@@ -17,16 +17,6 @@ const NOW = new Date(Date.UTC(2024, 1, 3, 4, 5, 6, 789)); // 2024-02-03T04:05:06
 const NOW_UNIX = String(Math.floor(NOW.getTime() / 1000));
 const iam = { type: "IAM" as const, roleName: "deploy", mount: "aws", now: NOW };
 const sts = { type: "STS" as const, roleName: "deploy", mount: "aws", now: NOW };
-
-function failureOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 describe("DEFAULT_USERNAME_TEMPLATE", () => {
   it("renders awslease-<mount>-<role>-<unix_time>-<random 20> for IAM", () => {

@@ -1,27 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { EngineSettings, RoleSettings } from "../../provider/types";
+import type { MountSettings, RoleSettings } from "../../provider/types";
 import { checkIssueRequest, parseKeyValueList, parseList, resolveTtl, roleFromVaultJson, validateEngineConfig, validateLease, validateRole } from "../../provider/validation";
-import { ValidationError } from "../../provider/errors";
 import type { RoleInput } from "../../provider/validation";
 import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/credentialTypes";
 import { expiryDenyPolicy } from "../../provider/expiryPolicy";
+import { failureOf } from "../support/fixtures";
 
 const ROLE_ARN = "arn:aws:iam::123456789012:role/deploy";
 const OTHER_ROLE_ARN = "arn:aws:iam::123456789012:role/team/readonly";
 const POLICY_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const POLICY = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }] };
-
-function failureOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    const validation = error as ValidationError;
-    expect(validation.message).not.toContain("\n");
-    return validation;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 const fieldsOf = (fn: () => unknown) => failureOf(fn).failures.map((f) => f.field);
 
@@ -458,7 +446,7 @@ describe("checkIssueRequest", () => {
 // ------------------------------------------------------------------ TTLs
 
 describe("resolveTtl", () => {
-  const engine: EngineSettings = { mount: "aws", region: "us-east-1", maxRetries: -1, leaseSeconds: 3600, leaseMaxSeconds: 86_400 };
+  const engine: MountSettings = { mount: "aws", region: "us-east-1", maxRetries: -1, leaseSeconds: 3600, leaseMaxSeconds: 86_400 };
   const user = validateRole("u", { credentialType: "iam_user" });
   const sts = (credentialType: string, extra: Partial<RoleInput> = {}) =>
     validateRole("s", {

@@ -4,18 +4,9 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { waitUntilUsable } from "../../provider/aws/waitUsable";
 import { AwsCallError } from "../../provider/aws/errors";
-import type { EngineSettings } from "../../provider/types";
+import { mountSettings } from "../support/fixtures";
 
-const engine: EngineSettings = {
-  mount: "aws",
-  accessKey: "AKIAROOT",
-  secretKey: "root-secret",
-  region: "us-east-1",
-  stsEndpoint: "https://sts.example.test",
-  maxRetries: 5,
-  leaseSeconds: 3600,
-  leaseMaxSeconds: 86400,
-};
+const engine = mountSettings({ stsEndpoint: "https://sts.example.test", maxRetries: 5 });
 const newKey = { accessKeyId: "AKIANEW", secretAccessKey: "new-secret" };
 
 const sts = mockClient(STSClient);

@@ -3,18 +3,12 @@
 // operation and never expires it: a process killed with SIGKILL (or a lost machine)
 // leaves its stack locked for good.
 import { hostname } from "node:os";
-import { runPulumi, type CommandResult, type EngineContext, type Workspace } from "./automation";
+import { StackLockedError, type StackLock } from "../../provider/errors";
+import { runPulumi, type CommandResult, type EngineLocation, type Workspace } from "./automation";
 import { commOf, isRunning, processAlive } from "./procfs";
 
 // The lock error names each lock's owner, on every DIY backend:
 //   "  <url>: created by <user>@<host> (pid <n>) at <RFC 3339 time>"
-
-export interface StackLock {
-  user: string;
-  host: string;
-  pid: number;
-  since: string;
-}
 
 /** A lock that nothing will ever release: its pulumi process is gone, or it is older than this. */
 export const STALE_LOCK_AFTER_MS = 15 * 60 * 1000;
@@ -51,19 +45,6 @@ export function isStaleLock(lock: StackLock, now = Date.now(), thisHost = hostna
   return lock.host === thisHost && !pulumiRunning(lock.pid);
 }
 
-/** A stack another run holds right now. */
-export class StackLockedError extends Error {
-  constructor(
-    readonly stackName: string,
-    readonly locks: StackLock[],
-    retryHint: string,
-  ) {
-    const owner = locks[0] ? `pulumi pid ${locks[0].pid} on ${locks[0].host} since ${locks[0].since}` : "another run";
-    super(`stack ${stackName} is locked by ${owner}; if that run is gone, ${retryHint}`);
-    this.name = "StackLockedError";
-  }
-}
-
 /** `pulumi cancel`: deletes every lock file of the stack. */
 async function cancelStack(ws: Workspace, stackName: string): Promise<void> {
   await runPulumi(ws, ["cancel", "--yes", "--stack", stackName], {}, { cleanup: true });
@@ -77,7 +58,7 @@ async function cancelStack(ws: Workspace, stackName: string): Promise<void> {
  */
 export async function withLockRecovery<T>(
   ws: Workspace,
-  ctx: EngineContext,
+  ctx: EngineLocation,
   stackName: string,
   run: () => Promise<T>,
   opts: { breakLock?: boolean; retryHint: string },

@@ -9,13 +9,12 @@ import { ValidationError } from "../provider/errors";
 import { formatDuration, parseDuration } from "../provider/duration";
 import { leaseStackName, parseLeaseId } from "../provider/names";
 import { rulesOf } from "../provider/credentialTypes";
-import { withWorkspace, type EngineContext } from "./automation";
-import { awsleaseFiles } from "./backendStore";
-import { readLeaseStack, readSecretOutput } from "./leaseTable";
-import { withLocalLock } from "./localLock";
+import type { ServiceContext } from "./context";
+import type { ConfiguredMount, LeaseRecord } from "./ports";
+import { withLocalLock } from "./store/localLock";
 import type { LeaseActor } from "./leaseLog";
-import { issue, list, revokeDirect, type IssueResult, type LeaseRecord } from "./leases";
-import type { ConfiguredMount } from "./mounts";
+import { issue, list, revokeDirect, type IssueResult } from "./leases";
+import { recordOf } from "./leaseRecord";
 
 /** How long a lease must still be valid to be handed out again (botocore refreshes at 15 minutes left). */
 export const DEFAULT_REFRESH_WINDOW_SECONDS = 15 * 60;
@@ -45,7 +44,7 @@ function reuseKeyOf(roleName: string, session?: string): string {
  * refresh window left; otherwise a new lease, and the replaced iam_user leases are
  * revoked (STS ones cannot be: they are left to their expiry and `sweep`).
  */
-export async function issueOrReuse(ctx: EngineContext, roleName: string, input: LeaseInput, opts: ReuseOptions): Promise<ReuseResult> {
+export async function issueOrReuse(ctx: ServiceContext, roleName: string, input: LeaseInput, opts: ReuseOptions): Promise<ReuseResult> {
   const window = opts.refreshWindowSeconds;
   if (input.ttl !== undefined && input.ttl !== "") {
     const ttl = parseDuration(input.ttl, "ttl");
@@ -65,10 +64,10 @@ function tooShort(ttlSeconds: number, what: string, window: number): ValidationE
   ]);
 }
 
-async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseInput, opts: ReuseOptions, key: string): Promise<ReuseResult> {
+async function reuseOrIssue(ctx: ServiceContext, roleName: string, input: LeaseInput, opts: ReuseOptions, key: string): Promise<ReuseResult> {
   const window = opts.refreshWindowSeconds;
   const usable = (r: LeaseRecord | undefined): r is LeaseRecord =>
-    !!r && r.reuseKey === key && !r.pending && (Date.parse(r.expiresAt) - Date.now()) / 1000 > window;
+    !!r && r.reuseKey === key && !r.pending && (Date.parse(r.expiresAt) - ctx.now()) / 1000 > window;
 
   // The fast way: the lease the pointer names (two small reads, whatever the table's size).
   const pointed = await readPointer(ctx, key);
@@ -96,7 +95,7 @@ async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseIn
     precheck: (issuing, role) => {
       mount = issuing;
       if (input.ttl !== undefined && input.ttl !== "") return;
-      const ttl = leaseSecondsOrDefault(resolveTtl(issuing.engine.settings, role, 0).seconds);
+      const ttl = leaseSecondsOrDefault(resolveTtl(issuing.config.settings, role, 0).seconds);
       if (ttl <= window) throw tooShort(ttl, "the role's default TTL", window);
     },
   });
@@ -112,12 +111,12 @@ async function reuseOrIssue(ctx: EngineContext, roleName: string, input: LeaseIn
 }
 
 /** The pointer file of a reuse key: the lease id last issued (or reused) for it. No secret. */
-async function pointerFile(ctx: EngineContext, key: string) {
-  const { store, dir } = await awsleaseFiles(ctx.backend, ctx.home, "reuse", ctx.mount);
+async function pointerFile(ctx: ServiceContext, key: string) {
+  const { store, dir } = await ctx.store.files("reuse", ctx.mount);
   return { store, path: `${dir}/${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json` };
 }
 
-async function readPointer(ctx: EngineContext, key: string): Promise<string | undefined> {
+async function readPointer(ctx: ServiceContext, key: string): Promise<string | undefined> {
   try {
     const { store, path } = await pointerFile(ctx, key);
     const got = await store.read(path);
@@ -128,24 +127,24 @@ async function readPointer(ctx: EngineContext, key: string): Promise<string | un
   }
 }
 
-async function writePointer(ctx: EngineContext, key: string, leaseId: string): Promise<void> {
+async function writePointer(ctx: ServiceContext, key: string, leaseId: string): Promise<void> {
   const { store, path } = await pointerFile(ctx, key);
   await store.put(path, `${JSON.stringify({ leaseId })}\n`);
 }
 
 /** The record of the lease a pointer names, with whether a run holds its stack now. */
-async function pointedRecord(ctx: EngineContext, leaseId: string): Promise<LeaseRecord | undefined> {
+async function pointedRecord(ctx: ServiceContext, leaseId: string): Promise<LeaseRecord | undefined> {
   const { mount, key } = parseLeaseId(leaseId);
   if (mount !== ctx.mount) return undefined;
-  const stack = await withWorkspace(ctx, undefined, (ws) => readLeaseStack(ws, ctx.backend, mount, key));
+  const stack = await ctx.store.readStack(mount, key);
   if (!stack?.record || stack.record.leaseId !== leaseId) return undefined;
-  return stack.locked ? { ...stack.record, pending: true } : stack.record;
+  return recordOf(stack);
 }
 
 /** A recorded lease with its credentials, decrypted from its stack; undefined if it is gone. */
-async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
+async function reuseLease(ctx: ServiceContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
   const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).key);
-  const creds = (await withWorkspace(ctx, undefined, (ws) => readSecretOutput(ws, ctx.backend, stackName, "credentials"))) as
+  const creds = (await ctx.store.readSecretOutput(stackName, "credentials")) as
     | { accessKey: string; secretKey: string; sessionToken?: string; region: string }
     | undefined;
   if (!creds?.accessKey || !creds.secretKey) return undefined;
@@ -159,7 +158,7 @@ async function reuseLease(ctx: EngineContext, rec: LeaseRecord): Promise<IssueRe
     username: rec.username,
     issuedAt: rec.issuedAt,
     expiresAt: rec.expiresAt,
-    leaseDuration: Math.max(0, Math.floor((Date.parse(rec.expiresAt) - Date.now()) / 1000)),
+    leaseDuration: Math.max(0, Math.floor((Date.parse(rec.expiresAt) - ctx.now()) / 1000)),
     renewable: rec.renewable,
     warnings: [],
   };

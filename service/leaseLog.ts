@@ -7,24 +7,16 @@ import { hostname, userInfo } from "node:os";
 import { randomBytes } from "node:crypto";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseLeaseId } from "../provider/names";
-import type { EngineContext } from "./automation";
-import { awsleaseFiles, type BackendStore } from "./backendStore";
+import type { ServiceContext } from "./context";
+import type { BackendStore } from "./store/backendStore";
+import type { LeaseRecord } from "./ports";
 
 export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up";
 /** Who caused the event: the `lease` commands, `sweep`, or `credential-process` replacing a lease. */
 export type LeaseActor = "cli" | "sweep" | "credential-process";
 
-/** The non-secret facts of a lease the log keeps. */
-export interface LeaseLogFacts {
-  leaseId: string;
-  role?: string;
-  credentialType?: string;
-  /** The IAM user (iam_user); STS types have the session's ARN. */
-  username?: string;
-  arn?: string;
-  issuedAt?: string;
-  expiresAt?: string;
-}
+/** The non-secret facts of a lease the log keeps: part of its record. */
+export type LeaseLogFacts = Pick<LeaseRecord, "leaseId"> & Partial<Pick<LeaseRecord, "role" | "credentialType" | "username" | "arn" | "issuedAt" | "expiresAt">>;
 
 export interface LeaseEvent extends LeaseLogFacts {
   time: string;
@@ -41,8 +33,8 @@ export interface LeaseHistory extends LeaseLogFacts {
   events: LeaseEvent[];
 }
 
-function logStore(ctx: EngineContext): Promise<{ store: BackendStore; dir: string }> {
-  return awsleaseFiles(ctx.backend, ctx.home, "lease-log", ctx.mount);
+function logStore(ctx: ServiceContext): Promise<{ store: BackendStore; dir: string }> {
+  return ctx.store.files("lease-log", ctx.mount);
 }
 
 function whoAmI(): string {
@@ -59,13 +51,13 @@ function whoAmI(): string {
  * Appends events to the mount's log. File names sort by time; the random part keeps
  * events of the same millisecond (and runners) apart. Throws when the backend write fails.
  */
-export async function appendLeaseEvents(ctx: EngineContext, events: Omit<LeaseEvent, "time" | "actor">[]): Promise<void> {
+export async function appendLeaseEvents(ctx: ServiceContext, events: Omit<LeaseEvent, "time" | "actor">[]): Promise<void> {
   if (events.length === 0) return;
   const { store, dir } = await logStore(ctx);
   const actor = whoAmI();
   await Promise.all(
     events.map((e) => {
-      const time = new Date().toISOString();
+      const time = new Date(ctx.now()).toISOString();
       const entry: LeaseEvent = { time, actor, ...e };
       const stamp = time.replace(/[-:.]/g, "");
       const name = `${stamp}-${e.event}-${parseLeaseId(e.leaseId).key}-${randomBytes(3).toString("hex")}.json`;
@@ -75,7 +67,7 @@ export async function appendLeaseEvents(ctx: EngineContext, events: Omit<LeaseEv
 }
 
 /** The same, for callers whose main work is done: a failed write is a warning, not a failure. */
-export async function logLeaseEvents(ctx: EngineContext, events: Omit<LeaseEvent, "time" | "actor">[]): Promise<string[]> {
+export async function logLeaseEvents(ctx: ServiceContext, events: Omit<LeaseEvent, "time" | "actor">[]): Promise<string[]> {
   try {
     await appendLeaseEvents(ctx, events);
     return [];
@@ -85,7 +77,7 @@ export async function logLeaseEvents(ctx: EngineContext, events: Omit<LeaseEvent
 }
 
 /** Every event of the mount, oldest first (optionally of lease ids with a prefix). */
-export async function readLeaseEvents(ctx: EngineContext, opts: { prefix?: string } = {}): Promise<LeaseEvent[]> {
+export async function readLeaseEvents(ctx: ServiceContext, opts: { prefix?: string } = {}): Promise<LeaseEvent[]> {
   const { store, dir } = await logStore(ctx);
   const files = (await store.list(dir)).filter((f) => f.name.endsWith(".json")).sort((a, b) => a.name.localeCompare(b.name));
   const settled = await settleWithConcurrency(files, 16, async (f) => {

@@ -5,36 +5,13 @@
 // postgres) it asks the engine, stack by stack. Only non-secret outputs are read:
 // listing never needs or uses the passphrase.
 import { gunzipSync } from "node:zlib";
-import { leaseStackName, parseLeaseStackName } from "../provider/names";
-import { engineErrorLine, listStacks, readOutputs, PROJECT, type Workspace } from "./automation";
-import { settleWithConcurrency } from "../provider/concurrency";
-import type { LeaseRecord } from "./leases";
+import { leaseStackName, parseLeaseStackName } from "../../provider/names";
+import { settleWithConcurrency } from "../../provider/concurrency";
+import { engineErrorLine, listStacks, readOutputs, PROJECT, type Workspace } from "../pulumi/automation";
+import { isStaleLock, lockFromFile } from "../pulumi/stackLocks";
+import type { LeaseRecord, LeaseStack, LeaseTable, UnreadableStack } from "../ports";
 import { backendStore, type BackendStore } from "./backendStore";
-import { isStaleLock, lockFromFile } from "./stackLocks";
 import { configuredPassphrase, decryptSecretValue, passphraseKey } from "./checkpointSecrets";
-
-/** One lease stack. No record: an issue still running, or one that never finished. */
-export interface LeaseStack {
-  stackName: string;
-  /** The lease key: the lease id's last part. */
-  key: string;
-  /** When the stack's state was last written. */
-  lastUpdate?: string;
-  record?: LeaseRecord;
-  /** An engine run holds the stack right now (an issue, renew or revoke): known on file and S3 backends. */
-  locked?: boolean;
-}
-
-/** A stack whose state cannot be read (e.g. a truncated file): reported, never guessed at. */
-export interface UnreadableStack {
-  stackName: string;
-  error: string;
-}
-
-export interface LeaseTable {
-  stacks: LeaseStack[];
-  unreadable: UnreadableStack[];
-}
 
 /** Where a DIY backend in the project layout keeps this project's stack files, and their locks. */
 const STACKS_DIR = `.pulumi/stacks/${PROJECT}`;

@@ -1,60 +1,34 @@
-// The Automation API plumbing in one place: where state lives (AWSLEASE_HOME, the
-// backend URL), the offline engine environment, stack naming, and the few engine
-// runs the commands need. Every command spawns as few `pulumi` processes as it can.
+// The Automation API plumbing: the offline engine environment, throwaway workspaces,
+// and the few `pulumi` runs pulumiEngine.ts is made of. Every operation spawns as few
+// `pulumi` processes as it can.
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import type * as automationTypes from "@pulumi/pulumi/automation";
-import { ValidationError } from "../provider/errors";
+import { ValidationError } from "../../provider/errors";
 import { engineSignal } from "./interrupts";
-import { mountNameProblem } from "../provider/names";
 import { leanUp, pulumiCommandWithoutVersionRun } from "./engineShortcuts";
 
 /** The Pulumi project all awslease stacks belong to. */
 export const PROJECT = "awslease";
 
 /** The awslease package root: the engine runs the provider here so it resolves itself. */
-export const PACKAGE_ROOT = resolve(__dirname, "../..");
+export const PACKAGE_ROOT = resolve(__dirname, "../../..");
 
-export interface EngineContext {
+/** Where the engine keeps state and how it reports: what every engine run needs. */
+export interface EngineLocation {
   home: string;
   backend: string;
-  mount: string;
   secretsProvider?: string;
-  /** Progress lines go to stderr unless quiet. */
+  /** Progress lines (stderr in the CLI, nothing when quiet). */
   progress: (line: string) => void;
+  /** Engine output goes to stderr too. */
   debug: boolean;
 }
 
-export interface GlobalOptions {
-  home?: string;
-  backend?: string;
-  mount?: string;
-  secretsProvider?: string;
-  quiet?: boolean;
-  debug?: boolean;
-}
-
-export function engineContext(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): EngineContext {
-  const home = resolve(opts.home ?? env.AWSLEASE_HOME ?? join(homedir(), ".awslease"));
-  const backend = opts.backend ?? env.AWSLEASE_BACKEND ?? `file://${join(home, "state")}`;
-  const mount = opts.mount ?? env.AWSLEASE_MOUNT ?? "aws";
-  const problem = mountNameProblem(mount);
-  if (problem) throw new ValidationError([{ field: "--mount", reason: problem }]);
-  const quiet = !!opts.quiet;
-  return {
-    home,
-    backend,
-    mount,
-    secretsProvider: opts.secretsProvider ?? env.AWSLEASE_SECRETS_PROVIDER,
-    progress: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
-    debug: !!opts.debug,
-  };
-}
-
 /** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
-export function engineEnv(ctx: EngineContext, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function engineEnv(ctx: EngineLocation, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if (!ctx.secretsProvider && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
     throw new ValidationError([
       {
@@ -116,7 +90,7 @@ export interface Workspace {
  * only when there is an inline program to run.
  */
 export async function withWorkspace<T>(
-  ctx: EngineContext,
+  ctx: EngineLocation,
   program: automationTypes.PulumiFn | undefined,
   fn: (ws: Workspace) => Promise<T>,
 ): Promise<T> {
@@ -256,7 +230,7 @@ export async function destroyStack(
 }
 
 /** `pulumi stack init` (with the secrets provider, if one is set). */
-export async function initStack(ws: Workspace, ctx: EngineContext, stackName: string): Promise<void> {
+export async function initStack(ws: Workspace, ctx: EngineLocation, stackName: string): Promise<void> {
   const args = ["stack", "init", stackName, "--no-select"];
   if (ctx.secretsProvider) args.push("--secrets-provider", ctx.secretsProvider);
   await runPulumi(ws, args);

@@ -6,7 +6,7 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { processAlive } from "./procfs";
+import { processAlive } from "../pulumi/procfs";
 
 /** Longer than any issue takes, even one waiting for new IAM keys to work. */
 const STALE_AFTER_MS = 5 * 60 * 1000;

@@ -123,7 +123,7 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
   const pathStyle = ["use_path_style", "s3ForcePathStyle"].some((k) => url.searchParams.get(k) === "true");
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, "");
   const state = { bucket: url.hostname, prefix: path && !path.endsWith("/") ? `${path}/` : path, region, endpoint, forcePathStyle: pathStyle };
-  const { stateBucketClient } = require("../provider/aws/clients") as typeof import("../provider/aws/clients");
+  const { stateBucketClient } = require("../../provider/aws/clients") as typeof import("../../provider/aws/clients");
   const { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 = stateBucketClient(state);
   const bucket = state.bucket;

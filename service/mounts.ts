@@ -1,0 +1,131 @@
+// Mounts: a mount's root config and roles (Vault's `config/*` and `roles/*`), kept in
+// its control stack. The desired state is read back from the stack, changed, and
+// applied with one engine run.
+import { validateEngineConfig, validateRole, type EngineConfigInput, type RoleInput } from "../provider/validation";
+import { EngineError, StackLockedError, ValidationError } from "../provider/errors";
+import { controlStackName } from "../provider/names";
+import type { ServiceContext } from "./context";
+import type { ConfiguredMount, DesiredMount, MountConfig, MountState } from "./ports";
+import type { RoleSettings } from "../provider/types";
+import { formatDuration } from "../provider/duration";
+
+/** The mount's config and roles, or undefined when the mount does not exist. */
+export function readMount(ctx: ServiceContext): Promise<MountState | undefined> {
+  return ctx.engine.readMount(ctx.mount);
+}
+
+export async function requireMount(ctx: ServiceContext): Promise<ConfiguredMount> {
+  return mountOrError(ctx, await readMount(ctx));
+}
+
+/** The configured mount, or the "run config write first" error. */
+export function mountOrError(ctx: Pick<ServiceContext, "mount">, mount: MountState | undefined): ConfiguredMount {
+  if (!mount?.config) {
+    throw new ValidationError([
+      { field: "mount", reason: `mount "${ctx.mount}" is not configured: run \`awslease config write\` first` },
+    ]);
+  }
+  return mount as ConfiguredMount;
+}
+
+/** A role of the mount, or the "no such role" error. */
+export async function readRole(ctx: ServiceContext, name: string): Promise<{ input: RoleInput; settings: RoleSettings }> {
+  const role = (await requireMount(ctx)).roles[name];
+  if (!role) throw new ValidationError([{ field: "name", reason: `no such role "${name}"` }]);
+  return role;
+}
+
+/** A mount's config as Vault's `read aws/config/root` and `config/lease` show it (never the secret key). */
+export function configView(config: MountConfig): Record<string, unknown> {
+  const s = config.settings;
+  return {
+    mount: s.mount,
+    access_key: s.accessKey ?? null,
+    region: s.region,
+    iam_endpoint: s.iamEndpoint ?? null,
+    sts_endpoint: s.stsEndpoint ?? null,
+    sts_region: s.stsRegion ?? null,
+    max_retries: s.maxRetries,
+    username_template: s.usernameTemplate ?? null,
+    lease: formatDuration(s.leaseSeconds),
+    lease_max: formatDuration(s.leaseMaxSeconds),
+    // Every IAM user this lease table issues is tagged awslease:table=<table_id>.
+    table_id: s.tableId ?? null,
+    account_id: config.accountId,
+    caller_arn: config.callerArn,
+    root_rotated_at: config.rotatedAt ?? null,
+  };
+}
+
+/**
+ * Applies the desired config and roles with one `pulumi up` of the control stack.
+ * A failure leaves the mount as it was: a stack this run created is removed again.
+ */
+async function applyMount(ctx: ServiceContext, desired: DesiredMount, existed: boolean, what: string): Promise<MountState> {
+  // Rules are checked here first so bad input never reaches the engine.
+  if (desired.config) validateEngineConfig(desired.config, { mount: ctx.mount });
+  for (const [name, input] of Object.entries(desired.roles)) validateRole(name, input);
+  const stackName = controlStackName(ctx.mount);
+  ctx.progress(`awslease: applying mount "${ctx.mount}" (pulumi up ${stackName})`);
+  try {
+    return await ctx.engine.applyMount(ctx.mount, desired, {
+      create: !existed,
+      lock: { retryHint: `clear it with \`pulumi cancel --stack ${stackName}\` (PULUMI_BACKEND_URL=${ctx.backend})` },
+    });
+  } catch (err) {
+    if (!existed && !(err instanceof StackLockedError)) await ctx.engine.destroyStack(stackName, { cleanup: true }).catch(() => undefined);
+    throw new EngineError(`${what} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function desiredFrom(state: MountState | undefined): DesiredMount {
+  const roles: Record<string, RoleInput> = {};
+  for (const [name, r] of Object.entries(state?.roles ?? {})) roles[name] = r.input;
+  if (!state?.config) return { roles };
+  return { config: { ...state.config.input }, rotateRootTrigger: state.config.rotateRootTrigger, roles };
+}
+
+/** `config write`: fields not given keep their value (Vault's update semantics). */
+export async function writeConfig(ctx: ServiceContext, changes: EngineConfigInput): Promise<ConfiguredMount> {
+  const current = await readMount(ctx);
+  const desired = desiredFrom(current);
+  desired.config = { ...(desired.config ?? {}), ...stripUndefined(changes) };
+  return (await applyMount(ctx, desired, current !== undefined, "config write")) as ConfiguredMount;
+}
+
+export async function rotateRoot(ctx: ServiceContext): Promise<ConfiguredMount> {
+  const current = await requireMount(ctx);
+  if (!current.config.settings.accessKey) {
+    throw new ValidationError([
+      { field: "accessKey", reason: "rotate-root needs static root credentials: run `awslease config write --access-key ...` first" },
+    ]);
+  }
+  const desired = desiredFrom(current);
+  desired.rotateRootTrigger = new Date(ctx.now()).toISOString();
+  return (await applyMount(ctx, desired, true, "config rotate-root")) as ConfiguredMount;
+}
+
+/**
+ * `role write`: merges with an existing role of that name, as Vault does. The mount's
+ * root config may come later (as in Vault): it is needed only to issue.
+ */
+export async function writeRole(ctx: ServiceContext, name: string, input: Partial<RoleInput>): Promise<MountState> {
+  const current = await readMount(ctx);
+  const desired = desiredFrom(current);
+  const merged = { ...(desired.roles[name] ?? {}), ...stripUndefined(input) } as RoleInput;
+  validateRole(name, merged);
+  desired.roles[name] = merged;
+  return applyMount(ctx, desired, current !== undefined, `role write ${name}`);
+}
+
+export async function deleteRole(ctx: ServiceContext, name: string): Promise<MountState> {
+  const current = await readMount(ctx);
+  if (!current?.roles[name]) throw new ValidationError([{ field: "name", reason: `no such role "${name}"` }]);
+  const desired = desiredFrom(current);
+  delete desired.roles[name];
+  return applyMount(ctx, desired, true, `role delete ${name}`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,99 @@
+// The real Engine and LeaseStore (../ports.ts): each operation is one or two `pulumi`
+// runs in a throwaway workspace, with stale stack locks broken (stackLocks.ts), and
+// every failure turned into one line (engineErrorLine). Table reads go to the backend's
+// files directly where they can (../store/leaseTable.ts).
+import type { IssuedLease, MountSettings } from "../../provider/types";
+import { EngineError } from "../../provider/errors";
+import { MOUNT_SETTINGS_ENV } from "../../provider/types";
+import { controlStackName } from "../../provider/names";
+import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
+import { destroyStack, engineErrorLine, initStack, readOutputs, removeStack, runPulumi, upInline, withWorkspace, type EngineLocation, type Workspace } from "./automation";
+import { withLockRecovery } from "./stackLocks";
+import { leaseProgram, mountProgram } from "./programs";
+import { readLeaseStack, readLeaseTable, readSecretOutput, stackExists } from "../store/leaseTable";
+import { awsleaseFiles } from "../store/backendStore";
+
+/** An engine failure as one line (a lock error keeps its own type and hint). */
+function failure(err: unknown): Error {
+  if (err instanceof EngineError) return err;
+  return new EngineError(engineErrorLine(err), { cause: err });
+}
+
+/** Runs an engine operation on a stack, with lock recovery when a policy is given. */
+async function onStack<T>(ws: Workspace, at: EngineLocation, stackName: string, lock: LockPolicy | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return lock ? await withLockRecovery(ws, at, stackName, run, lock) : await run();
+  } catch (err) {
+    throw failure(err);
+  }
+}
+
+/** The mount's current root settings (rotated keys) for the provider of a run on an existing lease. */
+function settingsEnv(mount: MountSettings | undefined): Record<string, string> {
+  return mount ? { [MOUNT_SETTINGS_ENV]: JSON.stringify(mount) } : {};
+}
+
+export function pulumiEngine(at: EngineLocation): Engine {
+  const engineOutput = at.debug ? (o: string) => process.stderr.write(o) : undefined;
+  return {
+    async readMount(mount) {
+      const stackName = controlStackName(mount);
+      let outs: Record<string, unknown> | undefined;
+      try {
+        outs = await withWorkspace(at, undefined, (ws) => readOutputs(ws, stackName, { secrets: true }));
+      } catch (err) {
+        // E.g. a wrong passphrase: "failed to decrypt: incorrect passphrase, ...".
+        throw new EngineError(`cannot read mount "${mount}" (stack ${stackName}): ${engineErrorLine(err)}`, { cause: err });
+      }
+      if (!outs) return undefined;
+      return { config: outs.engine as MountConfig | undefined, roles: (outs.roles ?? {}) as MountState["roles"] };
+    },
+
+    async applyMount(mount: string, desired: DesiredMount, opts) {
+      let state: MountState | undefined;
+      const stackName = controlStackName(mount);
+      await withWorkspace(at, mountProgram(mount, desired, (s) => (state = s)), (ws) =>
+        onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
+      );
+      if (!state) throw new EngineError("the control stack update finished without outputs");
+      return state;
+    },
+
+    async initStack(stackName) {
+      await withWorkspace(at, undefined, (ws) => onStack(ws, at, stackName, undefined, () => initStack(ws, at, stackName)));
+    },
+
+    async upLease(stackName, program, opts) {
+      let lease: IssuedLease | undefined;
+      await withWorkspace(at, leaseProgram(program, (l) => (lease = l)), (ws) =>
+        onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+      );
+      if (!lease) throw new EngineError("the lease stack update finished without a lease");
+      return lease;
+    },
+
+    async destroyStack(stackName, opts) {
+      const env = settingsEnv(opts.mount);
+      await withWorkspace(at, undefined, (ws) =>
+        onStack(ws, at, stackName, opts.lock, async () => {
+          if (opts.keepStack) await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], env, { cleanup: opts.cleanup });
+          else await destroyStack(ws, stackName, env, { cleanup: opts.cleanup });
+        }),
+      );
+    },
+
+    async removeStack(stackName, opts) {
+      await withWorkspace(at, undefined, (ws) => onStack(ws, at, stackName, opts.lock, () => removeStack(ws, stackName, { force: opts.force })));
+    },
+  };
+}
+
+export function pulumiLeaseStore(at: EngineLocation): LeaseStore {
+  return {
+    readTable: (mount) => withWorkspace(at, undefined, (ws) => readLeaseTable(ws, at.backend, mount)),
+    readStack: (mount, key) => withWorkspace(at, undefined, (ws) => readLeaseStack(ws, at.backend, mount, key)),
+    stackExists: (stackName) => withWorkspace(at, undefined, (ws) => stackExists(ws, at.backend, stackName)),
+    readSecretOutput: (stackName, name) => withWorkspace(at, undefined, (ws) => readSecretOutput(ws, at.backend, stackName, name)),
+    files: (area, mount) => awsleaseFiles(at.backend, at.home, area, mount),
+  };
+}

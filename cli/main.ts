@@ -11,6 +11,7 @@ import { execCommand } from "./commands/exec";
 import { leaseCommand } from "./commands/lease";
 import { sweepCommand } from "./commands/sweep";
 import { credentialProcessCommand } from "./commands/credentialProcess";
+import { serverCommand } from "./commands/server";
 
 export function buildCli(args: string[]) {
   return yargs(args)
@@ -32,6 +33,7 @@ export function buildCli(args: string[]) {
     .command(credentialProcessCommand)
     .command(leaseCommand)
     .command(sweepCommand)
+    .command(serverCommand)
     .demandCommand(1, "name a command")
     .recommendCommands()
     .strict()

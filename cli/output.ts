@@ -8,7 +8,7 @@ import * as nodeFs from "node:fs";
 import { formatDuration } from "../provider/duration";
 import type { IssuedLease } from "../provider/types";
 import type { LeaseHistory } from "../service/leaseLog";
-import type { LeaseSummary, UnfinishedIssue } from "../service/leaseRecord";
+import { vaultSecretData, type LeaseSummary, type UnfinishedIssue } from "../service/leaseRecord";
 
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
@@ -54,21 +54,13 @@ export function formatIssued(
 }
 
 // Vault's api.Secret shape (`vault read -format=json aws/creds/ROLE`) plus expires_at.
-// session_token and the deprecated security_token carry the same STS token, as Vault does.
 function vaultJson(lease: LeaseView): string {
-  const token = lease.sessionToken ?? null;
   const body = {
     lease_id: lease.leaseId,
     lease_duration: lease.leaseDuration,
     renewable: lease.renewable,
     expires_at: lease.expiresAt,
-    data: {
-      access_key: lease.accessKey,
-      secret_key: lease.secretKey,
-      session_token: token,
-      security_token: token,
-      arn: lease.arn ?? null,
-    },
+    data: vaultSecretData(lease),
     warnings: [...lease.warnings],
   };
   return `${JSON.stringify(body, null, 2)}\n`;

@@ -24,6 +24,8 @@ export interface AwsLeaseArgs {
   mfaCode?: pulumi.Input<string>;
   /** Wait until new IAM user keys work before finishing create (default true). */
   waitUntilUsable?: pulumi.Input<boolean>;
+  /** The username template's `.DisplayName` (Vault: the token's display name); default: the mount. */
+  displayName?: pulumi.Input<string>;
   /** The random part of the lease id; default: generated at issue. */
   leaseKey?: pulumi.Input<string>;
   /**
@@ -81,6 +83,7 @@ export class AwsLease extends pulumi.dynamic.Resource {
       roleSessionName: args.roleSessionName,
       mfaCode: args.mfaCode,
       waitUntilUsable: args.waitUntilUsable,
+      displayName: args.displayName,
     };
     super(
       shimProvider("lease"),

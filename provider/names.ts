@@ -58,6 +58,12 @@ export function controlStackName(mount: string): string {
   return `mount-${mount}`;
 }
 
+/** The mount of a control stack name, or undefined for any other stack. */
+export function parseControlStackName(stackName: string): string | undefined {
+  const m = /^mount-(.+)$/.exec(stackName);
+  return m && MOUNT_NAME_PATTERN.test(m[1]) ? m[1] : undefined;
+}
+
 /** Each lease is its own stack: parallel issues never wait on one lock. */
 export function leaseStackName(mount: string, key: string): string {
   return `lease-${mount}-${key}`;

@@ -71,6 +71,8 @@ export interface LeaseRequest {
   mfaCode?: string;
   /** Poll until the new IAM user key works (default true). */
   waitUntilUsable: boolean;
+  /** The username template's `.DisplayName`; default: the mount. */
+  displayName?: string;
 }
 
 /** What an issue returns: the lease's outputs. */

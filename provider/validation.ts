@@ -49,6 +49,8 @@ export interface LeaseInput {
   roleSessionName?: string;
   mfaCode?: string;
   waitUntilUsable?: boolean;
+  /** The username template's `.DisplayName` (the server's token display name). */
+  displayName?: string;
 }
 
 /** Vault's config/lease default when unset here: 768h (32 days), the system max TTL. */
@@ -432,8 +434,12 @@ export function validateLease(input: LeaseInput): LeaseRequest {
   const waitUntilUsable = input.waitUntilUsable ?? true;
   if (typeof waitUntilUsable !== "boolean") failures.add("waitUntilUsable", "must be true or false");
 
+  const displayName = present(input.displayName);
+  if (displayName !== undefined && displayName.length > 128) failures.add("displayName", "must be at most 128 characters");
+
   failures.throwIfAny();
   const request: LeaseRequest = { ttl: ttl ?? 0, waitUntilUsable };
+  if (displayName !== undefined) request.displayName = displayName;
   if (roleArn !== undefined) request.roleArn = roleArn;
   if (roleSessionName !== undefined) request.roleSessionName = roleSessionName;
   if (mfaCode !== undefined) request.mfaCode = mfaCode;
@@ -585,4 +591,43 @@ export function roleFromVaultJson(json: Record<string, unknown>): RoleInput {
   }
   failures.throwIfAny();
   return role as unknown as RoleInput;
+}
+
+/** Vault's config/root and config/lease fields, by their JSON (snake_case) names. */
+const MOUNT_CONFIG_FIELDS: Record<"root" | "lease", Record<string, keyof EngineConfigInput>> = {
+  root: {
+    access_key: "accessKey",
+    secret_key: "secretKey",
+    region: "region",
+    iam_endpoint: "iamEndpoint",
+    sts_endpoint: "stsEndpoint",
+    sts_region: "stsRegion",
+    max_retries: "maxRetries",
+    username_template: "usernameTemplate",
+  },
+  lease: { lease: "lease", lease_max: "leaseMax" },
+};
+
+/** A `config/root` or `config/lease` write's JSON body as config input; unknown fields are refused by name. */
+export function mountConfigFromVaultJson(json: Record<string, unknown>, which: "root" | "lease"): EngineConfigInput {
+  const fields = MOUNT_CONFIG_FIELDS[which];
+  const failures = new Failures();
+  const input: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(json)) {
+    const key = fields[name];
+    if (!key) {
+      failures.add(name, `unknown field (known: ${Object.keys(fields).join(", ")})`);
+      continue;
+    }
+    if (value === null || value === undefined || value === "") continue;
+    if (key === "maxRetries") {
+      const n = typeof value === "string" ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isInteger(n)) failures.add(name, "must be a whole number");
+      else input[key] = n;
+    } else if (typeof value !== "string" && !(typeof value === "number" && (key === "lease" || key === "leaseMax"))) {
+      failures.add(name, "must be a string");
+    } else input[key] = value;
+  }
+  failures.throwIfAny();
+  return input as EngineConfigInput;
 }

@@ -12,8 +12,8 @@ import type { BackendStore } from "./store/backendStore";
 import type { LeaseRecord } from "./ports";
 
 export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up";
-/** Who caused the event: the `lease` commands, `sweep`, or `credential-process` replacing a lease. */
-export type LeaseActor = "cli" | "sweep" | "credential-process";
+/** Who caused the event: the `lease` commands, `sweep`, `credential-process` replacing a lease, a server request, or the server's expiration manager. */
+export type LeaseActor = "cli" | "sweep" | "credential-process" | "server" | "expiration";
 
 /** The non-secret facts of a lease the log keeps: part of its record. */
 export type LeaseLogFacts = Pick<LeaseRecord, "leaseId"> & Partial<Pick<LeaseRecord, "role" | "credentialType" | "username" | "arn" | "issuedAt" | "expiresAt">>;

@@ -39,3 +39,9 @@ export function recordOf(stack: LeaseStack): LeaseRecord | undefined {
 
 /** A lease stack without a record, as `lease list` shows it: an issue running now (locked) or one that was killed. */
 export type UnfinishedIssue = Omit<LeaseStack, "record"> & { mount: string };
+
+/** The secret part of Vault's answer to `read aws/creds/ROLE`: session_token and the deprecated security_token carry the same STS token, as in Vault. */
+export function vaultSecretData(lease: IssuedLease): Record<string, string | null> {
+  const token = lease.sessionToken ?? null;
+  return { access_key: lease.accessKey, secret_key: lease.secretKey, session_token: token, security_token: token, arn: lease.arn ?? null };
+}

@@ -126,6 +126,34 @@ export async function deleteRole(ctx: ServiceContext, name: string): Promise<Mou
   return applyMount(ctx, desired, true, `role delete ${name}`);
 }
 
+/** The mounts in the backend. */
+export function listMounts(ctx: ServiceContext): Promise<string[]> {
+  return ctx.store.listMounts();
+}
+
+/** Vault's `secrets enable aws`: a mount with no config and no roles yet. */
+export async function enableMount(ctx: ServiceContext): Promise<MountState> {
+  if (await readMount(ctx)) throw new ValidationError([{ field: "path", reason: `path is already in use at ${ctx.mount}/` }]);
+  return applyMount(ctx, { roles: {} }, false, `enable mount ${ctx.mount}`);
+}
+
+/**
+ * Vault's `secrets disable`: every lease of the mount is revoked first; if any revoke
+ * fails the mount stays, so no lease loses its table. Then the control stack goes.
+ */
+export async function disableMount(ctx: ServiceContext): Promise<void> {
+  if (!(await readMount(ctx))) throw new ValidationError([{ field: "path", reason: `no mount at ${ctx.mount}/` }]);
+  const { revokeByPrefix } = await import("./leases");
+  const { results, unreadable } = await revokeByPrefix(ctx, `${ctx.mount}/`, {});
+  const failed = results.filter((r) => r.outcome === "failed").length + unreadable.length;
+  if (failed > 0) throw new EngineError(`disable mount ${ctx.mount}: ${failed} lease(s) could not be revoked; the mount stays`);
+  const { list } = await import("./leases");
+  const left = await list(ctx);
+  if (left.unfinished.length > 0) throw new EngineError(`disable mount ${ctx.mount}: ${left.unfinished.length} unfinished issue(s) remain: run sweep, then disable again`);
+  ctx.progress(`awslease: disabling mount "${ctx.mount}"`);
+  await ctx.engine.destroyStack(controlStackName(ctx.mount), {});
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

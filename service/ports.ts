@@ -132,10 +132,18 @@ export interface LeaseStore {
   /** One lease stack; undefined when there is none. Throws, naming it, when it cannot be read. */
   readStack(mount: string, key: string): Promise<LeaseStack | undefined>;
   stackExists(stackName: string): Promise<boolean>;
+  /** The names of the mounts in the backend (their control stacks), sorted. */
+  listMounts(): Promise<string[]>;
   /** A secret output of a stack, decrypted; undefined when the stack or the output does not exist. */
   readSecretOutput(stackName: string, name: string): Promise<unknown>;
   /** Where awslease keeps its own files of a mount (`area`: the lease log, reuse pointers). */
   files(area: string, mount: string): Promise<{ store: BackendStore; dir: string }>;
+  /**
+   * Makes sure the backend exists in the engine's layout (the engine writes it at its
+   * first run), so that awslease's own files (the server's tokens) go to the backend
+   * from the start, not to the local fallback.
+   */
+  ready(): Promise<void>;
 }
 
 /** Runs fn with AWS clients for a mount's settings (provider/aws/clients.ts withAwsClients). */

@@ -23,8 +23,8 @@ interface IssueContext {
 type Issuer = (clients: AwsClients, engine: MountSettings, role: RoleSettings, request: LeaseRequest, ctx: IssueContext) => Promise<IssuedLease>;
 
 /** A name from the mount's username template: `IAM` names are cut to 64 characters, `STS` ones to 32. */
-function templateName(engine: MountSettings, role: RoleSettings, now: Date, type: "IAM" | "STS"): string {
-  return renderUsername(engine.usernameTemplate, { roleName: role.name, mount: engine.mount, now, type });
+function templateName(engine: MountSettings, role: RoleSettings, request: LeaseRequest, now: Date, type: "IAM" | "STS"): string {
+  return renderUsername(engine.usernameTemplate, { roleName: role.name, mount: engine.mount, displayName: request.displayName, now, type });
 }
 
 /** How each credential type is issued; the rules it lives by are in ../credentialTypes.ts. */
@@ -32,15 +32,15 @@ const ISSUERS: Record<CredentialType, Issuer> = {
   iam_user: (clients, engine, role, request, ctx) =>
     issueIamUser(clients, engine, role, request, {
       ...ctx,
-      username: templateName(engine, role, ctx.now, "IAM"),
+      username: templateName(engine, role, request, ctx.now, "IAM"),
       ttlSeconds: leaseSecondsOrDefault(ctx.ttlSeconds),
     }),
   // Vault renders generated AssumeRole session names with the IAM type (limit 64).
   assumed_role: (clients, engine, role, request, ctx) =>
-    issueAssumedRole(clients, role, request, { ...ctx, sessionName: request.roleSessionName ?? templateName(engine, role, ctx.now, "IAM") }),
+    issueAssumedRole(clients, role, request, { ...ctx, sessionName: request.roleSessionName ?? templateName(engine, role, request, ctx.now, "IAM") }),
   // The federated user's name (limit 32); roleSessionName is for assumed_role only.
   federation_token: (clients, engine, role, request, ctx) =>
-    issueFederationToken(clients, role, request, { ...ctx, sessionName: templateName(engine, role, ctx.now, "STS") }),
+    issueFederationToken(clients, role, request, { ...ctx, sessionName: templateName(engine, role, request, ctx.now, "STS") }),
   // GetSessionToken takes no name.
   session_token: (clients, _engine, role, request, ctx) => issueSessionToken(clients, role, request, { ...ctx, sessionName: "" }),
 };

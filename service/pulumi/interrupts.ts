@@ -28,7 +28,12 @@ export function installInterruptHandlers(): void {
   }
 }
 
-/** While a child runs (`exec`), signals go to it instead of cancelling anything. */
+/** Cancels every engine run started with engineSignal (the server's shutdown, after its grace period). */
+export function cancelEngineRuns(): void {
+  controller.abort();
+}
+
+/** While a child runs (`exec`), or the server drains, signals go to the handler instead of cancelling anything. */
 export function forwardSignalsTo(handler: ((signal: NodeJS.Signals) => void) | undefined): void {
   forward = handler;
 }

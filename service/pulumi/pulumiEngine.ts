@@ -7,11 +7,11 @@ import { EngineError } from "../../provider/errors";
 import { MOUNT_SETTINGS_ENV } from "../../provider/types";
 import { controlStackName } from "../../provider/names";
 import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
-import { destroyStack, engineErrorLine, initStack, readOutputs, removeStack, runPulumi, upInline, withWorkspace, type EngineLocation, type Workspace } from "./automation";
+import { destroyStack, engineErrorLine, initStack, listStacks, readOutputs, removeStack, runPulumi, upInline, withWorkspace, type EngineLocation, type Workspace } from "./automation";
 import { withLockRecovery } from "./stackLocks";
 import { leaseProgram, mountProgram } from "./programs";
-import { readLeaseStack, readLeaseTable, readSecretOutput, stackExists } from "../store/leaseTable";
-import { awsleaseFiles } from "../store/backendStore";
+import { listMounts, readLeaseStack, readLeaseTable, readSecretOutput, stackExists } from "../store/leaseTable";
+import { awsleaseFiles, backendStore } from "../store/backendStore";
 
 /** An engine failure as one line (a lock error keeps its own type and hint). */
 function failure(err: unknown): Error {
@@ -93,7 +93,13 @@ export function pulumiLeaseStore(at: EngineLocation): LeaseStore {
     readTable: (mount) => withWorkspace(at, undefined, (ws) => readLeaseTable(ws, at.backend, mount)),
     readStack: (mount, key) => withWorkspace(at, undefined, (ws) => readLeaseStack(ws, at.backend, mount, key)),
     stackExists: (stackName) => withWorkspace(at, undefined, (ws) => stackExists(ws, at.backend, stackName)),
+    listMounts: () => withWorkspace(at, undefined, (ws) => listMounts(ws, at.backend)),
     readSecretOutput: (stackName, name) => withWorkspace(at, undefined, (ws) => readSecretOutput(ws, at.backend, stackName, name)),
     files: (area, mount) => awsleaseFiles(at.backend, at.home, area, mount),
+    async ready() {
+      if (!/^(file|s3):\/\//.test(at.backend) || (await backendStore(at.backend))) return;
+      // Any engine run against the backend writes its layout (`.pulumi/meta.yaml`).
+      await withWorkspace(at, undefined, (ws) => listStacks(ws));
+    },
   };
 }

@@ -4,7 +4,7 @@
 // lease log (leaseLog.ts). Only backends in the project layout (meta.yaml version 1)
 // are read; for others (Pulumi Cloud, azblob, gs, postgres, unknown URL options)
 // backendStore returns undefined and callers ask the engine or fall back.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 
@@ -28,6 +28,8 @@ export interface BackendStore {
   create(key: string, content: string): Promise<void>;
   /** Writes a file whole, replacing what was there (readers see the old or the new content). */
   put(key: string, content: string): Promise<void>;
+  /** Deletes a file; one that does not exist is no error. */
+  remove(key: string): Promise<void>;
 }
 
 const stores = new Map<string, Promise<BackendStore | undefined>>();
@@ -37,8 +39,9 @@ export function backendStore(backend: string): Promise<BackendStore | undefined>
   let store = stores.get(backend);
   if (!store) {
     store = backend.startsWith("file://") ? Promise.resolve(fileStore(backend)) : backend.startsWith("s3://") ? s3Store(backend) : Promise.resolve(undefined);
-    // A failed probe (e.g. the bucket unreachable) is not cached: the next call asks again.
-    store.catch(() => stores.delete(backend));
+    // A failed probe (e.g. the bucket unreachable) is not cached, and neither is "not in
+    // the project layout": a new backend gets its layout at the engine's first run.
+    store.then((found) => found ?? stores.delete(backend), () => stores.delete(backend));
     stores.set(backend, store);
   }
   return store;
@@ -92,6 +95,7 @@ export function directoryStore(root: string): BackendStore {
       writeFileSync(tmp, content, { mode: 0o600 });
       renameSync(tmp, path);
     },
+    remove: async (key) => rmSync(join(root, key), { force: true }),
   };
 }
 
@@ -124,7 +128,7 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, "");
   const state = { bucket: url.hostname, prefix: path && !path.endsWith("/") ? `${path}/` : path, region, endpoint, forcePathStyle: pathStyle };
   const { stateBucketClient } = require("../../provider/aws/clients") as typeof import("../../provider/aws/clients");
-  const { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 = stateBucketClient(state);
   const bucket = state.bucket;
   const get = async (key: string) => {
@@ -172,5 +176,8 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
     put,
     // The callers' keys of new files are unique, so a plain write is a create.
     create: put,
+    remove: async (key) => {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: state.prefix + key }));
+    },
   };
 }

@@ -5,7 +5,7 @@
 // postgres) it asks the engine, stack by stack. Only non-secret outputs are read:
 // listing never needs or uses the passphrase.
 import { gunzipSync } from "node:zlib";
-import { leaseStackName, parseLeaseStackName } from "../../provider/names";
+import { leaseStackName, parseControlStackName, parseLeaseStackName } from "../../provider/names";
 import { settleWithConcurrency } from "../../provider/concurrency";
 import { engineErrorLine, listStacks, readOutputs, PROJECT, type Workspace } from "../pulumi/automation";
 import { isStaleLock, lockFromFile } from "../pulumi/stackLocks";
@@ -176,6 +176,15 @@ export async function stackExists(ws: Workspace, backend: string, stackName: str
     return false;
   }
   return (await readOutputs(ws, stackName, { secrets: false })) !== undefined;
+}
+
+/** The mounts in the backend: its control stacks (one listing, or `pulumi stack ls`). */
+export async function listMounts(ws: Workspace, backend: string): Promise<string[]> {
+  const backendFiles = await backendStore(backend);
+  const names = backendFiles
+    ? (await stackFiles(backendFiles).list()).map((f) => /^(.+)\.json(\.gz)?$/.exec(f.name)?.[1])
+    : (await listStacks(ws)).map((s) => s.name);
+  return [...new Set(names.map((n) => (n ? parseControlStackName(n) : undefined)).filter((m): m is string => !!m))].sort();
 }
 
 /**

@@ -8,7 +8,7 @@ afterAll(() => runner.cleanup());
 
 /** Each command (as argv) and flags its --help must list. */
 const HELP: Array<[string[], string[]]> = [
-  [[], ["config", "role", "issue", "exec", "credential-process", "lease", "sweep", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
+  [[], ["config", "role", "issue", "exec", "credential-process", "lease", "sweep", "server", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
   [["config"], ["write", "read", "rotate-root"]],
   [
     ["config", "write"],
@@ -50,6 +50,7 @@ const HELP: Array<[string[], string[]]> = [
   [["lease", "renew"], ["--increment"]],
   [["lease", "revoke"], ["--prefix", "--ignore-missing", "--parallel", "--break-lock"]],
   [["sweep"], ["--dry-run", "--min-age", "--parallel"]],
+  [["server"], ["--listen", "--tls-cert", "--tls-key", "--insecure-no-tls", "--audit-log", "--max-concurrent-issues", "--max-queued", "--shutdown-grace"]],
 ];
 
 describe("awslease --help", () => {

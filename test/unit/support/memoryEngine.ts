@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { IssuedLease, MountSettings } from "../../../provider/types";
 import { validateEngineConfig, validateLease, validateRole, resolveTtl } from "../../../provider/validation";
 import { EngineError, StackLockedError } from "../../../provider/errors";
-import { controlStackName, leaseIdFor, leaseStackName, parseLeaseStackName } from "../../../provider/names";
+import { controlStackName, leaseIdFor, leaseStackName, parseControlStackName, parseLeaseStackName } from "../../../provider/names";
 import { rulesOf } from "../../../provider/credentialTypes";
 import type { DesiredMount, Engine, LeaseProgram, LeaseRecord, LeaseStack, LeaseStore, MountState } from "../../../service/ports";
 import { leaseRecord } from "../../../service/leaseRecord";
@@ -149,9 +149,15 @@ export class MemoryEngine implements Engine, LeaseStore {
     return this.stacks.has(stackName);
   }
 
+  async listMounts() {
+    return [...this.stacks.keys()].map(parseControlStackName).filter((m): m is string => !!m).sort();
+  }
+
   async readSecretOutput(stackName: string, name: string) {
     return name === "credentials" ? this.stacks.get(stackName)?.credentials : undefined;
   }
+
+  async ready() {}
 
   async files(area: string, mount: string) {
     return { store: directoryStore(join(this.filesRoot, area)), dir: mount };

@@ -1,0 +1,106 @@
+// Vault's AWS secrets engine paths under a mount: config/root, config/lease,
+// config/rotate-root, roles, creds and sts.
+import { formatDuration } from "../../provider/duration";
+import { roleFromVaultJson, mountConfigFromVaultJson, type LeaseInput } from "../../provider/validation";
+import { vaultRoleView } from "../../provider/roleFields";
+import { configView, deleteRole, readMount, requireMount, rotateRoot, writeConfig, writeRole } from "../../service/mounts";
+import { issue } from "../../service/leases";
+import { vaultSecretData } from "../../service/leaseRecord";
+import { HttpError } from "../vault";
+import { stringField, type Route, type RouteRequest } from "../routes";
+
+const MOUNT = "(?<mount>[a-zA-Z0-9_-]{1,64})";
+const NAME = "(?<name>[^/]+)";
+
+async function roleExists(r: RouteRequest): Promise<boolean> {
+  return !!(await readMount(r.ctx))?.roles[r.params.name];
+}
+
+/** Vault answers a read of something that is not there with a bare 404. */
+const missing = () => new HttpError(404, "");
+
+async function issueCredentials(r: RouteRequest) {
+  const input: LeaseInput = {
+    ttl: stringField(r.body, "ttl"),
+    roleArn: stringField(r.body, "role_arn"),
+    roleSessionName: stringField(r.body, "role_session_name"),
+    mfaCode: stringField(r.body, "mfa_code"),
+    displayName: r.token.displayName,
+  };
+  const { lease } = await issue(r.ctx, r.params.name, input, { by: "server" });
+  return { leaseId: lease.leaseId, leaseDuration: lease.leaseDuration, renewable: lease.renewable, data: vaultSecretData(lease), warnings: lease.warnings };
+}
+
+export const engineRoutes: Route[] = [
+  {
+    pattern: new RegExp(`^${MOUNT}/config/root$`),
+    handlers: {
+      read: async (r) => {
+        const { config } = await requireMount(r.ctx);
+        const view = configView(config);
+        const fields = ["access_key", "region", "iam_endpoint", "sts_endpoint", "sts_region", "max_retries", "username_template"];
+        return { data: Object.fromEntries(fields.map((f) => [f, view[f] ?? ""])) };
+      },
+      update: async (r) => {
+        await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, "root"));
+        return { status: 204 };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/config/lease$`),
+    handlers: {
+      read: async (r) => {
+        const { settings } = (await requireMount(r.ctx)).config;
+        return { data: { lease: formatDuration(settings.leaseSeconds), lease_max: formatDuration(settings.leaseMaxSeconds) } };
+      },
+      update: async (r) => {
+        await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, "lease"));
+        return { status: 204 };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/config/rotate-root$`),
+    handlers: {
+      update: async (r) => {
+        const { config } = await rotateRoot(r.ctx);
+        return { data: { access_key: config.settings.accessKey } };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/roles/?$`),
+    handlers: {
+      list: async (r) => {
+        const keys = Object.keys((await readMount(r.ctx))?.roles ?? {}).sort();
+        if (keys.length === 0) throw missing();
+        return { data: { keys } };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/roles/${NAME}$`),
+    exists: roleExists,
+    handlers: {
+      read: async (r) => {
+        const role = (await readMount(r.ctx))?.roles[r.params.name];
+        if (!role) throw missing();
+        return { data: vaultRoleView(role.settings) };
+      },
+      update: async (r) => {
+        await writeRole(r.ctx, r.params.name, roleFromVaultJson(r.body));
+        return { status: 204 };
+      },
+      delete: async (r) => {
+        if (await roleExists(r)) await deleteRole(r.ctx, r.params.name);
+        return { status: 204 };
+      },
+    },
+  },
+  {
+    // GET with query parameters and POST with a body, for every credential type (as Vault).
+    pattern: new RegExp(`^${MOUNT}/(?:creds|sts)/${NAME}$`),
+    handlers: { read: issueCredentials, update: issueCredentials },
+  },
+];

@@ -13,8 +13,8 @@ import { vaultSecretData, type LeaseSummary, type UnfinishedIssue } from "../ser
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
 
-function leaseStatus(r: LeaseSummary): "active" | "expired" | "pending" {
-  return r.pending ? "pending" : r.expired ? "expired" : "active";
+function leaseStatus(r: LeaseSummary): "active" | "expired" | "pending" | "irrevocable" {
+  return r.pending ? "pending" : r.irrevocable ? "irrevocable" : r.expired ? "expired" : "active";
 }
 
 export type IssueFormat = "table" | "json" | "env" | "dotenv" | "credential-process" | "ini" | "github";
@@ -297,6 +297,7 @@ function leaseSummaryJson(r: LeaseSummary, now: Date): Record<string, unknown> {
     arn: r.arn ?? null,
     expired: r.expired,
     status: leaseStatus(r),
+    ...(r.irrevocable ? { irrevocable_error: r.irrevocable } : {}),
   };
 }
 

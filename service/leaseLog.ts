@@ -11,7 +11,7 @@ import type { ServiceContext } from "./context";
 import type { BackendStore } from "./store/backendStore";
 import type { LeaseRecord } from "./ports";
 
-export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up";
+export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up" | "irrevocable";
 /** Who caused the event: the `lease` commands, `sweep`, `credential-process` replacing a lease, a server request, or the server's expiration manager. */
 export type LeaseActor = "cli" | "sweep" | "credential-process" | "server" | "expiration";
 

@@ -181,9 +181,12 @@ export async function revoke(ctx: ServiceContext, leaseId: string, opts: RevokeO
   return revoked(ctx, rec, opts.by);
 }
 
-/** A revoke's result, once it is logged. */
+/** A revoke's result, once it is logged (and an irrevocable mark is cleared: it is revoked after all). */
 async function revoked(ctx: ServiceContext, rec: LeaseRecord, by: LeaseActor = "cli"): Promise<RevokeResult> {
-  const logWarnings = await logLeaseEvents({ ...ctx, mount: rec.mount }, [{ ...logFacts(rec, rec.role), event: "revoked", by }]);
+  const scoped = { ...ctx, mount: rec.mount };
+  // The record read for a single revoke does not say whether it was marked: clear it anyway.
+  await clearIrrevocable(scoped, parseLeaseId(rec.leaseId).key).catch(() => undefined);
+  const logWarnings = await logLeaseEvents(scoped, [{ ...logFacts(rec, rec.role), event: "revoked", by }]);
   return { outcome: "revoked", warnings: [...revokeWarnings(rec), ...logWarnings] };
 }
 
@@ -307,10 +310,11 @@ export interface LeaseList {
 
 /** The mount's leases. */
 export async function list(ctx: ServiceContext, opts: ListOptions = {}): Promise<LeaseList> {
-  const table = await readTable(ctx);
+  const [table, irrevocable] = await Promise.all([readTable(ctx), irrevocableLeases(ctx)]);
   const now = ctx.now();
   const records = table.stacks
     .map(recordOf)
+    .map((r) => (r && irrevocable.has(r.leaseId) ? { ...r, irrevocable: irrevocable.get(r.leaseId) } : r))
     .filter((r): r is LeaseRecord => r !== undefined)
     .filter((r) => !opts.prefix || r.leaseId.startsWith(opts.prefix))
     .filter((r) => !opts.expired || Date.parse(r.expiresAt) <= now)
@@ -324,4 +328,32 @@ export async function readTable(ctx: ServiceContext): Promise<LeaseTable> {
   const [known, table] = await Promise.all([ctx.store.stackExists(controlStackName(ctx.mount)), ctx.store.readTable(ctx.mount)]);
   if (!known) throw new ValidationError([{ field: "--mount", reason: `no such mount "${ctx.mount}" in ${ctx.backend}` }]);
   return table;
+}
+
+/**
+ * Leases the server's expiration manager gave up on (Vault's "irrevocable" leases):
+ * a mark per lease under `.awslease/irrevocable/<mount>/`, with the last error.
+ */
+export async function markIrrevocable(ctx: ServiceContext, rec: LeaseRecord, error: string, attempts: number): Promise<void> {
+  const { store, dir } = await ctx.store.files("irrevocable", rec.mount);
+  const mark = { leaseId: rec.leaseId, error, attempts, since: new Date(ctx.now()).toISOString() };
+  await store.put(`${dir}/${parseLeaseId(rec.leaseId).key}.json`, `${JSON.stringify(mark)}\n`);
+}
+
+async function clearIrrevocable(ctx: ServiceContext, key: string): Promise<void> {
+  const { store, dir } = await ctx.store.files("irrevocable", ctx.mount);
+  await store.remove(`${dir}/${key}.json`);
+}
+
+/** The mount's irrevocable leases: lease id -> last error. */
+async function irrevocableLeases(ctx: ServiceContext): Promise<Map<string, string>> {
+  const { store, dir } = await ctx.store.files("irrevocable", ctx.mount);
+  const marks = new Map<string, string>();
+  for (const f of await store.list(dir)) {
+    const got = await store.read(`${dir}/${f.name}`).catch(() => undefined);
+    if (!got) continue;
+    const mark = JSON.parse(got.content.toString("utf8")) as { leaseId: string; error: string };
+    marks.set(mark.leaseId, mark.error);
+  }
+  return marks;
 }

@@ -58,6 +58,8 @@ export interface LeaseRecord {
   reuseKey?: string;
   /** Set by the table reader: an engine run holds the lease's stack right now (a renew or revoke). */
   pending?: boolean;
+  /** Set by list: the server's expiration manager gave up revoking it (the last error); `lease revoke` may still. */
+  irrevocable?: string;
 }
 
 /** One lease stack. No record: an issue still running, or one that never finished. */

@@ -26,6 +26,8 @@ export interface SweepOptions {
   minAgeMs?: number;
   /** Revokes and deletions at once (default DEFAULT_PARALLEL). */
   parallel?: number;
+  /** Leave expired leases alone (the server's expiration manager revokes them). */
+  skipExpired?: boolean;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
     });
   };
 
-  const expired = table.stacks.map(recordOf).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
+  const expired = opts.skipExpired ? [] : table.stacks.map(recordOf).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
   await runAll(expired, (r) => r.leaseId, (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }));
 

@@ -16,6 +16,8 @@ type ServerArgs = GlobalArgs & {
   "max-concurrent-issues"?: number;
   "max-queued"?: number;
   "shutdown-grace"?: string;
+  "expiration-rescan"?: string;
+  "sweep-interval"?: string;
 };
 
 /** Engine runs at once: each is a `pulumi` and a provider process (about 1 CPU-second and 400 MiB). */
@@ -57,6 +59,8 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       .option("max-concurrent-issues", { type: "number", describe: "Engine runs at once; more requests queue", defaultDescription: String(defaultConcurrency()) })
       .option("max-queued", { type: "number", describe: "Requests waiting for an engine slot before 503s", defaultDescription: "8 per slot" })
       .option("shutdown-grace", { type: "string", default: "30s", describe: "On SIGTERM, how long requests in flight may finish before their engine runs are cancelled" })
+      .option("expiration-rescan", { type: "string", default: "30s", describe: "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry)" })
+      .option("sweep-interval", { type: "string", default: "10m", describe: "How often orphaned IAM users and unfinished issues are cleaned up (0 to never)" })
       .check((a) => {
         if (!a["tls-cert"] !== !a["tls-key"]) throw new ValidationError([{ field: "--tls-cert", reason: "--tls-cert and --tls-key go together" }]);
         return true;
@@ -71,6 +75,9 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new ValidationError([{ field: "--max-concurrent-issues", reason: "must be a whole number >= 1" }]);
     const maxQueued = argv["max-queued"] ?? maxConcurrent * 8;
     const graceMs = parseDuration(argv["shutdown-grace"] ?? "30s", "--shutdown-grace") * 1000;
+    const rescanMs = parseDuration(argv["expiration-rescan"] ?? "30s", "--expiration-rescan") * 1000;
+    if (rescanMs < 1000) throw new ValidationError([{ field: "--expiration-rescan", reason: "must be at least 1s" }]);
+    const sweepMs = parseDuration(argv["sweep-interval"] ?? "10m", "--sweep-interval") * 1000;
 
     const ctx = context(argv);
     // The server holds the passphrase (or secrets provider): refuse to start without it.
@@ -101,6 +108,10 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     const shown = typeof address === "object" && address ? `${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : argv.listen;
     ctx.progress(`awslease: server listening on ${tls ? "https" : "http"}://${shown} (engine runs at once: ${maxConcurrent})`);
 
+    const { ExpirationManager } = await import("../../service/expiration");
+    const expiration = new ExpirationManager(ctx, { rescanMs, sweepMs });
+    expiration.start();
+
     const { cancelEngineRuns, forwardSignalsTo, killDescendants, exitCodeForSignal } = await import("../../service/pulumi/interrupts");
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -116,7 +127,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
           ctx.progress("awslease: grace period over: cancelling engine runs (issues in flight are rolled back)");
           cancelEngineRuns();
         }, graceMs);
-        void vault.drain().then(() => {
+        void Promise.all([vault.drain(), expiration.stop()]).then(() => {
           clearTimeout(timer);
           ctx.progress("awslease: server stopped");
           resolve();

@@ -24,7 +24,7 @@ export interface BackendStore {
   /** The file's content and last write time, or undefined when it does not exist. */
   read(key: string): Promise<{ content: Buffer; lastUpdate: string } | undefined>;
   exists(key: string): Promise<boolean>;
-  /** Writes a new file (keys of new files are unique: nothing is overwritten). */
+  /** Writes a new file; fails with code EEXIST if it exists (an atomic claim, also on S3). */
   create(key: string, content: string): Promise<void>;
   /** Writes a file whole, replacing what was there (readers see the old or the new content). */
   put(key: string, content: string): Promise<void>;
@@ -174,8 +174,16 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
       }
     },
     put,
-    // The callers' keys of new files are unique, so a plain write is a create.
-    create: put,
+    // S3's conditional write (If-None-Match: *) makes a create an atomic claim across runners.
+    create: async (key, content) => {
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: state.prefix + key, Body: content, ContentType: "application/json", IfNoneMatch: "*" }));
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 412 || status === 409) throw Object.assign(new Error(`${key} exists`), { code: "EEXIST" });
+        throw err;
+      }
+    },
     remove: async (key) => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: state.prefix + key }));
     },

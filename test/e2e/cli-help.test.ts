@@ -50,7 +50,7 @@ const HELP: Array<[string[], string[]]> = [
   [["lease", "renew"], ["--increment"]],
   [["lease", "revoke"], ["--prefix", "--ignore-missing", "--parallel", "--break-lock"]],
   [["sweep"], ["--dry-run", "--min-age", "--parallel"]],
-  [["server"], ["--listen", "--tls-cert", "--tls-key", "--insecure-no-tls", "--audit-log", "--max-concurrent-issues", "--max-queued", "--shutdown-grace"]],
+  [["server"], ["--listen", "--tls-cert", "--tls-key", "--insecure-no-tls", "--audit-log", "--max-concurrent-issues", "--max-queued", "--shutdown-grace", "--expiration-rescan", "--sweep-interval"]],
 ];
 
 describe("awslease --help", () => {

@@ -79,7 +79,7 @@ async function raw(method: string, path: string, opts: { token?: string; body?: 
 
 beforeAll(async () => {
   runner = cliRunner();
-  server = runner.start(["server", "--listen", "127.0.0.1:0", "--audit-log", join(runner.home, "audit.jsonl")], { timeoutMs: 900_000 });
+  server = runner.start(["server", "--listen", "127.0.0.1:0", "--audit-log", join(runner.home, "audit.jsonl"), "--expiration-rescan", "1s"], { timeoutMs: 900_000 });
   let stdout = "";
   let stderr = "";
   server.child.stdout!.on("data", (d) => (stdout += String(d)));
@@ -178,6 +178,20 @@ describe("awslease server through node-vault", () => {
     await client(scopedToken).revoke({ lease_id: issued.lease_id! });
     expect(await userExists(username)).toBe(false);
     expect(await failure(root.write("sys/leases/lookup", { lease_id: issued.lease_id }))).toMatchObject({ status: 400, message: expect.stringContaining("no such lease") });
+  });
+
+  it("the expiration manager revokes a 5-second lease at its expiry, with no sweep run", async () => {
+    const lease = await root.write(`${mount}/creds/deploy`, { ttl: "5s" });
+    const username = lease!.data!.arn.split("/").pop()!;
+    expect(await userExists(username)).toBe(true);
+    const deadline = Date.now() + 60_000;
+    while (await userExists(username)) {
+      if (Date.now() > deadline) throw new Error(`${username} still exists a minute after its lease expired`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await failure(root.write("sys/leases/lookup", { lease_id: lease!.lease_id }))).toMatchObject({ status: 400 });
+    const events = readFileSync(auditFile(), "utf8");
+    expect(events).toContain(lease!.lease_id);
   });
 
   it("tokens renew and revoke themselves; a revoked token is refused", async () => {

@@ -12,6 +12,20 @@ export function context(argv: GlobalArgs): ServiceContext {
   return serviceContext({ ...argv, secretsProvider: argv["secrets-provider"] });
 }
 
+/** The awslease server to go through (AWSLEASE_ADDR), or undefined to run on the engine here. */
+export function remote(): import("../serverClient").ServerClient | undefined {
+  const { serverClient } = require("../serverClient") as typeof import("../serverClient");
+  return serverClient();
+}
+
+/** Revokes one lease, here or through the server; returns the warnings (e.g. STS credentials stay valid). */
+export async function revokeOne(argv: GlobalArgs, leaseId: string, opts: { ignoreMissing?: boolean; breakLock?: boolean } = {}): Promise<import("../../service/leases").RevokeResult> {
+  const server = remote();
+  if (server) return { outcome: "revoked" as const, ...(await server.revoke(leaseId)) };
+  const { revoke } = await import("../../service/leases");
+  return revoke(context(argv), leaseId, opts);
+}
+
 /** Writes the command's requested output; nothing else goes to stdout. */
 export function print(text: string): void {
   process.stdout.write(text.endsWith("\n") || text === "" ? text : `${text}\n`);

@@ -3,6 +3,7 @@ import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import { readStdinSecret } from "./secretInput";
+import { localOnly } from "../serverClient";
 
 interface WriteArgs extends GlobalArgs {
   "access-key"?: string;
@@ -41,6 +42,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     if (argv["secret-key"] !== undefined) {
       process.stderr.write("awslease: warning: --secret-key is visible to other users in the process list; prefer --secret-key-stdin\n");
     }
+    localOnly("config write");
     const { writeConfig } = await import("../../service/mounts");
     const state = await writeConfig(context(argv), {
       accessKey: argv["access-key"],
@@ -67,6 +69,7 @@ const read: CommandModule<GlobalArgs, ReadArgs> = {
   describe: "Show the mount's config (never the secret key)",
   builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<ReadArgs>,
   handler: async (argv) => {
+    localOnly("config read");
     const { requireMount, configView } = await import("../../service/mounts");
     const { formatKeyValues } = await import("../output");
     const { config } = await requireMount(context(argv));
@@ -78,6 +81,7 @@ const rotateRoot: CommandModule<GlobalArgs, GlobalArgs> = {
   command: "rotate-root",
   describe: "Replace the root access key with a new one only awslease knows",
   handler: async (argv) => {
+    localOnly("config rotate-root");
     const { rotateRoot: rotate } = await import("../../service/mounts");
     const state = await rotate(context(argv));
     // Like Vault, show the new access key id (never the secret).

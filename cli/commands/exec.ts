@@ -2,7 +2,7 @@
 // always revoke afterwards (even when CMD fails or is interrupted), exit with CMD's code.
 import { spawn } from "node:child_process";
 import type { CommandModule, Argv } from "yargs";
-import { context, withUserUmask, type GlobalArgs } from "./common";
+import { revokeOne, withUserUmask, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/errors";
 import { exitCodeForSignal, forwardSignalsTo } from "../../service/pulumi/interrupts";
@@ -71,7 +71,6 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     if (process.env.AWSLEASE_EXEC) {
       throw new ValidationError([{ field: "command", reason: `already inside awslease exec (lease ${process.env.AWSLEASE_EXEC}); nesting would shadow its credentials` }]);
     }
-    const { revoke } = await import("../../service/leases");
     const { lease, region } = await issueFromArgs(argv);
     const env = childEnvironment(process.env, lease, region);
     let code: number;
@@ -89,7 +88,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     } finally {
       forwardSignalsTo(undefined);
       // Always revoke, whatever the child did.
-      const { warnings } = await revoke(context(argv), lease.leaseId);
+      const { warnings } = await revokeOne(argv, lease.leaseId);
       for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
     }
     process.exitCode = code;

@@ -1,6 +1,6 @@
 // `awslease issue ROLE`: one `pulumi up` of a new lease stack; prints the credentials.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, print, remote, revokeOne, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
 import type { IssueResult } from "../../service/leases";
 import { ISSUE_FORMATS } from "../output";
@@ -61,10 +61,16 @@ export async function issueFromArgs(
   argv: IssueArgs & ReuseArgs,
   opts: { warningsInOutput?: boolean; reuse?: "cli" | "credential-process" } = {},
 ): Promise<IssueResult & { reused?: boolean }> {
-  const leases = await import("../../service/leases");
   const ctx = context(argv);
+  const server = remote();
   let result: IssueResult & { reused?: boolean };
-  if (opts.reuse) {
+  if (server) {
+    const window = argv["refresh-window"] ?? process.env.AWSLEASE_REFRESH_WINDOW;
+    const reuse = opts.reuse ? { session: argv.session ?? "", refreshWindow: window || undefined } : undefined;
+    const issued = await server.issue(ctx.mount, argv.role, leaseInput(argv), reuse);
+    if (issued.reused) ctx.progress(`awslease: reusing ${issued.lease.leaseId} (expires ${issued.lease.expiresAt})`);
+    result = { lease: issued.lease, region: issued.region ?? "", reused: issued.reused };
+  } else if (opts.reuse) {
     const { issueOrReuse, DEFAULT_REFRESH_WINDOW_SECONDS } = await import("../../service/reuse");
     const { parseDuration } = await import("../../provider/duration");
     const window = argv["refresh-window"] ?? process.env.AWSLEASE_REFRESH_WINDOW;
@@ -78,7 +84,8 @@ export async function issueFromArgs(
     for (const id of reuse.replaced) ctx.progress(`awslease: revoked ${id} (replaced)`);
     result = reuse;
   } else {
-    result = await leases.issue(ctx, argv.role, leaseInput(argv));
+    const { issue } = await import("../../service/leases");
+    result = await issue(ctx, argv.role, leaseInput(argv));
   }
   if (!opts.warningsInOutput) for (const w of result.lease.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
   return result;
@@ -136,8 +143,7 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
       // Credentials nobody received must not stay valid: revoke before reporting
       // (not a reused lease: others hold it).
       if (reused) throw err;
-      const { revoke } = await import("../../service/leases");
-      await revoke(context(argv), lease.leaseId, { ignoreMissing: true }).catch(() => undefined);
+      await revokeOne(argv, lease.leaseId, { ignoreMissing: true }).catch(() => undefined);
       throw err;
     }
   },

@@ -1,10 +1,20 @@
 // `awslease lease list|lookup|renew|revoke`: Vault's lease commands over the lease table.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, parallelFlag, parallelOption, print, remote, revokeOne, type GlobalArgs } from "./common";
+import { localOnly } from "../serverClient";
 import { LIST_FORMATS } from "../output";
 import { ValidationError } from "../../provider/errors";
 import type { UnreadableStack } from "../../service/ports";
-import { leaseSummary } from "../../service/leaseRecord";
+import { leaseSummary, type LeaseSummary } from "../../service/leaseRecord";
+
+/** One lease as `lease lookup` shows it, here or through the server. */
+async function lookupOne(argv: GlobalArgs, leaseId: string): Promise<LeaseSummary> {
+  const server = remote();
+  if (server) return server.lookup(leaseId);
+  const { lookup } = await import("../../service/leases");
+  const ctx = context(argv);
+  return leaseSummary(await lookup(ctx, leaseId), ctx.now());
+}
 
 /** One stderr line per lease stack whose state cannot be read; the other leases are still listed. */
 function warnUnreadable(unreadable: UnreadableStack[]): void {
@@ -22,9 +32,17 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
       .option("expired", { type: "boolean", describe: "Only expired leases" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<ListArgs>,
   handler: async (argv) => {
-    const { list: listLeases } = await import("../../service/leases");
     const { formatLeaseList } = await import("../output");
     const ctx = context(argv);
+    const server = remote();
+    if (server) {
+      // Through the server: the ids its token may list, each looked up (Vault's API has no bulk read).
+      const ids = (await server.leaseIds(`${ctx.mount}/`)).filter((id) => !argv.prefix || id.startsWith(argv.prefix));
+      const rows = (await Promise.all(ids.map((id) => server.lookup(id)))).filter((r) => !argv.expired || r.expired);
+      print(formatLeaseList(rows, argv.format as "table" | "json"));
+      return;
+    }
+    const { list: listLeases } = await import("../../service/leases");
     const { records, unreadable, unfinished } = await listLeases(ctx, { prefix: argv.prefix, expired: argv.expired });
     warnUnreadable(unreadable);
     if (unfinished.length > 0 && !argv.quiet && argv.format === "json") {
@@ -45,10 +63,8 @@ const lookup: CommandModule<GlobalArgs, IdArgs> = {
   describe: "Show one lease",
   builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<IdArgs>,
   handler: async (argv) => {
-    const { lookup: find } = await import("../../service/leases");
     const { formatLookup } = await import("../output");
-    const ctx = context(argv);
-    print(formatLookup(leaseSummary(await find(ctx, argv["lease-id"]), ctx.now()), argv.format as "table" | "json"));
+    print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as "table" | "json"));
   },
 };
 
@@ -63,13 +79,12 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
       .option("increment", { type: "string", describe: "New TTL from now (default: the lease's TTL)" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<RenewArgs>,
   handler: async (argv) => {
-    const { renew: renewLease } = await import("../../service/leases");
     const { formatLookup } = await import("../output");
-    const ctx = context(argv);
-    const renewed = await renewLease(ctx, argv["lease-id"], argv.increment);
-    for (const w of renewed.warnings) process.stderr.write(`awslease: warning: ${w}\n`);
-    const { lookup: find } = await import("../../service/leases");
-    print(formatLookup(leaseSummary(await find(ctx, argv["lease-id"]), ctx.now()), argv.format as "table" | "json"));
+    const server = remote();
+    const { renew: renewLease } = await import("../../service/leases");
+    const { warnings } = server ? await server.renew(argv["lease-id"], argv.increment) : await renewLease(context(argv), argv["lease-id"], argv.increment);
+    for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
+    print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as "table" | "json"));
   },
 };
 
@@ -91,9 +106,10 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
         return true;
       }) as Argv<RevokeArgs>,
   handler: async (argv) => {
-    const { revoke: revokeLease, revokeByPrefix } = await import("../../service/leases");
+    const { revokeByPrefix } = await import("../../service/leases");
     const { EngineError } = await import("../../provider/errors");
     const ctx = context(argv);
+    const server = remote();
     const opts = { ignoreMissing: argv["ignore-missing"], breakLock: argv["break-lock"] };
     const report = (id: string, outcome: keyof typeof REVOKE_OUTCOMES, warnings: string[]) => {
       if (!argv.quiet) process.stderr.write(`awslease: ${REVOKE_OUTCOMES[outcome]} ${id}\n`);
@@ -102,9 +118,15 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
     };
     if (!argv.prefix) {
       const id = argv["lease-id"] as string;
-      const { outcome, warnings } = await revokeLease(ctx, id, opts);
+      const { outcome, warnings } = await revokeOne(argv, id, opts);
       report(id, outcome, warnings);
       if (argv.format === "json") print(JSON.stringify({ lease_id: id, outcome, warnings }, null, 2));
+      return;
+    }
+    if (server) {
+      // Vault's revoke-prefix (needs sudo on the path): all of them, or an error.
+      await server.call("PUT", `sys/leases/revoke-prefix/${argv.prefix}`);
+      if (!argv.quiet) process.stderr.write(`awslease: revoked every lease under ${argv.prefix}\n`);
       return;
     }
     const { results, unreadable } = await revokeByPrefix(ctx, argv.prefix, {
@@ -135,6 +157,7 @@ const log: CommandModule<GlobalArgs, LogArgs> = {
       .option("prefix", { type: "string", describe: "Only lease ids starting with this" })
       .option("format", formatOption(LIST_FORMATS)) as Argv<LogArgs>,
   handler: async (argv) => {
+    localOnly("lease log");
     const { readLeaseEvents, leaseHistories } = await import("../../service/leaseLog");
     const { formatLeaseLog } = await import("../output");
     print(formatLeaseLog(leaseHistories(await readLeaseEvents(context(argv), { prefix: argv.prefix })), argv.format as "table" | "json"));

@@ -2,7 +2,8 @@
 import type { CommandModule, Argv, Options } from "yargs";
 import { ROLE_FIELDS, vaultRoleView } from "../../provider/roleFields";
 import { CREDENTIAL_TYPES } from "../../provider/types";
-import { context, formatOption, print, readInputFile, type GlobalArgs } from "./common";
+import { context, formatOption, print, readInputFile, remote, type GlobalArgs } from "./common";
+import { localOnly } from "../serverClient";
 import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
 
@@ -26,6 +27,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       .example(`$0 role write deploy --credential-type iam_user --policy-document @policy.json`, "")
       .example(`$0 role write ci -f role.json`, "Vault role JSON") as Argv<WriteArgs>,
   handler: async (argv) => {
+    localOnly("role write");
     const { writeRole } = await import("../../service/mounts");
     const { roleFromVaultJson, parseList, parseKeyValueList } = await import("../../provider/validation");
     const { ValidationError } = await import("../../provider/errors");
@@ -84,8 +86,13 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
   describe: "Show a role",
   builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<NameArgs>,
   handler: async (argv) => {
-    const { readRole } = await import("../../service/mounts");
     const { formatKeyValues } = await import("../output");
+    const server = remote();
+    if (server) {
+      print(formatKeyValues((await server.readRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as "table" | "json"));
+      return;
+    }
+    const { readRole } = await import("../../service/mounts");
     const role = await readRole(context(argv), argv.name);
     print(formatKeyValues(vaultRoleView(role.settings), argv.format as "table" | "json"));
   },
@@ -96,10 +103,11 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
   describe: "List the mount's roles",
   builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<GlobalArgs & { format: string }>,
   handler: async (argv) => {
-    const { readMount } = await import("../../service/mounts");
     const { formatNameList } = await import("../output");
-    const mount = await readMount(context(argv));
-    print(formatNameList(Object.keys(mount?.roles ?? {}).sort(), argv.format as "table" | "json", "Keys"));
+    const server = remote();
+    const { readMount } = await import("../../service/mounts");
+    const names = server ? await server.listRoles(context(argv).mount) : Object.keys((await readMount(context(argv)))?.roles ?? {});
+    print(formatNameList(names.sort(), argv.format as "table" | "json", "Keys"));
   },
 };
 
@@ -108,6 +116,7 @@ const del: CommandModule<GlobalArgs, NameArgs> = {
   describe: "Delete a role (its existing leases stay valid until revoked, as in Vault)",
   builder: (y) => y.positional("name", { type: "string", demandOption: true }) as Argv<NameArgs>,
   handler: async (argv) => {
+    localOnly("role delete");
     const { deleteRole } = await import("../../service/mounts");
     await deleteRole(context(argv), argv.name);
     if (!argv.quiet) process.stderr.write(`awslease: role "${argv.name}" deleted\n`);

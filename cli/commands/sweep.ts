@@ -2,6 +2,7 @@
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
+import { localOnly } from "../serverClient";
 
 type SweepArgs = GlobalArgs & { "dry-run"?: boolean; "min-age"?: string; parallel?: number; format: string };
 
@@ -19,6 +20,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       .option("parallel", parallelFlag)
       .option("format", formatOption(LIST_FORMATS)) as Argv<SweepArgs>,
   handler: async (argv) => {
+    localOnly("sweep");
     const { sweep } = await import("../../service/sweep");
     const { EngineError } = await import("../../provider/errors");
     const { parseDuration } = await import("../../provider/duration");

@@ -15,7 +15,7 @@ const { tmpdir } = require("node:os");
 const path = require("node:path");
 const { randomBytes } = require("node:crypto");
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = process.env.AWSLEASE_ROOT ? path.resolve(process.env.AWSLEASE_ROOT) : path.resolve(__dirname, "../..");
 const CLI = path.join(ROOT, "bin/awslease.js");
 const { startMoto } = require(path.join(ROOT, "dist/scripts/localMoto.js"));
 const { descendantsOf } = require(path.join(ROOT, "dist/service/pulumi/procfs.js"));
@@ -63,6 +63,8 @@ function ourProcesses(home, except = []) {
 
 function kindOf(cmd) {
   if (!cmd) return "?";
+  // The plugin script runs `node -e require.resolve(...)` first, then the provider.
+  if (cmd.includes("require.resolve")) return "provider-resolve";
   if (cmd.includes("dynamic-provider")) return "provider";
   if (cmd.includes("pulumi-resource-pulumi-nodejs")) return "provider-sh";
   if (/(^|\/)pulumi( |$)/.test(cmd.split(" ")[0])) return `pulumi ${cmd.split(" ")[1] ?? ""}`.trim();

@@ -17,7 +17,7 @@
 "use strict";
 const path = require("node:path");
 
-const packageRoot = path.resolve(__dirname, "../..");
+const packageRoot = process.env.AWSLEASE_ROOT ? path.resolve(process.env.AWSLEASE_ROOT) : path.resolve(__dirname, "../..");
 process.chdir(packageRoot);
 process.env.PULUMI_NODEJS_PROJECT ??= "awslease";
 process.env.PULUMI_PROJECT ??= "awslease";

@@ -5,6 +5,8 @@ import { roleFromVaultJson, mountConfigFromVaultJson, type LeaseInput } from "..
 import { vaultRoleView } from "../../provider/roleFields";
 import { configView, deleteRole, readMount, requireMount, rotateRoot, writeConfig, writeRole } from "../../service/mounts";
 import { issue } from "../../service/leases";
+import { DEFAULT_REFRESH_WINDOW_SECONDS, issueOrReuse } from "../../service/reuse";
+import { parseDuration } from "../../provider/duration";
 import { vaultSecretData } from "../../service/leaseRecord";
 import { HttpError } from "../vault";
 import { stringField, type Route, type RouteRequest } from "../routes";
@@ -19,6 +21,12 @@ async function roleExists(r: RouteRequest): Promise<boolean> {
 /** Vault answers a read of something that is not there with a bare 404. */
 const missing = () => new HttpError(404, "");
 
+/**
+ * Vault's creds/sts answer, plus what the awslease CLI needs of it (credential_type and
+ * region, neither secret). With `reuse_session` (awslease's addition, for the CLI's
+ * credential-process through a server), a live lease issued before for the same token
+ * and session is handed out again while it has more than `refresh_window` left.
+ */
 async function issueCredentials(r: RouteRequest) {
   const input: LeaseInput = {
     ttl: stringField(r.body, "ttl"),
@@ -27,8 +35,24 @@ async function issueCredentials(r: RouteRequest) {
     mfaCode: stringField(r.body, "mfa_code"),
     displayName: r.token.displayName,
   };
-  const { lease } = await issue(r.ctx, r.params.name, input, { by: "server" });
-  return { leaseId: lease.leaseId, leaseDuration: lease.leaseDuration, renewable: lease.renewable, data: vaultSecretData(lease), warnings: lease.warnings };
+  const session = r.body.reuse_session === undefined ? undefined : (stringField(r.body, "reuse_session") ?? "");
+  const window = stringField(r.body, "refresh_window");
+  const { lease, region, reused, warnings } =
+    session === undefined
+      ? { ...(await issue(r.ctx, r.params.name, input, { by: "server" })), reused: undefined, warnings: [] }
+      : await issueOrReuse(r.ctx, r.params.name, input, {
+          // Leases are reused by the token that issued them, never another's.
+          session: `${r.token.accessor}.${session}`,
+          refreshWindowSeconds: window === undefined ? DEFAULT_REFRESH_WINDOW_SECONDS : parseDuration(window, "refresh_window"),
+          by: "server",
+        });
+  return {
+    leaseId: lease.leaseId,
+    leaseDuration: lease.leaseDuration,
+    renewable: lease.renewable,
+    data: { ...vaultSecretData(lease), credential_type: lease.credentialType, region, ...(reused === undefined ? {} : { reused }) },
+    warnings: [...lease.warnings, ...warnings],
+  };
 }
 
 export const engineRoutes: Route[] = [

@@ -48,7 +48,8 @@ async function lookupLease(r: RouteRequest) {
   const leaseId = leaseIdOf(r);
   const rec = await lookup(leaseScope(r, leaseId), leaseId);
   const ttl = Math.max(0, Math.floor((Date.parse(rec.expiresAt) - r.ctx.now()) / 1000));
-  return { data: { id: rec.leaseId, issue_time: rec.issuedAt, expire_time: rec.expiresAt, last_renewal: null, renewable: rec.renewable, ttl } };
+  // credential_type is awslease's addition (not secret; the CLI shows it).
+  return { data: { id: rec.leaseId, issue_time: rec.issuedAt, expire_time: rec.expiresAt, last_renewal: null, renewable: rec.renewable, ttl, credential_type: rec.credentialType } };
 }
 
 async function renewLease(r: RouteRequest) {
@@ -60,8 +61,9 @@ async function renewLease(r: RouteRequest) {
 async function revokeLease(r: RouteRequest) {
   const leaseId = leaseIdOf(r);
   // Vault's revoke of an unknown lease id succeeds (it is gone either way).
-  await revoke(leaseScope(r, leaseId), leaseId, { ignoreMissing: true, by: "server" });
-  return { status: 204 as const };
+  const { warnings } = await revoke(leaseScope(r, leaseId), leaseId, { ignoreMissing: true, by: "server" });
+  // Vault answers 204; a warning (STS credentials stay valid until their AWS expiry) needs a body.
+  return warnings.length > 0 ? { warnings } : { status: 204 as const };
 }
 
 async function revokePrefix(r: RouteRequest) {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListUsersCommand, CreateUserCommand } from "@aws-sdk/client-iam";
 import { clients, moto, uniq, errorName } from "../support/aws";
-import { allowPolicy, cliRunner, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, ok, taggedUsers, userExists, type Runner } from "../support/cli";
 
 // node-vault has no type declarations; the calls used here are its documented API.
 const nodeVault = require("node-vault") as (opts: { endpoint: string; token?: string; apiVersion?: string }) => VaultClient;
@@ -200,6 +200,49 @@ describe("awslease server through node-vault", () => {
     expect(renewed.auth!.lease_duration).toBeGreaterThan(1700);
     await scoped.tokenRevokeSelf();
     expect(await failure(client(scopedToken).tokenLookupSelf())).toEqual({ status: 403, message: "permission denied" });
+  });
+});
+
+describe("the CLI through the server (AWSLEASE_ADDR): no passphrase on the runner", () => {
+  it("issue, list, credential-process reuse, revoke; backend-only commands refuse with one line", async () => {
+    await root.write("sys/policies/acl/ci-cli", {
+      policy: JSON.stringify({
+        path: {
+          [`${mount}/creds/deploy`]: { capabilities: ["read", "update"] },
+          [`${mount}/roles`]: { capabilities: ["list"] },
+          [`${mount}/roles/*`]: { capabilities: ["read"] },
+          "sys/leases/revoke": { capabilities: ["update"] },
+          [`sys/leases/lookup/${mount}/*`]: { capabilities: ["list", "sudo"] },
+        },
+      }),
+    });
+    const token = (await client(rootToken).tokenCreate({ policies: ["ci-cli"], ttl: "1h", display_name: "runner" })).auth!.client_token;
+    const ci = cliRunner({ mount, env: { AWSLEASE_ADDR: addr, AWSLEASE_TOKEN: token } });
+    const noPassphrase = { env: { PULUMI_CONFIG_PASSPHRASE: undefined } };
+    try {
+      const issuedJson = JSON.parse(await ok(ci.run(["issue", "deploy", "--format", "json", "--quiet"], noPassphrase)));
+      expect(issuedJson.lease_id).toMatch(new RegExp(`^${mount}/creds/deploy/`));
+      const iam = clients(issuedJson.data.access_key, issuedJson.data.secret_key).iam;
+      expect(await errorName(iam.send(new ListUsersCommand({})))).toBe("no error");
+      const listed = JSON.parse(await ok(ci.run(["lease", "list", "--format", "json"], noPassphrase)));
+      expect(listed.map((r: { lease_id: string }) => r.lease_id)).toContain(issuedJson.lease_id);
+      expect(JSON.parse(await ok(ci.run(["role", "list", "--format", "json"], noPassphrase)))).toEqual(["deploy", "other"]);
+      // credential_process through the server: the second call hands out the same lease.
+      const first = JSON.parse(await ok(ci.run(["credential-process", "deploy", "--ttl", "1h", "--quiet"], noPassphrase)));
+      const second = JSON.parse(await ok(ci.run(["credential-process", "deploy", "--ttl", "1h", "--quiet"], noPassphrase)));
+      expect(second.AccessKeyId).toBe(first.AccessKeyId);
+      await ok(ci.run(["lease", "revoke", issuedJson.lease_id, "--quiet"], noPassphrase));
+      expect(await userExists(issuedJson.data.arn.split("/").pop())).toBe(false);
+      const refused = await ci.run(["config", "write", "--region", "us-east-1"], noPassphrase);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toMatch(/^awslease: error: AWSLEASE_ADDR: `config write` runs against the state backend/);
+      const denied = await ci.run(["issue", "other", "--quiet"], noPassphrase);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr.trim()).toMatch(/^awslease: error: AWSLEASE_TOKEN: the server refused POST .*creds\/other: permission denied$/);
+      for (const r of [refused, denied]) expect(r.stderr).not.toContain(token);
+    } finally {
+      ci.cleanup();
+    }
   });
 });
 

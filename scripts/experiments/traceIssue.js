@@ -1,0 +1,154 @@
+// Experiment: where the time of one `awslease issue` goes, today and with an attached
+// long-running provider. Runs the real CLI with AWSLEASE_PULUMI pointing at a wrapper
+// that adds `--logtostderr -v=9` to every pulumi run and keeps its glog output, then
+// prints the timeline of each run (ms since the CLI was spawned) at the engine's own
+// milestones: process start, plugin launch/attach, Configure/Check/Create RPCs, exit.
+//
+//   bash scripts/with-tools.sh node scripts/experiments/traceIssue.js
+//
+// ROUNDS (default 3) issues per mode; the timeline of the median one is printed.
+"use strict";
+const { spawn, execFileSync } = require("node:child_process");
+const { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require("node:fs");
+const { tmpdir } = require("node:os");
+const path = require("node:path");
+const { randomBytes } = require("node:crypto");
+
+const ROOT = process.env.AWSLEASE_ROOT ? path.resolve(process.env.AWSLEASE_ROOT) : path.resolve(__dirname, "../..");
+const CLI = path.join(ROOT, "bin/awslease.js");
+const { startMoto } = require(path.join(ROOT, "dist/scripts/localMoto.js"));
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+function runCli(args, env, stdin) {
+  return new Promise((resolve, reject) => {
+    const wall0 = Date.now();
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) reject(new Error(`awslease ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
+      else resolve({ stdout, ms, wall0 });
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+function startProvider(env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, "attachedProvider.js")], { env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve({ child, port: Number(out.split("\n")[0]) });
+    });
+    child.on("exit", (c) => reject(new Error(`provider exited ${c}`)));
+  });
+}
+
+/** glog "I0102 15:04:05.123456 ..." -> epoch ms (today's date). */
+function glogTime(line) {
+  const m = /^[IWEF](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})/.exec(line);
+  if (!m) return undefined;
+  const d = new Date();
+  d.setMonth(Number(m[1]) - 1, Number(m[2]));
+  d.setHours(Number(m[3]), Number(m[4]), Number(m[5]), 0);
+  return d.getTime() + Number(m[6]) / 1000;
+}
+
+const MILESTONES = [
+  ["first log line", /./],
+  ["backend/stack loaded", /(Opened|opening) stack|stack .* snapshot|GetLatestConfiguration|Loading snapshot|Reading stack/i],
+  ["language host connected (inline program)", /(LanguageRuntime|language runtime).*(client|connect)|langhost\[client\]|Run\(/i],
+  ["launching provider plugin", /Launching plugin 'pulumi-nodejs|plugin\.go.*pulumi-nodejs.*Launch|newPlugin.*pulumi-nodejs/i],
+  ["provider Attach", /\.Attach\(\) executing/],
+  ["provider GetPluginInfo done", /GetPluginInfo\(\) success/],
+  ["provider Configure done", /Provider\[pulumi-nodejs.*Configure.*success|Configure.*success/],
+  ["provider Check done", /Provider\[pulumi-nodejs.*\.Check\(.*success/],
+  ["provider Create executing", /Provider\[pulumi-nodejs.*\.Create\(.*executing/],
+  ["provider Create done", /Provider\[pulumi-nodejs.*\.Create\(.*success/],
+  ["provider Delete executing", /Provider\[pulumi-nodejs.*\.Delete\(.*executing/],
+  ["provider Delete done", /Provider\[pulumi-nodejs.*\.Delete\(.*success/],
+  ["snapshot written", /(Saved|Writing|persist).*(snapshot|checkpoint)|SaveSnapshot|Persisted/i],
+  ["last log line", null],
+];
+
+function timeline(logFile, cliStart) {
+  const lines = readFileSync(logFile, "utf8").split("\n").filter((l) => glogTime(l) !== undefined);
+  const rel = (l) => Math.round(glogTime(l) - cliStart);
+  const out = [];
+  for (const [name, re] of MILESTONES) {
+    const hit = re ? lines.find((l) => re.test(l)) : lines[lines.length - 1];
+    if (hit) out.push([rel(hit), name]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+async function main() {
+  const home = mkdtempSync(path.join(tmpdir(), "awslease-trace-"));
+  const logs = mkdtempSync(path.join(tmpdir(), "awslease-trace-logs-"));
+  const realPulumi = execFileSync("sh", ["-c", "readlink -f \"$(command -v pulumi)\""], { encoding: "utf8" }).trim();
+  const wrapperDir = mkdtempSync(path.join(tmpdir(), "awslease-trace-bin-"));
+  const wrapper = path.join(wrapperDir, "pulumi");
+  // The run's kind (up/destroy/stack) in the name; glog output goes to the file.
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${realPulumi}" "$@" --logtostderr -v=9 2>>"$PULUMI_TRACE_DIR/$(date +%s%N)-$1.log"\n`);
+  chmodSync(wrapper, 0o755);
+  // The bundled plugins are found next to the real binary, or on PATH (the wrapper's dir goes first).
+  for (const plugin of ["pulumi-resource-pulumi-nodejs", "pulumi-language-nodejs"]) {
+    execFileSync("ln", ["-s", path.join(path.dirname(realPulumi), plugin), path.join(wrapperDir, plugin)]);
+  }
+  const moto = await startMoto();
+  const base = { ...process.env, AWSLEASE_HOME: home, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex") };
+  let provider;
+  try {
+    const { endpoint, region } = moto.info;
+    await runCli(["config", "write", "--access-key", moto.info.accessKey, "--secret-key-stdin", "--region", region,
+      "--iam-endpoint", endpoint, "--sts-endpoint", endpoint, "-q"], base, moto.info.secretKey);
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:ListUsers", Resource: "*" }] });
+    await runCli(["role", "write", "exp", "--credential-type", "iam_user", "--policy-document", policy, "-q"], base);
+    const warm = await runCli(["issue", "exp", "--no-wait", "--format", "json", "-q"], base);
+    await runCli(["lease", "revoke", JSON.parse(warm.stdout).lease_id, "-q"], base);
+
+    provider = await startProvider(base);
+    const modes = {
+      today: base,
+      attached: { ...base, PULUMI_DEBUG_PROVIDERS: `pulumi-nodejs:${provider.port}` },
+    };
+    for (const [mode, env] of Object.entries(modes)) {
+      const runs = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const dir = mkdtempSync(path.join(logs, `${mode}-`));
+        const e = { ...env, AWSLEASE_PULUMI: wrapper, PULUMI_TRACE_DIR: dir };
+        const issued = await runCli(["issue", "exp", "--no-wait", "--format", "json", "-q"], e);
+        const rdir = mkdtempSync(path.join(logs, `${mode}-revoke-`));
+        const revoked = await runCli(["lease", "revoke", JSON.parse(issued.stdout).lease_id, "-q"], { ...e, PULUMI_TRACE_DIR: rdir });
+        runs.push({ issued, dir, revoked, rdir });
+      }
+      runs.sort((a, b) => a.issued.ms - b.issued.ms);
+      const mid = runs[Math.floor(runs.length / 2)];
+      for (const [label, r, dir] of [["issue", mid.issued, mid.dir], ["lease revoke", mid.revoked, mid.rdir]]) {
+        console.log(`\n== ${mode}: ${label} (median of ${ROUNDS}: ${(r.ms / 1000).toFixed(2)} s; ms since the CLI was spawned)`);
+        for (const f of readdirSync(dir).sort()) {
+          console.log(`  pulumi ${f.replace(/^\d+-/, "").replace(/\.log$/, "")}:`);
+          for (const [ms, name] of timeline(path.join(dir, f), r.wall0)) console.log(`    ${String(ms).padStart(6)}  ${name}`);
+        }
+        console.log(`    ${String(Math.round(r.ms)).padStart(6)}  CLI exited`);
+      }
+    }
+    console.log(`\nglog files kept in ${logs}`);
+  } finally {
+    if (provider) provider.child.kill("SIGTERM");
+    await moto.stop();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(wrapperDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`experiment failed: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});

@@ -9,6 +9,7 @@ import { controlStackName } from "../../provider/names";
 import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
 import { destroyStack, engineErrorLine, initStack, listStacks, readOutputs, removeStack, runPulumi, upInline, withWorkspace, type EngineLocation, type Workspace } from "./automation";
 import { withLockRecovery } from "./stackLocks";
+import { engineSignal } from "./interrupts";
 import { leaseProgram, mountProgram } from "./programs";
 import { listMounts, readLeaseStack, readLeaseTable, readSecretOutput, stackExists } from "../store/leaseTable";
 import { awsleaseFiles, backendStore } from "../store/backendStore";
@@ -16,6 +17,8 @@ import { awsleaseFiles, backendStore } from "../store/backendStore";
 /** An engine failure as one line (a lock error keeps its own type and hint). */
 function failure(err: unknown): Error {
   if (err instanceof EngineError) return err;
+  // Not the pulumi command line the Automation API reports for a cancelled run.
+  if (engineSignal.aborted) return new EngineError("interrupted: the engine run was cancelled", { cause: err });
   return new EngineError(engineErrorLine(err), { cause: err });
 }
 

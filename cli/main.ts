@@ -2,6 +2,7 @@
 // lazily so `--help` and usage errors never load the engine or the AWS SDK.
 import yargs from "yargs";
 import { reportError } from "./errors";
+import { awsleaseVersion } from "../provider/version";
 import { ownerOnlyFiles } from "./commands/common";
 import { exitCodeForSignal, installInterruptHandlers, interruption } from "../service/pulumi/interrupts";
 import { configCommand } from "./commands/config";
@@ -39,7 +40,7 @@ export function buildCli(args: string[]) {
     .strict()
     .help()
     .alias("h", "help")
-    .version(require("../../package.json").version)
+    .version(awsleaseVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {

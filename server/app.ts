@@ -112,6 +112,7 @@ export function createVaultServer(opts: ServerOptions): VaultServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    const remote = req.socket?.remoteAddress ?? "";
     active++;
     const url = new URL(req.url ?? "/", "http://awslease");
     const path = url.pathname.startsWith("/v1/") ? url.pathname.slice("/v1/".length).replace(/\/+$/, (m) => (m ? "/" : "")) : "";
@@ -145,7 +146,7 @@ export function createVaultServer(opts: ServerOptions): VaultServer {
     } finally {
       opts.audit({
         time: new Date(started).toISOString(),
-        remote: req.socket.remoteAddress ?? "",
+        remote,
         operation: operation ?? String(req.method),
         path,
         status,

@@ -8,6 +8,7 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { MountSettings } from "../types";
 import { parseDuration } from "../duration";
+import { awsleaseVersion } from "../version";
 
 export interface StaticCredentials {
   accessKeyId: string;
@@ -76,26 +77,10 @@ export function rootCredentials(engine: MountSettings): StaticCredentials | unde
   return undefined;
 }
 
-let version: string | undefined;
 
 /** `awslease/<version>` in every request's user agent, so CloudTrail shows which calls were awslease's. */
 function userAgent(): [string, string][] {
-  if (version === undefined) {
-    const { existsSync, readFileSync } = require("node:fs") as typeof import("node:fs");
-    const { dirname, join } = require("node:path") as typeof import("node:path");
-    version = "unknown";
-    // The package root is two (source) or three (dist) levels up.
-    for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-      const file = join(dir, "package.json");
-      if (!existsSync(file)) continue;
-      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "awslease") {
-        version = pkg.version ?? "unknown";
-        break;
-      }
-    }
-  }
-  return [["awslease", version]];
+  return [["awslease", awsleaseVersion()]];
 }
 
 /** The clients of one operation on a mount. */

@@ -1,6 +1,7 @@
 // Vault's sys/ paths that concern this engine: health, mounts, leases, ACL policies
 // and the caller's capabilities.
 import { ValidationError } from "../../provider/errors";
+import { awsleaseVersion } from "../../provider/version";
 import { parseLeaseId } from "../../provider/names";
 import { disableMount, enableMount, listMounts, readMount } from "../../service/mounts";
 import { list, lookup, renew, revoke, revokeByPrefix } from "../../service/leases";
@@ -11,8 +12,6 @@ import { listField, requiredField, stringField, type Route, type RouteRequest } 
 const MOUNT = "(?<mount>[a-zA-Z0-9_-]{1,64})";
 /** First path segments that are Vault's own, never a mount. */
 const RESERVED_MOUNTS = new Set(["sys", "auth", "identity", "cubbyhole", "v1"]);
-
-const VERSION = (require("../../../package.json") as { version: string }).version;
 
 /** sys/health's answer, whose status a load balancer reads: 200 serving, 503 shutting down. */
 export function healthAnswer(now: number, draining: boolean) {
@@ -27,7 +26,7 @@ export function healthAnswer(now: number, draining: boolean) {
         replication_performance_mode: "disabled",
         replication_dr_mode: "disabled",
         server_time_utc: Math.floor(now / 1000),
-        version: `awslease-${VERSION}`,
+        version: `awslease-${awsleaseVersion()}`,
         cluster_name: "awslease",
         ...(draining ? { draining: true } : {}),
       },

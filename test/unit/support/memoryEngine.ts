@@ -37,6 +37,8 @@ export class MemoryEngine implements Engine, LeaseStore {
   readonly runs: string[] = [];
   /** Lease ids whose resource a destroy deleted (the provider's delete). */
   readonly destroyed: string[] = [];
+  /** How long an "up" of a lease stack takes (real milliseconds). */
+  upDelayMs = 0;
   /** Called when the provider would create a lease's AWS identity (e.g. a FakeIam user). */
   onCreate?: (lease: IssuedLease, program: LeaseProgram) => void;
   private readonly filesRoot = mkdtempSync(join(tmpdir(), "awslease-memory-"));
@@ -85,6 +87,7 @@ export class MemoryEngine implements Engine, LeaseStore {
   /** The provider's create (a new lease) or update (renewal): a lease that expires after its TTL. */
   async upLease(stackName: string, program: LeaseProgram): Promise<IssuedLease> {
     this.run("upLease", stackName);
+    if (this.upDelayMs > 0) await new Promise((r) => setTimeout(r, this.upDelayMs));
     const stack = this.stacks.get(stackName);
     if (!stack) throw new EngineError(`no stack named ${stackName}`);
     const request = validateLease(program.request);

@@ -245,6 +245,17 @@ async function checkRevoked(moto, leases) {
   return { allRejected: ids.every((i) => !i.ok), stillWorking: ids.filter((i) => i.ok).length };
 }
 
+/** IAM user names in moto (root credentials). */
+async function iamUsers(moto) {
+  const { IAMClient, ListUsersCommand } = require("@aws-sdk/client-iam");
+  const iam = new IAMClient({ endpoint: moto.info.endpoint, region: moto.info.region, credentials: { accessKeyId: moto.info.accessKey, secretAccessKey: moto.info.secretKey } });
+  try {
+    return ((await iam.send(new ListUsersCommand({ MaxItems: 1000 }))).Users ?? []).map((u) => u.UserName);
+  } finally {
+    iam.destroy();
+  }
+}
+
 async function leaseCount(env) {
   const r = await must(["lease", "list", "--format", "json", "-q"], env, { sample: false });
   return JSON.parse(r.stdout).length;
@@ -357,27 +368,33 @@ async function main() {
     log(`  provider still alive: ${provider.child.exitCode === null}; RSS ${report.providerRssMiB.toFixed(0)} MiB; leases left in table ${report.leasesLeft}`);
     if (provider.stderr().trim()) log(`  provider stderr: ${provider.stderr().trim().slice(0, 2000)}`);
 
-    // ---- 5. the provider dies: with no provider at the port, and killed mid-run
+    // ---- 5. the provider dies: (a) while 4 runs wait for their Create answers (the IAM
+    // users exist), (b) with nothing listening at the port
     if (!process.env.SKIP_CRASH) {
-      log("\n== 5. provider lifetime: killed while issues run, then nothing listening");
-      const runs = Array.from({ length: 4 }, () => runCli(issueArgs, attached));
-      await new Promise((r) => setTimeout(r, 1200));
+      await provider.stop();
+      log("\n== 5. provider lifetime: killed while 4 issues wait for Create answers, then nothing listening");
+      provider = await startProvider({ ...env, ATTACHED_PROVIDER_HOLD_CREATE_MS: "4000" });
+      const crashEnv = { ...env, PULUMI_DEBUG_PROVIDERS: `pulumi-nodejs:${provider.port}` };
+      const usersBefore = await iamUsers(moto);
+      const runs = Array.from({ length: 4 }, () => runCli(issueArgs, crashEnv));
+      const deadline = Date.now() + 60_000;
+      while ((provider.stderr().match(/create answered/g) ?? []).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const answered = (provider.stderr().match(/create answered/g) ?? []).length;
       provider.child.kill("SIGKILL");
       const results = await Promise.all(runs);
       const outcome = results.map((r) => (r.code === 0 ? "ok" : r.stderr.trim().split("\n").pop()));
-      log(`  issues in flight when the provider was killed: ${JSON.stringify(outcome)}`);
-      const r = await runCli(issueArgs, attached);
+      log(`  creates answered by the provider before SIGKILL: ${answered}; the 4 issues: ${JSON.stringify(outcome)}`);
+      const r = await runCli(issueArgs, crashEnv);
       const gone = r.code === 0 ? "ok" : r.stderr.trim().split("\n").pop();
-      log(`  issue with nothing listening: exit ${r.code}: ${gone}`);
+      log(`  issue with nothing listening: exit ${r.code} after ${secs(r.ms)} s: ${gone}`);
+      const usersAfter = await iamUsers(moto);
       const left = await leaseCount(env);
-      log(`  leases left in the table: ${left}; leftover processes: ${JSON.stringify(ourProcesses(home))}`);
-      report.phases.crash = { inFlight: outcome, nothingListening: gone, leasesLeft: left };
-      // Clean up whatever the killed runs left, with a normal (spawned) provider.
-      const list = JSON.parse((await must(["lease", "list", "--format", "json", "-q"], env, { sample: false })).stdout);
-      for (const l of list) {
-        const rv = await runCli(["lease", "revoke", l.lease_id, "--break-lock", "-q"], env, { sample: false });
-        log(`  cleanup revoke ${l.lease_id}: exit ${rv.code} ${rv.code ? rv.stderr.trim().split("\n").pop() : ""}`);
-      }
+      const orphans = usersAfter.filter((u) => !usersBefore.includes(u));
+      log(`  leases in the table: ${left}; IAM users created and not in the table (orphans): ${orphans.length}; leftover processes: ${JSON.stringify(ourProcesses(home))}`);
+      const sw = await runCli(["sweep", "--min-age", "0s", "--format", "json", "-q"], env, { sample: false });
+      const usersSwept = await iamUsers(moto);
+      log(`  awslease sweep --min-age 0s: exit ${sw.code}; IAM users left of the orphans: ${usersSwept.filter((u) => orphans.includes(u)).length}; ${sw.stdout.replace(/\s+/g, " ").slice(0, 400)}`);
+      report.phases.crash = { answered, inFlight: outcome, nothingListening: gone, leasesLeft: left, orphans: orphans.length, orphansAfterSweep: usersSwept.filter((u) => orphans.includes(u)).length };
       provider = undefined;
     }
 

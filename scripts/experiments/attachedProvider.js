@@ -34,6 +34,17 @@ if (!process.argv.includes("--stock")) {
       // The engine sends its own address; the dynamic provider never calls back into the
       // engine (it logs to stderr), so there is nothing to record.
       impl.attach = (call, callback) => callback(null, new emptyproto.Empty());
+      // Crash experiment: hold each Create's answer (after the IAM user exists) so the
+      // process can be killed while the engine waits for it.
+      const hold = Number(process.env.ATTACHED_PROVIDER_HOLD_CREATE_MS ?? 0);
+      if (hold > 0) {
+        const create = impl.create.bind(impl);
+        impl.create = (call, callback) =>
+          create(call, (...answer) => {
+            console.error(`[attached provider] create answered (${answer[0] ? "error" : "ok"}); holding ${hold} ms`);
+            setTimeout(() => callback(...answer), hold);
+          });
+      }
       if (process.env.ATTACHED_PROVIDER_LOG_CONFIGURE) {
         const configure = impl.configure.bind(impl);
         impl.configure = (call, callback) => {

@@ -65,6 +65,63 @@ function timedCommand(command: string, args: string[], env: NodeJS.ProcessEnv): 
   });
 }
 
+/** Requests at once in the server's load row. */
+const CONCURRENT = 20;
+
+/**
+ * The server rows: `awslease server` on the same backend (its table has the large
+ * table's leases), driven over HTTP as a Vault client would. Its process tree's peak
+ * RSS is sampled while the concurrent requests run.
+ */
+async function serverRows(env: NodeJS.ProcessEnv, someLeaseId: string) {
+  const token = `bench-root-${randomBytes(12).toString("hex")}`;
+  const child = spawn(process.execPath, [CLI, "server", "--listen", "127.0.0.1:0"], { env: { ...env, AWSLEASE_ROOT_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/listening on (http:\/\/\S+)/.test(stderr)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const addr = /listening on (http:\/\/\S+)/.exec(stderr)![1];
+    const call = async (method: string, path: string, body?: unknown): Promise<Sample & { status: number }> => {
+      const start = process.hrtime.bigint();
+      const res = await fetch(`${addr}/v1/${path}`, { method, headers: { "X-Vault-Token": token }, body: body ? JSON.stringify(body) : undefined });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return { ms: Number(process.hrtime.bigint() - start) / 1e6, peakMiB: 0, stdout: text, status: res.status };
+    };
+    // Warm-up: the first request loads the engine's code.
+    const warm = JSON.parse((await call("GET", "aws/creds/bench")).stdout);
+    await call("PUT", "sys/leases/revoke", { lease_id: warm.lease_id });
+    const creds: Sample[] = [];
+    const revokes: Sample[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const s = await call("GET", "aws/creds/bench");
+      creds.push(s);
+      revokes.push(await call("PUT", "sys/leases/revoke", { lease_id: JSON.parse(s.stdout).lease_id }));
+    }
+    const lookups: Sample[] = [];
+    const lists: Sample[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      lookups.push(await call("PUT", "sys/leases/lookup", { lease_id: someLeaseId }));
+      lists.push(await call("LIST", "sys/leases/lookup/aws/creds/bench/"));
+    }
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, treeRssKiB(child.pid!))), 20);
+    const start = process.hrtime.bigint();
+    const results = await Promise.allSettled(Array.from({ length: CONCURRENT }, () => call("POST", "aws/creds/bench", { ttl: "1h" })));
+    const concurrent: Sample = { ms: Number(process.hrtime.bigint() - start) / 1e6, peakMiB: 0, stdout: "" };
+    clearInterval(sampler);
+    concurrent.peakMiB = peak / 1024;
+    return { creds, revokes, lookups, lists, concurrent, concurrentOk: results.filter((r) => r.status === "fulfilled").length };
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("close", r));
+  }
+}
+
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -156,6 +213,8 @@ async function main() {
     const log = await repeat(() => timed(["lease", "log", "--format", "json", "-q"], env));
     const logEvents = (JSON.parse(log[0].stdout) as { events: unknown[] }[]).reduce((n, l) => n + l.events.length, 0);
 
+    const server = await serverRows(env, JSON.parse(later[0].stdout).lease_id);
+
     const p50 = (xs: Sample[]) => pct(xs.map((x) => x.ms), 50);
     console.log(`awslease bench: node ${process.version}, ${ROUNDS} rounds, local moto, file backend, --no-wait`);
     console.log(row("issue (empty lease table)", issues));
@@ -172,6 +231,13 @@ async function main() {
     console.log(`issue p50 with ${LARGE}+ leases / empty table: ${(p50(later) / p50(issues)).toFixed(2)}x`);
     console.log(`lease list p50 with ${LARGE} leases / ${SMALL} leases: ${(p50(listLarge) / p50(listSmall)).toFixed(2)}x`);
     console.log(`lease revoke --prefix of ${BULK} / one lease revoke p50: ${(p50(bulk) / p50(revokes)).toFixed(2)}x`);
+    console.log(row("server: GET aws/creds/bench", server.creds));
+    console.log(row("server: sys/leases/revoke", server.revokes));
+    console.log(row(`server: sys/leases/lookup (${LARGE}+ leases)`, server.lookups));
+    console.log(row(`server: LIST sys/leases/lookup (${LARGE}+)`, server.lists));
+    console.log(row(`server: ${CONCURRENT} creds at once (wall)`, [server.concurrent]));
+    console.log(`server: ${CONCURRENT} concurrent creds requests: ${server.concurrentOk} of ${CONCURRENT} succeeded; peak RSS of the server's process tree ${server.concurrent.peakMiB.toFixed(0)} MiB`);
+    console.log(`server creds p50 / CLI issue p50 (same run): ${(p50(server.creds) / p50(issues)).toFixed(2)}x`);
   } finally {
     await moto.stop();
     rmSync(home, { recursive: true, force: true });

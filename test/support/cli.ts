@@ -16,12 +16,9 @@ export const repoRoot = resolve(__dirname, "../..");
 export const cliEntry = join(repoRoot, "bin", "awslease.js");
 export const PASSPHRASE = "e2e-cli-passphrase";
 
-/** Tags the provider puts on every IAM user it creates (provider/aws/iamUser.ts). */
-export const TAG_MOUNT = "awslease:mount";
-export const TAG_LEASE_ID = "awslease:lease-id";
-export const TAG_ROLE = "awslease:role";
-export const TAG_EXPIRES_AT = "awslease:expires-at";
-export const TAG_TABLE = "awslease:table";
+/** Tags the provider puts on every IAM user it creates. */
+import { TAG_EXPIRES_AT, TAG_LEASE_ID, TAG_MOUNT, TAG_ROLE, TAG_TABLE } from "../../provider/aws/iamUser";
+export { TAG_EXPIRES_AT, TAG_LEASE_ID, TAG_MOUNT, TAG_ROLE, TAG_TABLE };
 
 /** The id of the runner's lease table (`config read`): every user it issues carries it as TAG_TABLE. */
 export async function tableId(runner: Runner): Promise<string> {

@@ -10,6 +10,7 @@ import type { ValidationFailure } from "./errors";
 import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
 import { DEFAULT_STS_TTL_SECONDS, rulesOf } from "./credentialTypes";
+import { CONFIG_FIELDS } from "./configFields";
 import { ROLE_FIELDS, roleField, roleFieldByVaultName, type RoleField } from "./roleFields";
 
 
@@ -593,40 +594,25 @@ export function roleFromVaultJson(json: Record<string, unknown>): RoleInput {
   return role as unknown as RoleInput;
 }
 
-/** Vault's config/root and config/lease fields, by their JSON (snake_case) names. */
-const MOUNT_CONFIG_FIELDS: Record<"root" | "lease", Record<string, keyof EngineConfigInput>> = {
-  root: {
-    access_key: "accessKey",
-    secret_key: "secretKey",
-    region: "region",
-    iam_endpoint: "iamEndpoint",
-    sts_endpoint: "stsEndpoint",
-    sts_region: "stsRegion",
-    max_retries: "maxRetries",
-    username_template: "usernameTemplate",
-  },
-  lease: { lease: "lease", lease_max: "leaseMax" },
-};
-
 /** A `config/root` or `config/lease` write's JSON body as config input; unknown fields are refused by name. */
 export function mountConfigFromVaultJson(json: Record<string, unknown>, which: "root" | "lease"): EngineConfigInput {
-  const fields = MOUNT_CONFIG_FIELDS[which];
+  const fields = CONFIG_FIELDS.filter((f) => f.endpoint === which);
   const failures = new Failures();
   const input: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(json)) {
-    const key = fields[name];
-    if (!key) {
-      failures.add(name, `unknown field (known: ${Object.keys(fields).join(", ")})`);
+    const field = fields.find((f) => f.vault === name);
+    if (!field) {
+      failures.add(name, `unknown field (known: ${fields.map((f) => f.vault).join(", ")})`);
       continue;
     }
     if (value === null || value === undefined || value === "") continue;
-    if (key === "maxRetries") {
+    if (field.kind === "number") {
       const n = typeof value === "string" ? Number(value) : value;
       if (typeof n !== "number" || !Number.isInteger(n)) failures.add(name, "must be a whole number");
-      else input[key] = n;
-    } else if (typeof value !== "string" && !(typeof value === "number" && (key === "lease" || key === "leaseMax"))) {
+      else input[field.key] = n;
+    } else if (typeof value !== "string" && !(typeof value === "number" && field.kind === "duration")) {
       failures.add(name, "must be a string");
-    } else input[key] = value;
+    } else input[field.key] = value;
   }
   failures.throwIfAny();
   return input as EngineConfigInput;

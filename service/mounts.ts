@@ -8,6 +8,7 @@ import type { ServiceContext } from "./context";
 import type { ConfiguredMount, DesiredMount, MountConfig, MountState } from "./ports";
 import type { RoleSettings } from "../provider/types";
 import { formatDuration } from "../provider/duration";
+import { CONFIG_FIELDS } from "../provider/configFields";
 
 /** The mount's config and roles, or undefined when the mount does not exist. */
 export function readMount(ctx: ServiceContext): Promise<MountState | undefined> {
@@ -35,20 +36,19 @@ export async function readRole(ctx: ServiceContext, name: string): Promise<{ inp
   return role;
 }
 
-/** A mount's config as Vault's `read aws/config/root` and `config/lease` show it (never the secret key). */
-export function configView(config: MountConfig): Record<string, unknown> {
+/**
+ * A mount's config as `config read` shows it: Vault's config/root and config/lease
+ * fields (CONFIG_FIELDS; never the secret key), plus the table id and whose keys they are.
+ */
+export function configView(config: MountConfig, endpoint?: "root" | "lease"): Record<string, unknown> {
   const s = config.settings;
+  const values: Record<string, unknown> = { ...s, lease: formatDuration(s.leaseSeconds), leaseMax: formatDuration(s.leaseMaxSeconds) };
+  const fields = CONFIG_FIELDS.filter((f) => !f.secret && (!endpoint || f.endpoint === endpoint));
+  const view: Record<string, unknown> = Object.fromEntries(fields.map((f) => [f.vault, values[f.key] ?? null]));
+  if (endpoint) return view;
   return {
     mount: s.mount,
-    access_key: s.accessKey ?? null,
-    region: s.region,
-    iam_endpoint: s.iamEndpoint ?? null,
-    sts_endpoint: s.stsEndpoint ?? null,
-    sts_region: s.stsRegion ?? null,
-    max_retries: s.maxRetries,
-    username_template: s.usernameTemplate ?? null,
-    lease: formatDuration(s.leaseSeconds),
-    lease_max: formatDuration(s.leaseMaxSeconds),
+    ...view,
     // Every IAM user this lease table issues is tagged awslease:table=<table_id>.
     table_id: s.tableId ?? null,
     account_id: config.accountId,

@@ -4,58 +4,37 @@ import { context, formatOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import { readStdinSecret } from "./secretInput";
 import { localOnly } from "../serverClient";
+import { CONFIG_FIELDS } from "../../provider/configFields";
+import type { EngineConfigInput } from "../../provider/validation";
 
-interface WriteArgs extends GlobalArgs {
-  "access-key"?: string;
-  "secret-key"?: string;
-  "secret-key-stdin"?: boolean;
-  region?: string;
-  "iam-endpoint"?: string;
-  "sts-endpoint"?: string;
-  "sts-region"?: string;
-  "max-retries"?: number;
-  "username-template"?: string;
-  lease?: string;
-  "lease-max"?: string;
-}
+/** One flag per config field (CONFIG_FIELDS), plus --secret-key-stdin. */
+type WriteArgs = GlobalArgs & { "secret-key-stdin"?: boolean } & Record<string, string | number | boolean | undefined>;
+
+const DEFAULTS: Record<string, string> = { lease: "768h", "lease-max": "768h" };
 
 const write: CommandModule<GlobalArgs, WriteArgs> = {
   command: "write",
   describe: "Set root credentials, region, endpoints and lease defaults (unset fields keep their value)",
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .option("access-key", { type: "string", describe: "Root access key id (omit with --secret-key to use the AWS SDK default chain)" })
-      .option("secret-key", { type: "string", describe: "Root secret key (prefer --secret-key-stdin: argv is visible to other users)" })
+      .options(
+        Object.fromEntries(
+          CONFIG_FIELDS.map((f) => [f.flag, { type: f.kind === "number" ? "number" : "string", describe: f.description, ...(DEFAULTS[f.flag] ? { defaultDescription: DEFAULTS[f.flag] } : {}) } as const]),
+        ),
+      )
       .option("secret-key-stdin", { type: "boolean", describe: "Read the root secret key from stdin (as docker login --password-stdin)" })
       .conflicts("secret-key", "secret-key-stdin")
-      .option("region", { type: "string", describe: "AWS region (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1)" })
-      .option("iam-endpoint", { type: "string", describe: "Custom IAM endpoint URL" })
-      .option("sts-endpoint", { type: "string", describe: "Custom STS endpoint URL" })
-      .option("sts-region", { type: "string", describe: "STS signing region (only with --sts-endpoint)" })
-      .option("max-retries", { type: "number", describe: "Retries of throttled/transient AWS errors (-1 = SDK default)" })
-      .option("username-template", { type: "string", describe: "Vault-style username template" })
-      .option("lease", { type: "string", describe: "Default TTL of iam_user leases", defaultDescription: "768h" })
-      .option("lease-max", { type: "string", describe: "Maximum TTL of iam_user leases", defaultDescription: "768h" })
       .example("$0 config write --access-key AKIA... --secret-key-stdin --region eu-west-1 < secret.txt", "")
-      .example("$0 config write --lease 1h --lease-max 24h", "Only change the lease defaults"),
+      .example("$0 config write --lease 1h --lease-max 24h", "Only change the lease defaults") as Argv<WriteArgs>,
   handler: async (argv) => {
     if (argv["secret-key"] !== undefined) {
       process.stderr.write("awslease: warning: --secret-key is visible to other users in the process list; prefer --secret-key-stdin\n");
     }
     localOnly("config write");
     const { writeConfig } = await import("../../service/mounts");
-    const state = await writeConfig(context(argv), {
-      accessKey: argv["access-key"],
-      secretKey: argv["secret-key-stdin"] ? await readStdinSecret("secret-key-stdin") : argv["secret-key"],
-      region: argv.region,
-      iamEndpoint: argv["iam-endpoint"],
-      stsEndpoint: argv["sts-endpoint"],
-      stsRegion: argv["sts-region"],
-      maxRetries: argv["max-retries"],
-      usernameTemplate: argv["username-template"],
-      lease: argv.lease,
-      leaseMax: argv["lease-max"],
-    });
+    const input = Object.fromEntries(CONFIG_FIELDS.map((f) => [f.key, argv[f.flag]])) as EngineConfigInput;
+    if (argv["secret-key-stdin"]) input.secretKey = await readStdinSecret("secret-key-stdin");
+    const state = await writeConfig(context(argv), input);
     if (!argv.quiet) process.stderr.write(`awslease: mount "${state.config.settings.mount}" configured for account ${state.config.accountId}\n`);
   },
 };

@@ -271,6 +271,25 @@ async function main() {
       if (failed.length) console.log(`  ${failed.join("\n  ")}`);
     }
 
+    // ---- optional soak: SOAK issues + revokes through the attached server, PARALLEL at a time
+    const soak = Number(process.env.SOAK ?? 0);
+    if (soak > 0) {
+      const rss = [rssMiB(provider.child.pid)];
+      let failures = 0;
+      const users = new Set();
+      for (let done = 0; done < soak; done += PARALLEL) {
+        const batch = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL, soak - done) }, () => api(B, token, "GET", "aws/creds/exp")));
+        const ok = batch.filter((x) => x.status === "fulfilled").map((x) => x.value);
+        failures += batch.length - ok.length;
+        for (const l of ok) users.add(l.data.access_key);
+        const revs = await Promise.allSettled(ok.map((l) => api(B, token, "PUT", "sys/leases/revoke", { lease_id: l.lease_id })));
+        failures += revs.filter((r) => r.status === "rejected").length;
+        rss.push(rssMiB(provider.child.pid));
+      }
+      report.soak = { issues: soak, failures, distinctKeys: users.size, providerRssMiB: rss.map((x) => Math.round(x)) };
+      console.log(`\nsoak: ${soak} issues + revokes through the attached server: failures ${failures}, distinct keys ${users.size}, provider RSS (MiB) per batch: ${report.soak.providerRssMiB.join(" ")}`);
+    }
+
     // ---- leftovers
     const leftovers = [];
     for (const s of servers) for (const pid of descendantsOf(s.child.pid)) leftovers.push({ server: s.name, pid, cmd: statOf(pid)?.cmd });

@@ -50,40 +50,46 @@ function startProvider(env) {
   });
 }
 
-/** glog "I0102 15:04:05.123456 ..." -> epoch ms (today's date). */
-function glogTime(line) {
-  const m = /^[IWEF](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})/.exec(line);
-  if (!m) return undefined;
-  const d = new Date();
-  d.setMonth(Number(m[1]) - 1, Number(m[2]));
-  d.setHours(Number(m[3]), Number(m[4]), Number(m[5]), 0);
-  return d.getTime() + Number(m[6]) / 1000;
+/** One log line of `pulumi -v=9 --logtostderr` (3.259: JSON lines {time, level, msg}). */
+function parseLine(line) {
+  try {
+    const j = JSON.parse(line);
+    return j.time ? { t: Date.parse(j.time) + Number(`0.${(/\.(\d+)/.exec(j.time) ?? [, "0"])[1].slice(3)}`), msg: String(j.msg ?? "") } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const MILESTONES = [
-  ["first log line", /./],
-  ["backend/stack loaded", /(Opened|opening) stack|stack .* snapshot|GetLatestConfiguration|Loading snapshot|Reading stack/i],
-  ["language host connected (inline program)", /(LanguageRuntime|language runtime).*(client|connect)|langhost\[client\]|Run\(/i],
-  ["launching provider plugin", /Launching plugin 'pulumi-nodejs|plugin\.go.*pulumi-nodejs.*Launch|newPlugin.*pulumi-nodejs/i],
-  ["provider Attach", /\.Attach\(\) executing/],
-  ["provider GetPluginInfo done", /GetPluginInfo\(\) success/],
-  ["provider Configure done", /Provider\[pulumi-nodejs.*Configure.*success|Configure.*success/],
-  ["provider Check done", /Provider\[pulumi-nodejs.*\.Check\(.*success/],
-  ["provider Create executing", /Provider\[pulumi-nodejs.*\.Create\(.*executing/],
-  ["provider Create done", /Provider\[pulumi-nodejs.*\.Create\(.*success/],
-  ["provider Delete executing", /Provider\[pulumi-nodejs.*\.Delete\(.*executing/],
-  ["provider Delete done", /Provider\[pulumi-nodejs.*\.Delete\(.*success/],
-  ["snapshot written", /(Saved|Writing|persist).*(snapshot|checkpoint)|SaveSnapshot|Persisted/i],
+  ["pulumi started", /^CLI Metadata/],
+  ["language host About() refused (inline program)", /langhost\[client\]\.About\(\) failed/],
+  ["waited for language runtime metadata", /Could not retrieve language runtime metadata/],
+  ["stack loaded and decrypted (passphrase KDF)", /^Loading stack tags/],
+  ["update/destroy starts", /^\*\*\* Starting (Update|Destroy)/],
+  ["inline program Run() sent to our process", /langhost\[client\]\.Run\(.*executing/],
+  ["program registers the AwsLease", /^Registering resource: t=pulumi-nodejs/],
+  ["provider process launched", /Launching plugin 'pulumi-nodejs/],
+  ["provider answering (Handshake)", /^Handshake: not supported by/],
+  ["provider attached (Attach RPC)", /\.Attach\(\) executing/],
+  ["provider Configure", /\.Configure\(\) executing/],
+  ["provider Create sent", /\.Create\(urn.*AwsLease.*executing/],
+  ["provider Create answered", /\.Create\(urn.*AwsLease.*success/],
+  ["provider Delete sent", /\.Delete\(urn.*AwsLease.*executing/],
+  ["provider Delete answered", /\.Delete\(urn.*AwsLease.*success/],
+  ["program exited", /^Program exited/],
+  ["provider process killed", /^killing plugin .*pulumi-resource-pulumi-nodejs/],
+  ["language host (pulumi-language-nodejs) launched", /Launching plugin 'nodejs'/],
+  ["language host killed", /^killing plugin .*pulumi-language-nodejs/],
+  ["update/destroy complete", /^\*\*\* (Update|Destroy).*complete/],
   ["last log line", null],
 ];
 
 function timeline(logFile, cliStart) {
-  const lines = readFileSync(logFile, "utf8").split("\n").filter((l) => glogTime(l) !== undefined);
-  const rel = (l) => Math.round(glogTime(l) - cliStart);
+  const lines = readFileSync(logFile, "utf8").split("\n").map(parseLine).filter(Boolean);
   const out = [];
   for (const [name, re] of MILESTONES) {
-    const hit = re ? lines.find((l) => re.test(l)) : lines[lines.length - 1];
-    if (hit) out.push([rel(hit), name]);
+    const hit = re ? lines.find((l) => re.test(l.msg)) : lines[lines.length - 1];
+    if (hit) out.push([Math.round(hit.t - cliStart), name]);
   }
   return out.sort((a, b) => a[0] - b[0]);
 }

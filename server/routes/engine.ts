@@ -1,6 +1,5 @@
 // Vault's AWS secrets engine paths under a mount: config/root, config/lease,
 // config/rotate-root, roles, creds and sts.
-import { formatDuration } from "../../provider/duration";
 import { roleFromVaultJson, mountConfigFromVaultJson, type LeaseInput } from "../../provider/validation";
 import { vaultRoleView } from "../../provider/roleFields";
 import { configView, deleteRole, readMount, requireMount, rotateRoot, writeConfig, writeRole } from "../../service/mounts";
@@ -59,12 +58,7 @@ export const engineRoutes: Route[] = [
   {
     pattern: new RegExp(`^${MOUNT}/config/root$`),
     handlers: {
-      read: async (r) => {
-        const { config } = await requireMount(r.ctx);
-        const view = configView(config);
-        const fields = ["access_key", "region", "iam_endpoint", "sts_endpoint", "sts_region", "max_retries", "username_template"];
-        return { data: Object.fromEntries(fields.map((f) => [f, view[f] ?? ""])) };
-      },
+      read: async (r) => ({ data: configView((await requireMount(r.ctx)).config, "root") }),
       update: async (r) => {
         await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, "root"));
         return { status: 204 };
@@ -74,10 +68,7 @@ export const engineRoutes: Route[] = [
   {
     pattern: new RegExp(`^${MOUNT}/config/lease$`),
     handlers: {
-      read: async (r) => {
-        const { settings } = (await requireMount(r.ctx)).config;
-        return { data: { lease: formatDuration(settings.leaseSeconds), lease_max: formatDuration(settings.leaseMaxSeconds) } };
-      },
+      read: async (r) => ({ data: configView((await requireMount(r.ctx)).config, "lease") }),
       update: async (r) => {
         await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, "lease"));
         return { status: 204 };

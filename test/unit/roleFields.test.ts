@@ -69,3 +69,17 @@ describe("ROLE_FIELDS", () => {
     }
   });
 });
+
+describe("CONFIG_FIELDS", () => {
+  it("names each config field once, and Vault JSON maps back to the program's names", async () => {
+    const { CONFIG_FIELDS } = await import("../../provider/configFields");
+    const { mountConfigFromVaultJson } = await import("../../provider/validation");
+    for (const key of ["key", "vault", "flag"] as const) expect(new Set(CONFIG_FIELDS.map((f) => f[key])).size).toBe(CONFIG_FIELDS.length);
+    const root = Object.fromEntries(CONFIG_FIELDS.filter((f) => f.endpoint === "root").map((f) => [f.vault, f.kind === "number" ? "3" : `v-${f.vault}`]));
+    const input = mountConfigFromVaultJson(root, "root");
+    for (const f of CONFIG_FIELDS.filter((x) => x.endpoint === "root")) expect(input[f.key], f.vault).toBe(f.kind === "number" ? 3 : `v-${f.vault}`);
+    expect(() => mountConfigFromVaultJson({ lease: "1h" }, "root")).toThrow(/lease: unknown field \(known: access_key, secret_key/);
+    expect(() => mountConfigFromVaultJson({ max_retries: "many" }, "root")).toThrow(/max_retries: must be a whole number/);
+    expect(mountConfigFromVaultJson({ lease: "1h", lease_max: 7200 }, "lease")).toEqual({ lease: "1h", leaseMax: 7200 });
+  });
+});

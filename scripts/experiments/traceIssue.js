@@ -94,6 +94,68 @@ function timeline(logFile, cliStart) {
   return out.sort((a, b) => a[0] - b[0]);
 }
 
+/** TARGET=server: the same timelines for requests to `awslease server` (one per mode). */
+async function traceServer(modes, wrapper, logs) {
+  const { renameSync } = require("node:fs");
+  const token = `hvs.${randomBytes(16).toString("hex")}`;
+  for (const [mode, env] of Object.entries(modes)) {
+    const dir = mkdtempSync(path.join(logs, `server-${mode}-`));
+    const child = spawn(process.execPath, [CLI, "server", "--listen", "127.0.0.1:0", "--expiration-rescan", "1h", "--sweep-interval", "0"], {
+      env: { ...env, AWSLEASE_PULUMI: wrapper, PULUMI_TRACE_DIR: dir, AWSLEASE_ROOT_TOKEN: token },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    const addr = await new Promise((resolve, reject) => {
+      child.stderr.on("data", (d) => {
+        err += d;
+        const m = /listening on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.on("exit", (c) => reject(new Error(`server exited ${c}: ${err}`)));
+    });
+    const call = async (method, p, body) => {
+      const wall0 = Date.now();
+      const t0 = process.hrtime.bigint();
+      const res = await fetch(`${addr}/v1/${p}`, { method, headers: { "X-Vault-Token": token, "Content-Type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      // This request's pulumi runs: the log files started while it ran.
+      const own = mkdtempSync(path.join(logs, `server-${mode}-req-`));
+      for (const f of readdirSync(dir)) {
+        const started = Number(f.split("-")[0]) / 1e6;
+        if (started >= wall0 && started <= wall0 + ms) renameSync(path.join(dir, f), path.join(own, f));
+      }
+      return { body: text ? JSON.parse(text) : undefined, ms, wall0, dir: own };
+    };
+    try {
+      const warm = await call("GET", "aws/creds/exp");
+      await call("PUT", "sys/leases/revoke", { lease_id: warm.body.lease_id });
+      const runs = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const issued = await call("GET", "aws/creds/exp");
+        const revoked = await call("PUT", "sys/leases/revoke", { lease_id: issued.body.lease_id });
+        runs.push({ issued, revoked });
+      }
+      runs.sort((a, b) => a.issued.ms - b.issued.ms);
+      const mid = runs[Math.floor(runs.length / 2)];
+      for (const [label, r] of [["issue (GET creds)", mid.issued], ["revoke (sys/leases/revoke)", mid.revoked]]) {
+        console.log(`\n== server, ${mode}: ${label} (median of ${ROUNDS}: ${(r.ms / 1000).toFixed(2)} s; ms since the request was sent)`);
+        for (const f of readdirSync(r.dir).sort()) {
+          console.log(`  pulumi ${f.replace(/^\d+-/, "").replace(/\.log$/, "")}:`);
+          for (const [ms, name] of timeline(path.join(r.dir, f), r.wall0)) console.log(`    ${String(ms).padStart(6)}  ${name}`);
+        }
+        console.log(`    ${String(Math.round(r.ms)).padStart(6)}  response received`);
+      }
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }
+  console.log(`\nlog files kept in ${logs}`);
+}
+
 async function main() {
   const home = mkdtempSync(path.join(tmpdir(), "awslease-trace-"));
   const logs = mkdtempSync(path.join(tmpdir(), "awslease-trace-logs-"));
@@ -124,6 +186,10 @@ async function main() {
       today: base,
       attached: { ...base, PULUMI_DEBUG_PROVIDERS: `pulumi-nodejs:${provider.port}` },
     };
+    if (process.env.TARGET === "server") {
+      await traceServer(modes, wrapper, logs);
+      return;
+    }
     for (const [mode, env] of Object.entries(modes)) {
       const runs = [];
       for (let i = 0; i < ROUNDS; i++) {

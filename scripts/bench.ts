@@ -130,7 +130,10 @@ function pct(values: number[], p: number): number {
 function row(name: string, samples: Sample[]): string {
   const ms = samples.map((s) => s.ms);
   const mem = samples.map((s) => s.peakMiB);
-  return `${name.padEnd(34)} n=${String(samples.length).padEnd(3)} p50 ${(pct(ms, 50) / 1000).toFixed(2)} s   p90 ${(pct(ms, 90) / 1000).toFixed(2)} s   peak RSS max ${Math.max(...mem).toFixed(0)} MiB`;
+  // HTTP rows measure no process tree; times under a second are in milliseconds.
+  const time = (v: number) => (v < 1000 ? `${v.toFixed(0)} ms` : `${(v / 1000).toFixed(2)} s`);
+  const rss = Math.max(...mem) > 0 ? `   peak RSS max ${Math.max(...mem).toFixed(0)} MiB` : "";
+  return `${name.padEnd(40)} n=${String(samples.length).padEnd(3)} p50 ${time(pct(ms, 50))}   p90 ${time(pct(ms, 90))}${rss}`;
 }
 
 async function main() {

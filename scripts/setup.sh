@@ -7,6 +7,7 @@
 #      the Go module proxy into the cache, else Pulumi's installer)
 #   4. moto server (pip install 'moto[server]' when missing)
 #   5. the AWS CLI v1 (pip install awscli when missing), for the credential_process tests
+#   6. Chromium (apt-get install chromium when missing), for the web UI's browser tests
 set -euo pipefail
 source "$(dirname "$0")/tools-env.sh"
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -73,5 +74,13 @@ fi
 if ! python3 -c 'import awscli' 2>/dev/null; then
   say "installing awscli with pip"
   python3 -m pip install --quiet 'awscli>=1.30,<2' >&2
+fi
+# 6. Chromium (Debian's package) for the web UI's browser tests (playwright-core drives it)
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  say "installing chromium with apt-get"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium >&2
 fi
 say "ready: node $(node --version), pulumi $("$pulumi_bin/pulumi" version), moto $(python3 -c 'import moto; print(moto.__version__)')"

@@ -16,6 +16,7 @@ import { engineRoutes } from "./routes/engine";
 import { healthAnswer, sysRoutes } from "./routes/sys";
 import { tokenRoutes } from "./routes/token";
 import { acceptListMethod } from "./listMethod";
+import { serveUi } from "./ui";
 
 export const ROUTES: readonly Route[] = [...sysRoutes, ...tokenRoutes, ...engineRoutes];
 
@@ -115,6 +116,11 @@ export function createVaultServer(opts: ServerOptions): VaultServer {
     const remote = req.socket?.remoteAddress ?? "";
     active++;
     const url = new URL(req.url ?? "/", "http://awslease");
+    if ((req.method === "GET" || req.method === "HEAD") && !url.pathname.startsWith("/v1/") && serveUi(url.pathname, res)) {
+      active--;
+      if (active === 0) idle?.();
+      return;
+    }
     const path = url.pathname.startsWith("/v1/") ? url.pathname.slice("/v1/".length).replace(/\/+$/, (m) => (m ? "/" : "")) : "";
     const operation = operationOf(req.method, url.searchParams);
     let status = 500;

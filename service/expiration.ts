@@ -130,28 +130,38 @@ export class ExpirationManager {
     return p;
   }
 
-  /** Revokes one expired lease: claim, read its record again, revoke, release. */
+  /** Revokes one expired lease: claim, read its record again under the claim, revoke, release. */
   private async expire(leaseId: string): Promise<void> {
     const entry = this.scheduled.get(leaseId);
     if (!entry || this.stopped) return;
     const { mount, key } = parseLeaseId(leaseId);
     const ctx = { ...this.ctx, mount };
-    const stack = await ctx.store.readStack(mount, key).catch(() => undefined);
-    const rec = stack && recordOf(stack);
-    if (!stack || !rec || rec.leaseId !== leaseId) {
-      // Revoked elsewhere (or an unfinished issue: the sweep's business).
-      this.scheduled.delete(leaseId);
-      return;
-    }
-    if (Date.parse(rec.expiresAt) > this.ctx.now()) {
-      this.schedule(leaseId, Date.parse(rec.expiresAt), Date.parse(rec.expiresAt) - this.ctx.now(), 0); // renewed
-      return;
-    }
     if (!(await this.claim(ctx, key))) {
       // Another server is revoking it: look again after its usual time.
       this.schedule(leaseId, entry.expiresAt, this.rescanMs, entry.attempts);
       return;
     }
+    try {
+      // Read under the claim: another server may have revoked it since this timer was set.
+      const stack = await ctx.store.readStack(mount, key).catch(() => undefined);
+      const rec = stack && recordOf(stack);
+      if (!stack || !rec || rec.leaseId !== leaseId) {
+        // Revoked elsewhere (or an unfinished issue: the sweep's business).
+        this.scheduled.delete(leaseId);
+        return;
+      }
+      if (Date.parse(rec.expiresAt) > this.ctx.now()) {
+        this.schedule(leaseId, Date.parse(rec.expiresAt), Date.parse(rec.expiresAt) - this.ctx.now(), 0); // renewed
+        return;
+      }
+      await this.revokeClaimed(ctx, rec, entry);
+    } finally {
+      await this.release(ctx, key);
+    }
+  }
+
+  private async revokeClaimed(ctx: ServiceContext, rec: LeaseRecord, entry: Scheduled): Promise<void> {
+    const leaseId = rec.leaseId;
     try {
       const configured: ConfiguredMount = await requireMount(ctx);
       await revokeDirect(ctx, configured, rec, { ignoreMissing: true, by: "expiration" });
@@ -160,8 +170,6 @@ export class ExpirationManager {
       ctx.progress(`awslease: expiration: revoked ${leaseId} (expired ${rec.expiresAt})`);
     } catch (err) {
       this.failed(ctx, rec, entry, (err as Error).message);
-    } finally {
-      await this.release(ctx, key);
     }
   }
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { moto, uniq } from "../support/aws";
-import { allowPolicy, cliRunner, ok, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, ok, startServer as startShared, taggedUsers, userExists, type Runner } from "../support/cli";
 
 const mount = uniq("two");
 const bucket = uniq("awslease-srv");
@@ -14,15 +14,7 @@ let runners: Runner[] = [];
 const servers: Array<{ start: ReturnType<Runner["start"]>; addr: string; stderr: () => string }> = [];
 
 async function startServer(runner: Runner, extra: string[] = []) {
-  const start = runner.start(["server", "--listen", "127.0.0.1:0", "--expiration-rescan", "1s", ...extra], { timeoutMs: 900_000 });
-  let stderr = "";
-  start.child.stderr!.on("data", (d) => (stderr += String(d)));
-  const deadline = Date.now() + 60_000;
-  while (!/listening on (http:\/\/\S+)/.test(stderr)) {
-    if (Date.now() > deadline || start.child.exitCode !== null) throw new Error(`server did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const server = { start, addr: /listening on (http:\/\/\S+)/.exec(stderr)![1], stderr: () => stderr };
+  const server = await startShared(runner, ["--expiration-rescan", "1s", ...extra]);
   servers.push(server);
   return server;
 }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListUsersCommand, CreateUserCommand } from "@aws-sdk/client-iam";
 import { clients, moto, uniq, errorName } from "../support/aws";
-import { allowPolicy, cliRunner, ok, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, ok, startServer, taggedUsers, userExists, type Runner } from "../support/cli";
 
 // node-vault has no type declarations; the calls used here are its documented API.
 const nodeVault = require("node-vault") as (opts: { endpoint: string; token?: string; apiVersion?: string }) => VaultClient;
@@ -79,18 +79,10 @@ async function raw(method: string, path: string, opts: { token?: string; body?: 
 
 beforeAll(async () => {
   runner = cliRunner();
-  server = runner.start(["server", "--listen", "127.0.0.1:0", "--audit-log", join(runner.home, "audit.jsonl"), "--expiration-rescan", "1s"], { timeoutMs: 900_000 });
-  let stdout = "";
-  let stderr = "";
-  server.child.stdout!.on("data", (d) => (stdout += String(d)));
-  server.child.stderr!.on("data", (d) => (stderr += String(d)));
-  const deadline = Date.now() + 60_000;
-  while (!/listening on (http:\/\/\S+)/.test(stderr)) {
-    if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`server did not start\nstdout: ${stdout}\nstderr: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  addr = /listening on (http:\/\/\S+)/.exec(stderr)![1];
-  rootToken = /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(stdout)?.[1] ?? "";
+  const started = await startServer(runner, ["--audit-log", join(runner.home, "audit.jsonl"), "--expiration-rescan", "1s"]);
+  server = started.start;
+  addr = started.addr;
+  rootToken = /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(started.stdout())?.[1] ?? "";
   root = client(rootToken);
 }, 90_000);
 

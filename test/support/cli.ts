@@ -311,3 +311,18 @@ export function exited(child: ChildProcess): Promise<void> {
 export function backendFilesOf(runner: Runner, stackName: string): string[] {
   return filesUnder(join(runner.home, "state", ".pulumi")).filter((p) => p.includes(stackName));
 }
+
+/** `awslease server` started by a runner on a free loopback port; resolves once it listens. */
+export async function startServer(runner: Runner, args: string[] = [], opts: RunOptions = {}) {
+  const start = runner.start(["server", "--listen", "127.0.0.1:0", ...args], { timeoutMs: 900_000, ...opts });
+  let stdout = "";
+  let stderr = "";
+  start.child.stdout!.on("data", (d) => (stdout += String(d)));
+  start.child.stderr!.on("data", (d) => (stderr += String(d)));
+  const deadline = Date.now() + 60_000;
+  while (!/listening on (http:\/\/\S+)/.test(stderr)) {
+    if (Date.now() > deadline || start.child.exitCode !== null) throw new Error(`server did not start\nstdout: ${stdout}\nstderr: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { start, addr: /listening on (http:\/\/\S+)/.exec(stderr)![1], stdout: () => stdout, stderr: () => stderr };
+}

@@ -129,6 +129,7 @@ export class ServerClient {
       leaseDuration: Number(data.ttl ?? 0),
       renewable: data.renewable === true,
       expired: Date.parse(expiresAt) <= Date.now(),
+      ...(typeof data.irrevocable === "string" ? { irrevocable: data.irrevocable } : {}),
     };
   }
 

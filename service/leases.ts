@@ -96,7 +96,8 @@ function noSuchLease(leaseId: string): ValidationError {
 export async function lookup(ctx: ServiceContext, leaseId: string): Promise<LeaseRecord> {
   const { record } = await readRecord(ctx, leaseId);
   if (!record) throw noSuchLease(leaseId);
-  return record;
+  const irrevocable = await irrevocableMark({ ...ctx, mount: record.mount }, parseLeaseId(leaseId).key);
+  return irrevocable === undefined ? record : { ...record, irrevocable };
 }
 
 /** `lease renew`: iam_user only; moves the expiry (and its AWS deny policy) by the increment. */
@@ -343,6 +344,13 @@ export async function markIrrevocable(ctx: ServiceContext, rec: LeaseRecord, err
 async function clearIrrevocable(ctx: ServiceContext, key: string): Promise<void> {
   const { store, dir } = await ctx.store.files("irrevocable", ctx.mount);
   await store.remove(`${dir}/${key}.json`);
+}
+
+/** One lease's irrevocable mark (its last error), or undefined. */
+async function irrevocableMark(ctx: ServiceContext, key: string): Promise<string | undefined> {
+  const { store, dir } = await ctx.store.files("irrevocable", ctx.mount);
+  const got = await store.read(`${dir}/${key}.json`).catch(() => undefined);
+  return got ? (JSON.parse(got.content.toString("utf8")) as { error: string }).error : undefined;
 }
 
 /** The mount's irrevocable leases: lease id -> last error. */

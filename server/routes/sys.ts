@@ -47,8 +47,19 @@ async function lookupLease(r: RouteRequest) {
   const leaseId = leaseIdOf(r);
   const rec = await lookup(leaseScope(r, leaseId), leaseId);
   const ttl = Math.max(0, Math.floor((Date.parse(rec.expiresAt) - r.ctx.now()) / 1000));
-  // credential_type is awslease's addition (not secret; the CLI shows it).
-  return { data: { id: rec.leaseId, issue_time: rec.issuedAt, expire_time: rec.expiresAt, last_renewal: null, renewable: rec.renewable, ttl, credential_type: rec.credentialType } };
+  // credential_type and irrevocable are awslease's additions (not secret; the CLI and UI show them).
+  return {
+    data: {
+      id: rec.leaseId,
+      issue_time: rec.issuedAt,
+      expire_time: rec.expiresAt,
+      last_renewal: null,
+      renewable: rec.renewable,
+      ttl,
+      credential_type: rec.credentialType,
+      ...(rec.irrevocable ? { irrevocable: rec.irrevocable } : {}),
+    },
+  };
 }
 
 async function renewLease(r: RouteRequest) {

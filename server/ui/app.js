@@ -61,6 +61,20 @@ async function listKeys(path) {
   }
 }
 
+/** What the token may do on each path (Vault's sys/capabilities-self): controls it may not use are not shown. */
+async function can(paths) {
+  try {
+    const data = (await api("POST", "sys/capabilities-self", { paths })).data ?? {};
+    const allowed = (path, ...caps) => {
+      const have = data[path] ?? [];
+      return have.includes("root") || caps.some((c) => have.includes(c));
+    };
+    return allowed;
+  } catch {
+    return () => true; // the server decides anyway
+  }
+}
+
 /** Shows a failed request: a field's error beside the field when the message names one. */
 function showError(err, form) {
   const m = /^([a-zA-Z_]+): (.*)$/.exec(err.message || "");
@@ -114,7 +128,7 @@ const ticket = () => ++drawn;
 
 function page(my, title, ...children) {
   if (my !== drawn) return;
-  main.replaceChildren(h("h1", { text: title }), ...children);
+  main.replaceChildren(h("h1", { text: title }), ...children.flat().filter(Boolean));
   document.title = `${title} · awslease`;
   main.focus();
 }
@@ -148,6 +162,7 @@ async function mountsPage(my = ticket()) {
     say(err.message);
   }
   const mounts = Object.keys(table).filter((k) => k.endsWith("/") && table[k]?.type === "aws").map((k) => k.slice(0, -1)).sort();
+  const allowed = await can(["sys/mounts/x", ...mounts.map((m) => `sys/mounts/${m}`)]);
   const path = h("input", { pattern: "[a-zA-Z0-9_-]{1,64}", required: true, placeholder: "aws" });
   const enable = h("form", {
     onsubmit: async (e) => {
@@ -170,9 +185,9 @@ async function mountsPage(my = ticket()) {
             h("td", {}, h("code", { text: `${m}/` })),
             h("td", {},
               h("a", { href: `#/m/${m}/roles` }, "Roles"), " · ", h("a", { href: `#/m/${m}/leases` }, "Leases"), " · ", h("a", { href: `#/m/${m}/config` }, "Configuration"), " ",
-              h("button", { type: "button", class: "danger", "aria-label": `Disable ${m}`, onclick: () => disable(m) }, "Disable"))))))
+              allowed(`sys/mounts/${m}`, "delete") ? h("button", { type: "button", class: "danger", "aria-label": `Disable ${m}`, onclick: () => disable(m) }, "Disable") : null)))))
       : h("p", { text: "No AWS mounts you can see." }),
-    h("h2", { text: "Enable a new AWS engine" }), enable);
+    allowed("sys/mounts/x", "create", "update") ? [h("h2", { text: "Enable a new AWS engine" }), enable] : null);
 }
 
 async function disable(mount) {
@@ -314,9 +329,12 @@ async function rolePage(mount, role, isNew, my = ticket()) {
       showError(err, form);
     }
   });
-  const parts = [form];
+  const rolePath = `${mount}/roles/${role}`;
+  const credsPath = `${mount}/creds/${role}`;
+  const allowed = await can([rolePath, credsPath]);
+  const parts = allowed(rolePath, isNew ? "create" : "update") ? [form] : [];
   if (!isNew) {
-    parts.push(h("button", {
+    if (allowed(rolePath, "delete")) parts.push(h("button", {
       type: "button", class: "danger",
       onclick: async () => {
         if (!confirm(`Delete role ${role}? Its leases stay valid until revoked, as in Vault.`)) return;
@@ -328,7 +346,7 @@ async function rolePage(mount, role, isNew, my = ticket()) {
         }
       },
     }, "Delete role"));
-    parts.push(h("h2", { text: "Generate credentials" }), credentialsForm(mount, role, current.credential_type));
+    if (allowed(credsPath, "update", "read")) parts.push(h("h2", { text: "Generate credentials" }), credentialsForm(mount, role, current.credential_type));
   }
   page(my, isNew ? `New role ${role}` : `Role ${role}`, ...parts);
 }
@@ -401,13 +419,14 @@ async function leasesPage(mount, my = ticket()) {
       // revoked meanwhile
     }
   }
+  const allowed = await can(["sys/leases/renew", "sys/leases/revoke", `sys/leases/revoke-prefix/${mount}/`]);
   const filter = h("input", { type: "search", placeholder: `${mount}/creds/deploy` });
   const body = h("tbody");
   const draw = () => {
     const now = Date.now();
     body.replaceChildren(...rows.filter((r) => !filter.value || r.id.startsWith(filter.value) || r.id.split("/")[2] === filter.value).map((r) => {
       const left = Math.max(0, Math.floor((Date.parse(r.expire_time) - now) / 1000));
-      const status = left === 0 ? "expired" : left < 300 ? "expiring" : "active";
+      const status = r.irrevocable ? "irrevocable" : left === 0 ? "expired" : left < 300 ? "expiring" : "active";
       const sts = r.credential_type && r.credential_type !== "iam_user";
       return h("tr", { "data-lease": r.id },
         h("td", {}, h("code", { text: r.id })),
@@ -416,10 +435,10 @@ async function leasesPage(mount, my = ticket()) {
         h("td", { text: r.issue_time }),
         h("td", { text: r.expire_time }),
         h("td", { class: "ttl", text: formatDuration(left) }),
-        h("td", { class: `status-${status}`, text: status }),
+        h("td", { class: `status-${status}`, text: status, title: r.irrevocable || undefined }),
         h("td", {},
-          r.renewable ? h("button", { type: "button", class: "secondary", "aria-label": `Renew ${r.id}`, onclick: () => renewLease(mount, r.id) }, "Renew") : null,
-          h("button", { type: "button", class: "danger", "aria-label": `Revoke ${r.id}`, onclick: () => revokeLease(mount, r.id, sts) }, "Revoke")));
+          r.renewable && allowed("sys/leases/renew", "update") ? h("button", { type: "button", class: "secondary", "aria-label": `Renew ${r.id}`, onclick: () => renewLease(mount, r.id) }, "Renew") : null,
+          allowed("sys/leases/revoke", "update") ? h("button", { type: "button", class: "danger", "aria-label": `Revoke ${r.id}`, onclick: () => revokeLease(mount, r.id, sts) }, "Revoke") : null));
     }));
   };
   filter.addEventListener("input", draw);
@@ -427,8 +446,8 @@ async function leasesPage(mount, my = ticket()) {
   page(my, `Leases of ${mount}/`,
     field("filter", "Filter by role or lease id prefix", filter),
     rows.length ? h("table", {}, h("thead", {}, h("tr", {}, ["Lease", "Role", "Type", "Issued", "Expires", "TTL", "Status", ""].map((t) => h("th", { text: t })))), body) : h("p", { text: "No leases you can see." }),
-    h("h2", { text: "Revoke every lease under a prefix" }),
-    h("form", { onsubmit: async (e) => {
+    !allowed(`sys/leases/revoke-prefix/${mount}/`, "sudo") ? null : h("h2", { text: "Revoke every lease under a prefix" }),
+    !allowed(`sys/leases/revoke-prefix/${mount}/`, "sudo") ? null : h("form", { onsubmit: async (e) => {
       e.preventDefault();
       if (!prefix.value || !confirm(`Revoke every lease under ${prefix.value}?`)) return;
       try {

@@ -167,12 +167,17 @@ describe("the web UI in headless Chromium", () => {
     scoped.on("dialog", (d) => void d.accept());
     await signIn(scoped, created.auth.client_token);
     expect(await scoped.getByText("No AWS mounts you can see.").count()).toBe(1);
+    expect(await scoped.getByRole("button", { name: "Enable AWS engine" }).count()).toBe(0);
     await scoped.goto(`${addr}/ui/#/m/${mount}/roles`);
     await scoped.getByText("No roles you can see.").waitFor();
     expect(await scoped.getByRole("link", { name: "assume" }).count()).toBe(0);
     await scoped.goto(`${addr}/ui/#/m/${mount}/roles/assume`);
     await expect.poll(() => scoped.getByRole("alert").textContent()).toContain("Your token may not do this (permission denied).");
     await scoped.goto(`${addr}/ui/#/m/${mount}/roles/deploy`);
+    await scoped.getByRole("button", { name: "Generate credentials" }).waitFor();
+    // It may read the role and issue, not change or delete it: those controls are not shown.
+    expect(await scoped.getByRole("button", { name: "Save role" }).count()).toBe(0);
+    expect(await scoped.getByRole("button", { name: "Delete role" }).count()).toBe(0);
     await scoped.getByRole("button", { name: "Generate credentials" }).click();
     await scoped.locator("#new-access-key").waitFor({ timeout: 60_000 });
     await scoped.screenshot({ path: join(artifacts, "7-scoped-token.png"), fullPage: true });

@@ -3,7 +3,7 @@
 // then marked irrevocable, and two managers on one table revoke each lease once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeConfig, writeRole } from "../../service/mounts";
-import { issue, list, revoke } from "../../service/leases";
+import { issue, list, lookup, revoke } from "../../service/leases";
 import { readLeaseEvents } from "../../service/leaseLog";
 import { ExpirationManager } from "../../service/expiration";
 import { TAG_EXPIRES_AT, TAG_ISSUED_AT, TAG_LEASE_ID, TAG_MOUNT, TAG_TABLE } from "../../provider/aws/iamUser";
@@ -85,6 +85,7 @@ describe("the expiration manager", () => {
     const [rec] = (await list(ctx)).records;
     expect(rec).toMatchObject({ leaseId: lease.leaseId });
     expect(rec.irrevocable).toMatch(/iam:DeleteUser failed/);
+    expect((await lookup(ctx, lease.leaseId)).irrevocable).toMatch(/iam:DeleteUser failed/);
     await until(async () => (await readLeaseEvents(ctx)).some((e) => e.event === "irrevocable"), "the irrevocable event");
     // Marked leases are left alone by later rescans.
     await new Promise((r) => setTimeout(r, 100));

@@ -32,6 +32,12 @@ async function shot(name: string) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
+/** Goes to a page of the UI and waits until it is drawn (its heading), so no action hits the page before. */
+async function go(p: Page, hash: string, heading: string) {
+  await p.goto(`${addr}/ui/#${hash}`);
+  await p.getByRole("heading", { name: heading, exact: true }).waitFor({ timeout: 30_000 });
+}
+
 async function signIn(p: Page, token: string) {
   await p.goto(`${addr}/ui/`);
   await p.getByLabel("Token", { exact: true }).fill(token);
@@ -77,7 +83,7 @@ describe("the web UI in headless Chromium", () => {
     await page.getByRole("button", { name: "Enable AWS engine" }).click();
     await page.getByRole("cell", { name: `${mount}/` }).waitFor();
     await shot("2-mounts");
-    await page.goto(`${addr}/ui/#/m/${mount}/config`);
+    await go(page, `/m/${mount}/config`, `Configuration of ${mount}/`);
     await page.getByLabel("access_key", { exact: true }).fill(m.accessKey);
     await page.getByLabel("secret_key", { exact: true }).fill(m.secretKey);
     await page.getByLabel("region", { exact: true }).fill(m.region);
@@ -93,7 +99,7 @@ describe("the web UI in headless Chromium", () => {
   });
 
   it("creates an iam_user and an assumed_role role; the form shows only each type's fields, and a bad field is named beside it", async () => {
-    await page.goto(`${addr}/ui/#/m/${mount}/roles/deploy?new`);
+    await go(page, `/m/${mount}/roles/deploy?new`, "New role deploy");
     await page.getByLabel("credential_type", { exact: true }).selectOption("iam_user");
     expect(await page.getByLabel("role_arns", { exact: true }).isVisible()).toBe(false);
     await page.getByLabel("policy_document", { exact: true }).fill("{ not json");
@@ -108,20 +114,20 @@ describe("the web UI in headless Chromium", () => {
     await shot("4-role");
 
     const roleArn = await createAssumableRole(["iam:ListUsers"]);
-    await page.goto(`${addr}/ui/#/m/${mount}/roles/assume?new`);
+    await go(page, `/m/${mount}/roles/assume?new`, "New role assume");
     await page.getByLabel("credential_type", { exact: true }).selectOption("assumed_role");
     expect(await page.getByLabel("role_arns", { exact: true }).isVisible()).toBe(true);
     expect(await page.getByLabel("user_path", { exact: true }).isVisible()).toBe(false);
     await page.getByLabel("role_arns", { exact: true }).fill(roleArn);
     await page.getByRole("button", { name: "Create role" }).click();
     await expect.poll(async () => `${await page.getByRole("heading").first().textContent()} | ${await page.locator("#message").textContent()}`, { timeout: 60_000 }).toMatch(/^Role assume \|/);
-    await page.goto(`${addr}/ui/#/m/${mount}/roles`);
+    await go(page, `/m/${mount}/roles`, `Roles of ${mount}/`);
     await page.getByRole("link", { name: "assume" }).waitFor();
     expect(await page.getByRole("link", { name: "deploy" }).count()).toBe(1);
   });
 
   it("generates credentials shown once with snippets, and the key works for the allowed action only", async () => {
-    await page.goto(`${addr}/ui/#/m/${mount}/roles/deploy`);
+    await go(page, `/m/${mount}/roles/deploy`, "Role deploy");
     await page.getByLabel("TTL", { exact: true }).fill("1h");
     await page.getByRole("button", { name: "Generate credentials" }).click();
     await page.locator("#new-access-key").waitFor({ timeout: 60_000 });
@@ -141,7 +147,7 @@ describe("the web UI in headless Chromium", () => {
 
   it("lists the lease with a counting-down TTL, renews it to a later expiry, then revokes it and its IAM user", async () => {
     const leaseId = issuedUser;
-    await page.goto(`${addr}/ui/#/m/${mount}/leases`);
+    await go(page, `/m/${mount}/leases`, `Leases of ${mount}/`);
     const row = page.locator(`tr[data-lease="${leaseId}"]`);
     await row.waitFor({ timeout: 30_000 });
     const ttl1 = await row.locator(".ttl").textContent();
@@ -168,12 +174,12 @@ describe("the web UI in headless Chromium", () => {
     await signIn(scoped, created.auth.client_token);
     expect(await scoped.getByText("No AWS mounts you can see.").count()).toBe(1);
     expect(await scoped.getByRole("button", { name: "Enable AWS engine" }).count()).toBe(0);
-    await scoped.goto(`${addr}/ui/#/m/${mount}/roles`);
+    await go(scoped, `/m/${mount}/roles`, `Roles of ${mount}/`);
     await scoped.getByText("No roles you can see.").waitFor();
     expect(await scoped.getByRole("link", { name: "assume" }).count()).toBe(0);
     await scoped.goto(`${addr}/ui/#/m/${mount}/roles/assume`);
     await expect.poll(() => scoped.getByRole("alert").textContent()).toContain("Your token may not do this (permission denied).");
-    await scoped.goto(`${addr}/ui/#/m/${mount}/roles/deploy`);
+    await go(scoped, `/m/${mount}/roles/deploy`, "Role deploy");
     await scoped.getByRole("button", { name: "Generate credentials" }).waitFor();
     // It may read the role and issue, not change or delete it: those controls are not shown.
     expect(await scoped.getByRole("button", { name: "Save role" }).count()).toBe(0);
@@ -186,7 +192,7 @@ describe("the web UI in headless Chromium", () => {
 
   it("works at a phone's width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${addr}/ui/#/m/${mount}/roles/deploy`);
+    await go(page, `/m/${mount}/roles/deploy`, "Role deploy");
     await page.getByRole("button", { name: "Generate credentials" }).waitFor();
     const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);

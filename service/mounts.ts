@@ -143,11 +143,11 @@ export async function enableMount(ctx: ServiceContext): Promise<MountState> {
  */
 export async function disableMount(ctx: ServiceContext): Promise<void> {
   if (!(await readMount(ctx))) throw new ValidationError([{ field: "path", reason: `no mount at ${ctx.mount}/` }]);
-  const { revokeByPrefix } = await import("./leases");
+  // Imported here: leases.ts imports this module.
+  const { list, revokeByPrefix } = await import("./leases");
   const { results, unreadable } = await revokeByPrefix(ctx, `${ctx.mount}/`, {});
   const failed = results.filter((r) => r.outcome === "failed").length + unreadable.length;
   if (failed > 0) throw new EngineError(`disable mount ${ctx.mount}: ${failed} lease(s) could not be revoked; the mount stays`);
-  const { list } = await import("./leases");
   const left = await list(ctx);
   if (left.unfinished.length > 0) throw new EngineError(`disable mount ${ctx.mount}: ${left.unfinished.length} unfinished issue(s) remain: run sweep, then disable again`);
   ctx.progress(`awslease: disabling mount "${ctx.mount}"`);

@@ -81,8 +81,8 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
   handler: async (argv) => {
     const { formatLookup } = await import("../output");
     const server = remote();
-    const { renew: renewLease } = await import("../../service/leases");
-    const { warnings } = server ? await server.renew(argv["lease-id"], argv.increment) : await renewLease(context(argv), argv["lease-id"], argv.increment);
+    const renewLocally = async () => (await import("../../service/leases")).renew(context(argv), argv["lease-id"], argv.increment);
+    const { warnings } = server ? await server.renew(argv["lease-id"], argv.increment) : await renewLocally();
     for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
     print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as "table" | "json"));
   },

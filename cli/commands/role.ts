@@ -105,8 +105,8 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
   handler: async (argv) => {
     const { formatNameList } = await import("../output");
     const server = remote();
-    const { readMount } = await import("../../service/mounts");
-    const names = server ? await server.listRoles(context(argv).mount) : Object.keys((await readMount(context(argv)))?.roles ?? {});
+    const readLocally = async () => Object.keys((await (await import("../../service/mounts")).readMount(context(argv)))?.roles ?? {});
+    const names = server ? await server.listRoles(context(argv).mount) : await readLocally();
     print(formatNameList(names.sort(), argv.format as "table" | "json", "Keys"));
   },
 };

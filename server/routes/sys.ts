@@ -2,7 +2,7 @@
 // and the caller's capabilities.
 import { ValidationError } from "../../provider/errors";
 import { awsleaseVersion } from "../../provider/version";
-import { parseLeaseId } from "../../provider/names";
+import { mountNameProblem, parseLeaseId } from "../../provider/names";
 import { disableMount, enableMount, listMounts, readMount } from "../../service/mounts";
 import { list, lookup, renew, revoke, revokeByPrefix } from "../../service/leases";
 import { deletePolicy, listPolicies, readPolicy, writePolicy, aclOf } from "../../service/auth/policies";
@@ -91,9 +91,15 @@ async function revokePrefix(r: RouteRequest) {
 async function listLeasePrefix(r: RouteRequest) {
   const prefix = r.params.prefix.endsWith("/") ? r.params.prefix : `${r.params.prefix}/`;
   const mount = prefix.split("/")[0];
-  const known = await listMounts(r.ctx);
-  if (!known.includes(mount)) throw new HttpError(404, "");
-  const { records } = await list({ ...r.ctx, mount }, { prefix });
+  // An unknown mount (list refuses it) has no leases: Vault's bare 404, as for an empty list.
+  if (mountNameProblem(mount)) throw new HttpError(404, "");
+  const records = await list({ ...r.ctx, mount }, { prefix }).then(
+    (l) => l.records,
+    (err) => {
+      if (err instanceof ValidationError) throw new HttpError(404, "");
+      throw err;
+    },
+  );
   const keys = [...new Set(records.map((rec) => rec.leaseId.slice(prefix.length)).map((rest) => (rest.includes("/") ? `${rest.split("/")[0]}/` : rest)))].sort();
   if (keys.length === 0) throw new HttpError(404, "");
   return { data: { keys } };

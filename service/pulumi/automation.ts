@@ -119,6 +119,11 @@ export async function withWorkspace<T>(
   }
 }
 
+/** `Pulumi.<stack>.yaml` in the workspace (the project's per-stack settings). */
+export function writeStackSettings(ws: Workspace, stackName: string, settings: { encryptionsalt: string }): void {
+  writeFileSync(join(ws.workDir, `Pulumi.${stackName}.yaml`), `encryptionsalt: ${JSON.stringify(settings.encryptionsalt)}\n`, { mode: 0o600 });
+}
+
 export interface CommandResult {
   stdout: string;
   stderr: string;

@@ -1,17 +1,18 @@
 // The real Engine and LeaseStore (../ports.ts): each operation is one or two `pulumi`
 // runs in a throwaway workspace, with stale stack locks broken (stackLocks.ts), and
-// every failure turned into one line (engineErrorLine). Table reads go to the backend's
-// files directly where they can (../store/leaseTable.ts).
+// every failure turned into one line (engineErrorLine). Table and mount reads, and new
+// lease stacks, go to the backend's files directly where they can (../store/).
 import type { IssuedLease, MountSettings } from "../../provider/types";
 import { EngineError } from "../../provider/errors";
 import { MOUNT_SETTINGS_ENV } from "../../provider/types";
-import { controlStackName } from "../../provider/names";
+import { controlStackName, parseLeaseStackName } from "../../provider/names";
 import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
-import { destroyStack, engineErrorLine, initStack, listStacks, readOutputs, removeStack, runPulumi, upInline, withWorkspace, type EngineLocation, type Workspace } from "./automation";
+import { destroyStack, engineErrorLine, initStack, listStacks, removeStack, runPulumi, upInline, withWorkspace, writeStackSettings, type EngineLocation, type Workspace } from "./automation";
 import { withLockRecovery } from "./stackLocks";
 import { engineSignal } from "./interrupts";
 import { leaseProgram, mountProgram } from "./programs";
-import { listMounts, readLeaseStack, readLeaseTable, readSecretOutput, stackExists } from "../store/leaseTable";
+import { listMounts, readLeaseStack, readLeaseTable, readSecretOutput, readStackOutputs, stackExists, stateEncryptionSalt } from "../store/leaseTable";
+import { createStackLike } from "../store/newStack";
 import { awsleaseFiles, backendStore } from "../store/backendStore";
 
 /** An engine failure as one line (a lock error keeps its own type and hint). */
@@ -25,6 +26,9 @@ function failure(err: unknown): Error {
 /** Runs an engine operation on a stack, with lock recovery when a policy is given. */
 async function onStack<T>(ws: Workspace, at: EngineLocation, stackName: string, lock: LockPolicy | undefined, run: () => Promise<T>): Promise<T> {
   try {
+    // The stack's own salt in the throwaway workspace: one key derivation per run, not two.
+    const salt = await stateEncryptionSalt(at.backend, stackName).catch(() => undefined);
+    if (salt) writeStackSettings(ws, stackName, { encryptionsalt: salt });
     return lock ? await withLockRecovery(ws, at, stackName, run, lock) : await run();
   } catch (err) {
     throw failure(err);
@@ -43,7 +47,7 @@ export function pulumiEngine(at: EngineLocation): Engine {
       const stackName = controlStackName(mount);
       let outs: Record<string, unknown> | undefined;
       try {
-        outs = await withWorkspace(at, undefined, (ws) => readOutputs(ws, stackName, { secrets: true }));
+        outs = await withWorkspace(at, undefined, (ws) => readStackOutputs(ws, at.backend, stackName));
       } catch (err) {
         // E.g. a wrong passphrase: "failed to decrypt: incorrect passphrase, ...".
         throw new EngineError(`cannot read mount "${mount}" (stack ${stackName}): ${engineErrorLine(err)}`, { cause: err });
@@ -63,6 +67,16 @@ export function pulumiEngine(at: EngineLocation): Engine {
     },
 
     async initStack(stackName) {
+      // A lease stack is written directly, like its mount's control stack, where it can be (newStack.ts).
+      const lease = parseLeaseStackName(stackName);
+      if (lease && (!at.secretsProvider || at.secretsProvider === "passphrase")) {
+        try {
+          if (await createStackLike(at.backend, stackName, controlStackName(lease.mount))) return;
+        } catch (err) {
+          if ((err as { code?: string }).code === "EEXIST") throw new EngineError(`stack '${stackName}' already exists`, { cause: err });
+          // Any other surprise: the engine creates it.
+        }
+      }
       await withWorkspace(at, undefined, (ws) => onStack(ws, at, stackName, undefined, () => initStack(ws, at, stackName)));
     },
 

@@ -4,10 +4,11 @@
 //   key         = PBKDF2-SHA256(passphrase, salt, 1,000,000 iterations, 32 bytes)
 //   secret      = { <sig>: "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:<nonce>:<AES-256-GCM, tag appended>" }
 // It saves one `pulumi stack output --show-secrets` process (~0.3 s of a credential_process
-// call). It is a shortcut, not a second implementation to trust: AES-GCM authenticates
+// call, and with a key kept per salt, the server's whole mount read). It is a shortcut, not a second implementation to trust: AES-GCM authenticates
 // every value, any surprise (another provider, another format) throws, and the caller
 // then asks the engine. test/e2e/lease-table.test.ts checks it against the real pulumi.
-import { createDecipheriv, pbkdf2Sync } from "node:crypto";
+import { createDecipheriv, createHash, pbkdf2 } from "node:crypto";
+import { promisify } from "node:util";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -32,14 +33,53 @@ function aesGcmOpen(key: Buffer, nonceB64: string, sealedB64: string): Buffer {
   return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
 }
 
-/** The key of a passphrase secrets provider's state, checked against its "pulumi" probe. */
-export function passphraseKey(providerState: unknown, passphrase: string): Buffer {
+const pbkdf2Async = promisify(pbkdf2);
+
+/** Derived keys by salt and passphrase: lease stacks made by newStack.ts share their mount's. */
+const derivedKeys = new Map<string, Buffer>();
+const DERIVED_KEYS_KEPT = 32;
+
+/**
+ * The key of a passphrase secrets provider's state, checked against its "pulumi" probe.
+ * PBKDF2 runs off the event loop (~0.13 s) and once per salt and passphrase.
+ */
+export async function passphraseKey(providerState: unknown, passphrase: string): Promise<Buffer> {
   const salt = (providerState as { salt?: unknown })?.salt;
   const m = typeof salt === "string" ? /^v1:([^:]+):v1:([^:]+):([^:]+)$/.exec(salt) : null;
   if (!m) throw new Error("unknown passphrase state format");
-  const key = pbkdf2Sync(passphrase, Buffer.from(m[1], "base64"), ITERATIONS, 32, "sha256");
-  if (aesGcmOpen(key, m[2], m[3]).toString("utf8") !== "pulumi") throw new Error("incorrect passphrase");
+  const id = createHash("sha256").update(salt as string).update("\0").update(passphrase).digest("hex");
+  const kept = derivedKeys.get(id);
+  if (kept) return kept;
+  const key = await pbkdf2Async(passphrase, Buffer.from(m[1], "base64"), ITERATIONS, 32, "sha256");
+  let probe = "";
+  try {
+    probe = aesGcmOpen(key, m[2], m[3]).toString("utf8");
+  } catch {
+    // A wrong key fails GCM's authentication.
+  }
+  if (probe !== "pulumi") throw new Error("incorrect passphrase");
+  if (derivedKeys.size >= DERIVED_KEYS_KEPT) derivedKeys.delete(derivedKeys.keys().next().value as string);
+  derivedKeys.set(id, key);
   return key;
+}
+
+function isSecret(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Does a value hold a secret anywhere (so a key is needed to show it)? */
+export function holdsSecret(value: unknown): boolean {
+  if (isSecret(value)) return true;
+  if (Array.isArray(value)) return value.some(holdsSecret);
+  return typeof value === "object" && value !== null && Object.values(value).some(holdsSecret);
+}
+
+/** A value with every secret in it decrypted, as `pulumi stack output --show-secrets` shows it. */
+export function revealSecrets(key: Buffer, value: unknown): unknown {
+  if (isSecret(value)) return decryptSecretValue(key, value);
+  if (Array.isArray(value)) return value.map((v) => revealSecrets(key, v));
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(key, v)]));
 }
 
 /** A secret value of the checkpoint (`{<sig>: ..., ciphertext}`), decrypted and parsed. */

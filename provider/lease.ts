@@ -134,13 +134,21 @@ function aws(): typeof awsLeases {
   return require("./aws/leases");
 }
 
+/** Mounts' current settings, told to a long-running provider process (the server's warm provider) before a revoke. */
+const currentMountSettings = new Map<string, MountSettings>();
+
+export function setCurrentMountSettings(settings: MountSettings): void {
+  currentMountSettings.set(settings.mount, settings);
+}
+
 /**
  * The engine settings to revoke or check with. After rotate-root the stored root key
- * no longer exists; the CLI then passes the current settings of the same mount.
+ * no longer exists; the CLI then passes the current settings of the same mount (in
+ * the provider's environment, or to a warm provider by setCurrentMountSettings).
  */
 export function effectiveEngine(stored: MountSettings, env: NodeJS.ProcessEnv = process.env): MountSettings {
   const raw = env[MOUNT_SETTINGS_ENV];
-  if (!raw) return stored;
+  if (!raw) return currentMountSettings.get(stored.mount) ?? stored;
   try {
     const override = JSON.parse(raw) as MountSettings;
     return override.mount === stored.mount ? override : stored;
@@ -266,7 +274,8 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
     const renewRequested = differs(old.renewal, news.renewal);
     if (rulesOf(old.credentialType).renewable && (renewRequested || differs(old.request?.ttl, news.request?.ttl))) {
       const request = validateLease(news.request ?? {});
-      const engine = effectiveEngine(state.engine);
+      // The settings of this run's own inputs: the mount's current ones.
+      const engine = state.engine;
       const renewed = await withAwsClients(engine, (clients) => aws().renewLease(clients, engine, old, request.ttl));
       state = { ...state, ...renewed, warnings: renewed.warnings };
     }

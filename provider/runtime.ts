@@ -1,6 +1,9 @@
 // Loaded by the serialized provider shim (see shim.ts) inside the provider process.
 import { engineOperations } from "./engineConfig";
 import { roleOperations } from "./role";
-import { leaseOperations } from "./lease";
+import { leaseOperations, setCurrentMountSettings } from "./lease";
 
 export const operations = { engine: engineOperations, role: roleOperations, lease: leaseOperations };
+
+/** For the server's warm provider process (service/pulumi/warmProviderProcess.ts). */
+export { setCurrentMountSettings };

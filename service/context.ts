@@ -27,6 +27,8 @@ export interface ServiceOptions {
   secretsProvider?: string;
   quiet?: boolean;
   debug?: boolean;
+  /** The server's long-running provider process (service/pulumi/warmProvider.ts). */
+  warmProvider?: import("./pulumi/warmProvider").WarmProvider;
 }
 
 export function serviceContext(opts: ServiceOptions, env: NodeJS.ProcessEnv = process.env): ServiceContext {
@@ -40,6 +42,7 @@ export function serviceContext(opts: ServiceOptions, env: NodeJS.ProcessEnv = pr
     secretsProvider: opts.secretsProvider ?? env.AWSLEASE_SECRETS_PROVIDER,
     progress: opts.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
     debug: !!opts.debug,
+    warmProvider: opts.warmProvider,
   };
   return { ...location, mount, engine: pulumiEngine(location), store: pulumiLeaseStore(location), aws: withAwsClients, now: Date.now };
 }

@@ -3,13 +3,15 @@ import { readFileSync } from "node:fs";
 import type { ServiceContext, ServiceOptions } from "../../service/context";
 import { ValidationError } from "../../provider/errors";
 
-export interface GlobalArgs extends ServiceOptions {
+/** The global flags: the service options a user can give (not the server's warm provider). */
+export interface GlobalArgs extends Omit<ServiceOptions, "warmProvider"> {
   "secrets-provider"?: string;
 }
 
-export function context(argv: GlobalArgs): ServiceContext {
+export function context(argv: GlobalArgs, extra: Pick<ServiceOptions, "warmProvider"> = {}): ServiceContext {
   const { serviceContext } = require("../../service/context") as typeof import("../../service/context");
-  return serviceContext({ ...argv, secretsProvider: argv["secrets-provider"] });
+  // Not argv.warmProvider: that is the server's --warm-provider flag, a boolean.
+  return serviceContext({ ...argv, warmProvider: extra.warmProvider, secretsProvider: argv["secrets-provider"] });
 }
 
 /** The awslease server to go through (AWSLEASE_ADDR), or undefined to run on the engine here. */

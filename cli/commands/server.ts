@@ -18,6 +18,7 @@ type ServerArgs = GlobalArgs & {
   "shutdown-grace"?: string;
   "expiration-rescan"?: string;
   "sweep-interval"?: string;
+  "warm-provider"?: boolean;
 };
 
 /** Engine runs at once: each is a `pulumi` and a provider process (about 1 CPU-second and 400 MiB). */
@@ -61,6 +62,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       .option("shutdown-grace", { type: "string", default: "30s", describe: "On SIGTERM, how long requests in flight may finish before their engine runs are cancelled" })
       .option("expiration-rescan", { type: "string", default: "30s", describe: "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry)" })
       .option("sweep-interval", { type: "string", default: "10m", describe: "How often orphaned IAM users and unfinished issues are cleaned up (0 to never)" })
+      .option("warm-provider", { type: "boolean", default: true, describe: "Engine runs attach to one long-running provider process instead of starting one each (Linux; --no-warm-provider to spawn)" })
       .check((a) => {
         if (!a["tls-cert"] !== !a["tls-key"]) throw new ValidationError([{ field: "--tls-cert", reason: "--tls-cert and --tls-key go together" }]);
         return true;
@@ -79,10 +81,16 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     if (rescanMs < 1000) throw new ValidationError([{ field: "--expiration-rescan", reason: "must be at least 1s" }]);
     const sweepMs = parseDuration(argv["sweep-interval"] ?? "10m", "--sweep-interval") * 1000;
 
-    const ctx = context(argv);
     // The server holds the passphrase (or secrets provider): refuse to start without it.
     const { engineEnv } = await import("../../service/pulumi/automation");
-    engineEnv(ctx);
+    engineEnv(context(argv));
+    const { startWarmProvider, warmProviderSupported } = await import("../../service/pulumi/warmProvider");
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (argv["warm-provider"] && !warmProviderSupported()) log("awslease: no warm provider here (/proc/net/tcp cannot tell who calls it): engine runs spawn their own");
+    const warmProvider = argv["warm-provider"] && warmProviderSupported() ? await startWarmProvider({ log }) : undefined;
+    const warm = warmProvider?.status();
+    if (warm) log(`awslease: warm provider (pid ${warm.pid}, 127.0.0.1:${warm.port}): engine runs attach to it`);
+    const ctx = context(argv, { warmProvider });
     await ctx.store.ready();
     const { bootstrapRootToken } = await import("../../service/auth/tokens");
     const root = await bootstrapRootToken(ctx, process.env.AWSLEASE_ROOT_TOKEN || undefined);
@@ -127,8 +135,9 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
           ctx.progress("awslease: grace period over: cancelling engine runs (issues in flight are rolled back)");
           cancelEngineRuns();
         }, graceMs);
-        void Promise.all([vault.drain(), expiration.stop()]).then(() => {
+        void Promise.all([vault.drain(), expiration.stop()]).then(async () => {
           clearTimeout(timer);
+          await warmProvider?.stop();
           ctx.progress("awslease: server stopped");
           resolve();
         });

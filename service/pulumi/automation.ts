@@ -9,6 +9,7 @@ import type * as automationTypes from "@pulumi/pulumi/automation";
 import { ValidationError } from "../../provider/errors";
 import { engineSignal } from "./interrupts";
 import { leanUp, pulumiCommandWithoutVersionRun } from "./engineShortcuts";
+import type { WarmProvider } from "./warmProvider";
 
 /** The Pulumi project all awslease stacks belong to. */
 export const PROJECT = "awslease";
@@ -25,6 +26,8 @@ export interface EngineLocation {
   progress: (line: string) => void;
   /** Engine output goes to stderr too. */
   debug: boolean;
+  /** The server's long-running provider process, which its runs attach to (warmProvider.ts). */
+  warmProvider?: WarmProvider;
 }
 
 /** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
@@ -54,7 +57,7 @@ export function engineEnv(ctx: EngineLocation, env: NodeJS.ProcessEnv = process.
   // Providers exit when their pulumi process is killed (see providerWatchdog.ts).
   const watchdog = `--require ${JSON.stringify(join(__dirname, "providerWatchdog.js"))}`;
   vars.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${watchdog}` : watchdog;
-  return vars;
+  return { ...vars, ...ctx.warmProvider?.env() };
 }
 
 let resolvedPulumi: string | undefined;

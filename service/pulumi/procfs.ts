@@ -72,3 +72,28 @@ export function descendantsOf(root: number): number[] {
   walk(root);
   return found;
 }
+
+/**
+ * The uid owning the client end of a loopback TCP connection to localPort, from
+ * /proc/net/tcp: `peer` is the caller's address as gRPC gives it ("ipv4:127.0.0.1:54321"
+ * or "127.0.0.1:54321"). Undefined when no such connection is there (or the peer is not
+ * 127.0.0.1); null when /proc cannot tell.
+ */
+export function loopbackPeerUid(peer: string, localPort: number): number | undefined | null {
+  let table: string;
+  try {
+    table = readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return null;
+  }
+  const m = /(?:^|:)127\.0\.0\.1:(\d+)$/.exec(peer);
+  if (!m) return undefined;
+  const hex = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const [local, remote] = [hex(Number(m[1])), hex(localPort)];
+  for (const line of table.split("\n").slice(1)) {
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid ...
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[2] === remote) return Number(f[7]);
+  }
+  return undefined;
+}

@@ -35,6 +35,24 @@ async function onStack<T>(ws: Workspace, at: EngineLocation, stackName: string, 
   }
 }
 
+/** The engine's line when the provider it was told to attach to is not there. */
+const WARM_PROVIDER_GONE = /plugin \[pulumi-nodejs\] did not begin responding to RPC connections/;
+
+/**
+ * Runs an engine operation that loads the provider. A run that was to attach to the
+ * server's warm provider just as it died fails before the provider did anything; it
+ * runs once more, spawning its own provider (or attaching to the restarted one).
+ */
+async function withProvider<T>(at: EngineLocation, run: () => Promise<T>): Promise<T> {
+  const attached = at.warmProvider?.env().PULUMI_DEBUG_PROVIDERS !== undefined;
+  try {
+    return await run();
+  } catch (err) {
+    if (!attached || !WARM_PROVIDER_GONE.test((err as Error).message)) throw err;
+    return run();
+  }
+}
+
 /** The mount's current root settings (rotated keys) for the provider of a run on an existing lease. */
 function settingsEnv(mount: MountSettings | undefined): Record<string, string> {
   return mount ? { [MOUNT_SETTINGS_ENV]: JSON.stringify(mount) } : {};
@@ -59,8 +77,10 @@ export function pulumiEngine(at: EngineLocation): Engine {
     async applyMount(mount: string, desired: DesiredMount, opts) {
       let state: MountState | undefined;
       const stackName = controlStackName(mount);
-      await withWorkspace(at, mountProgram(mount, desired, (s) => (state = s)), (ws) =>
-        onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
+      await withProvider(at, () =>
+        withWorkspace(at, mountProgram(mount, desired, (s) => (state = s)), (ws) =>
+          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
+        ),
       );
       if (!state) throw new EngineError("the control stack update finished without outputs");
       return state;
@@ -82,8 +102,10 @@ export function pulumiEngine(at: EngineLocation): Engine {
 
     async upLease(stackName, program, opts) {
       let lease: IssuedLease | undefined;
-      await withWorkspace(at, leaseProgram(program, (l) => (lease = l)), (ws) =>
-        onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+      await withProvider(at, () =>
+        withWorkspace(at, leaseProgram(program, (l) => (lease = l)), (ws) =>
+          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+        ),
       );
       if (!lease) throw new EngineError("the lease stack update finished without a lease");
       return lease;
@@ -91,11 +113,15 @@ export function pulumiEngine(at: EngineLocation): Engine {
 
     async destroyStack(stackName, opts) {
       const env = settingsEnv(opts.mount);
-      await withWorkspace(at, undefined, (ws) =>
-        onStack(ws, at, stackName, opts.lock, async () => {
-          if (opts.keepStack) await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], env, { cleanup: opts.cleanup });
-          else await destroyStack(ws, stackName, env, { cleanup: opts.cleanup });
-        }),
+      // A warm provider never sees the run's environment: it is told the settings first.
+      if (opts.mount) await at.warmProvider?.useMountSettings(opts.mount);
+      await withProvider(at, () =>
+        withWorkspace(at, undefined, (ws) =>
+          onStack(ws, at, stackName, opts.lock, async () => {
+            if (opts.keepStack) await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], env, { cleanup: opts.cleanup });
+            else await destroyStack(ws, stackName, env, { cleanup: opts.cleanup });
+          }),
+        ),
       );
     },
 

@@ -83,12 +83,22 @@ describe("two servers on one S3 backend", () => {
 
   it("both run expiration, and each expired lease is revoked exactly once", async () => {
     const [a, b] = servers.map((s) => s.addr);
-    const leases = [];
+    const leases: { lease_id: string; data: { arn: string } }[] = [];
     for (const addr of [a, b, a, b]) leases.push(await apiOk(addr, "POST", `${mount}/creds/ci`, { ttl: "5s" }));
-    const users = leases.map((l) => l.data.arn.split("/").pop());
+    const users = leases.map((l) => l.data.arn.split("/").pop() as string);
     await until(async () => (await Promise.all(users.map(userExists))).every((e) => !e), "every expired lease's IAM user to go");
     await until(async () => JSON.parse(await ok(runners[2].run(["lease", "list", "--format", "json"]))).length === 0, "the lease table to empty");
-    const log = JSON.parse(await ok(runners[2].run(["lease", "log", "--format", "json"])));
+    // A revoke logs its event after the stack is removed: wait for the events, then give
+    // both servers two more rescans in which a second revoke would show.
+    const revokedIn = (log: { lease_id: string; events: { event: string }[] }[], id: string) =>
+      (log.find((h) => h.lease_id === id)?.events ?? []).filter((e) => e.event === "revoked").length;
+    const readLog = async () => JSON.parse(await ok(runners[2].run(["lease", "log", "--format", "json"])));
+    await until(async () => {
+      const log = await readLog();
+      return leases.every((l) => revokedIn(log, l.lease_id) > 0);
+    }, "every lease's revoke in the lease log");
+    await new Promise((r) => setTimeout(r, 2_500));
+    const log = await readLog();
     for (const l of leases) {
       const history = log.find((h: { lease_id: string }) => h.lease_id === l.lease_id);
       const revokes = history.events.filter((e: { event: string }) => e.event === "revoked");

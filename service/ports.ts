@@ -113,7 +113,7 @@ export interface Engine {
   readMount(mount: string): Promise<MountState | undefined>;
   /** `pulumi up` of a mount's control stack (created when `create`). */
   applyMount(mount: string, desired: DesiredMount, opts: { create: boolean; lock: LockPolicy }): Promise<MountState>;
-  /** `pulumi stack init`. */
+  /** A new, empty stack (written into the backend directly where it can be, else `pulumi stack init`). */
   initStack(stackName: string): Promise<void>;
   /** `pulumi up` of a lease stack; the lease as the provider issued (or renewed) it. */
   upLease(stackName: string, program: LeaseProgram, opts: { lock?: LockPolicy }): Promise<IssuedLease>;

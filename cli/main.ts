@@ -7,6 +7,7 @@ import { ownerOnlyFiles } from "./commands/common";
 import { exitCodeForSignal, installInterruptHandlers, interruption } from "../service/pulumi/interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
+import { staticCredsCommand, staticRoleCommand } from "./commands/staticRole";
 import { issueCommand } from "./commands/issue";
 import { execCommand } from "./commands/exec";
 import { leaseCommand } from "./commands/lease";
@@ -29,6 +30,8 @@ export function buildCli(args: string[]) {
     .option("debug", { type: "boolean", describe: "Engine output and stack traces on stderr", global: true })
     .command(configCommand)
     .command(roleCommand)
+    .command(staticRoleCommand)
+    .command(staticCredsCommand)
     .command(issueCommand)
     .command(execCommand)
     .command(credentialProcessCommand)

@@ -53,6 +53,20 @@ export function formatIssued(
   }
 }
 
+/** A static role's key (static-creds): Vault's JSON and table; the shell and file formats as `issue` writes them. */
+export function formatStaticCreds(
+  creds: { accessKey: string; secretKey: string; expiration: string; region?: string },
+  format: Exclude<IssueFormat, "github">,
+  opts: { profile?: string } = {},
+): string {
+  const data = { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
+  // Vault: static credentials have no lease.
+  if (format === "json") return `${JSON.stringify({ lease_id: "", lease_duration: 0, renewable: false, data, warnings: null }, null, 2)}\n`;
+  if (format === "table") return keyValueTable(Object.entries(data));
+  const view: LeaseView = { leaseId: "", credentialType: "iam_user", accessKey: creds.accessKey, secretKey: creds.secretKey, issuedAt: "", expiresAt: creds.expiration, leaseDuration: 0, renewable: false, warnings: [], region: creds.region };
+  return formatIssued(view, format, opts);
+}
+
 // Vault's api.Secret shape (`vault read -format=json aws/creds/ROLE`) plus expires_at.
 function vaultJson(lease: LeaseView): string {
   const body = {

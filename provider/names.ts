@@ -79,3 +79,25 @@ export function parseLeaseStackName(stackName: string): { mount: string; key: st
   if (!m || !MOUNT_NAME_PATTERN.test(m[1])) return undefined;
   return { mount: m[1], key: m[2] };
 }
+
+/**
+ * A static role's stack: `static-<mount>.<name>`. "." cannot be in a mount name, so
+ * mount `a` never matches the static roles of mount `a-b`. Stack names allow only
+ * letters, digits, "-", "_" and ".", so any other character of the role name (and "_")
+ * is written `_XX` (hex).
+ */
+export function staticRoleStackName(mount: string, name: string): string {
+  return `static-${mount}.${name.replace(/[^A-Za-z0-9.-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`;
+}
+
+/** The mount and static role name of a static role's stack, or undefined for any other stack. */
+export function parseStaticRoleStackName(stackName: string): { mount: string; name: string } | undefined {
+  const m = /^static-([^.]+)\.(.+)$/.exec(stackName);
+  if (!m || !MOUNT_NAME_PATTERN.test(m[1]) || !/^([A-Za-z0-9.-]|_[0-9a-f]{2})+$/.test(m[2])) return undefined;
+  return { mount: m[1], name: m[2].replace(/_([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) };
+}
+
+/** The mount a lease or static role stack belongs to. */
+export function mountOfStack(stackName: string): string | undefined {
+  return parseLeaseStackName(stackName)?.mount ?? parseStaticRoleStackName(stackName)?.mount;
+}

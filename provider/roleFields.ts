@@ -90,3 +90,9 @@ export function vaultRoleView(settings: RoleSettings): Record<string, unknown> {
     }),
   );
 }
+
+/** Static role fields (Vault's static-roles/:name): the program's name, Vault's, and the `static-role write` flag. */
+export const STATIC_ROLE_FIELDS = [
+  { key: "username", vault: "username", flag: "username", description: "The existing IAM user whose access key awslease owns and rotates" },
+  { key: "rotationPeriod", vault: "rotation_period", flag: "rotation-period", description: "How often the key is rotated: seconds or a duration (24h); at least 1m" },
+] as const satisfies readonly { key: keyof import("./validation").StaticRoleInput; vault: string; flag: string; description: string }[];

@@ -9,7 +9,7 @@
 // never turns into an update or replacement of leases.
 import type * as pulumi from "@pulumi/pulumi";
 
-export type ResourceKind = "engine" | "role" | "lease";
+export type ResourceKind = "engine" | "role" | "lease" | "staticRole";
 
 function loadOperations(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   // Resolve from the project directory, where the user's node_modules are; a

@@ -11,7 +11,7 @@ import { parseUsernameTemplate } from "./usernameTemplate";
 import { mountNameProblem } from "./names";
 import { DEFAULT_STS_TTL_SECONDS, rulesOf } from "./credentialTypes";
 import { CONFIG_FIELDS } from "./configFields";
-import { ROLE_FIELDS, roleField, roleFieldByVaultName, type RoleField } from "./roleFields";
+import { ROLE_FIELDS, STATIC_ROLE_FIELDS, roleField, roleFieldByVaultName, type RoleField } from "./roleFields";
 
 
 export interface EngineConfigInput {
@@ -616,4 +616,66 @@ export function mountConfigFromVaultJson(json: Record<string, unknown>, which: "
   }
   failures.throwIfAny();
   return input as EngineConfigInput;
+}
+
+// ------------------------------------------------------------------ static roles
+
+/** A static role (Vault static-roles/:name) as given: the program's names. */
+export interface StaticRoleInput {
+  username?: string;
+  /** Seconds or a duration ("24h"); at least one minute. */
+  rotationPeriod?: string | number;
+}
+
+/** A static role checked and normalised for storage. */
+export interface StaticRoleSettings {
+  name: string;
+  username: string;
+  /** Seconds. */
+  rotationPeriod: number;
+}
+
+/** Vault's minimum rotation_period (path_static_roles.go). */
+export const MIN_ROTATION_SECONDS = 60;
+
+/** IAM's UserName pattern. */
+const IAM_USERNAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
+
+/** A static role checked with Vault's rules: username and rotation_period required, the period at least a minute. */
+export function validateStaticRole(name: string, input: StaticRoleInput): StaticRoleSettings {
+  const failures = new Failures();
+  if (typeof name !== "string" || !ROLE_NAME_PATTERN.test(name) || /^\.+$/.test(name)) {
+    failures.add("name", `${quoteValue(name)} must be 1-64 letters, digits or _+=,.@- (not only dots)`);
+  }
+  const username = present(input.username);
+  if (username === undefined) failures.add("username", "is required (the existing IAM user whose keys awslease rotates)");
+  else if (!IAM_USERNAME_PATTERN.test(username)) failures.add("username", `${quoteValue(username)} is not an IAM user name (1-64 letters, digits or _+=,.@-)`);
+  let rotationPeriod = 0;
+  if (input.rotationPeriod === undefined || input.rotationPeriod === null || input.rotationPeriod === "") failures.add("rotationPeriod", "is required (e.g. 24h)");
+  else {
+    rotationPeriod = failures.attempt(() => parseDuration(input.rotationPeriod as string | number, "rotationPeriod")) ?? 0;
+    if (rotationPeriod > 0 && rotationPeriod < MIN_ROTATION_SECONDS) failures.add("rotationPeriod", `must be at least 1m (got ${rotationPeriod}s)`);
+    else if (rotationPeriod === 0 && failures.list.every((f) => f.field !== "rotationPeriod")) failures.add("rotationPeriod", "must be at least 1m");
+  }
+  failures.throwIfAny();
+  return { name, username: username as string, rotationPeriod };
+}
+
+/** Vault's static-roles/:name body (snake_case, STATIC_ROLE_FIELDS); an unknown field is refused, naming the known ones. */
+export function staticRoleFromVaultJson(json: Record<string, unknown>): StaticRoleInput {
+  const failures = new Failures();
+  const input: StaticRoleInput = {};
+  for (const [name, value] of Object.entries(json ?? {})) {
+    const spec = STATIC_ROLE_FIELDS.find((f) => f.vault === name);
+    if (!spec) {
+      failures.add(name, `unknown field (known: ${STATIC_ROLE_FIELDS.map((f) => f.vault).join(", ")}${["assume_role_arn", "assume_role_session_name", "external_id"].includes(name) ? "; cross-account static roles are Vault Enterprise's" : ""})`);
+      continue;
+    }
+    if (value === null || value === undefined || value === "") continue;
+    if (spec.key === "username" && typeof value !== "string") failures.add(name, "must be a string");
+    else if (typeof value !== "string" && typeof value !== "number") failures.add(name, "must be a duration string or seconds");
+    else (input as Record<string, unknown>)[spec.key] = value;
+  }
+  failures.throwIfAny();
+  return input;
 }

@@ -139,7 +139,8 @@ export async function enableMount(ctx: ServiceContext): Promise<MountState> {
 
 /**
  * Vault's `secrets disable`: every lease of the mount is revoked first; if any revoke
- * fails the mount stays, so no lease loses its table. Then the control stack goes.
+ * fails the mount stays, so no lease loses its table. Then its static roles (their
+ * keys) and the control stack go.
  */
 export async function disableMount(ctx: ServiceContext): Promise<void> {
   if (!(await readMount(ctx))) throw new ValidationError([{ field: "path", reason: `no mount at ${ctx.mount}/` }]);
@@ -150,6 +151,9 @@ export async function disableMount(ctx: ServiceContext): Promise<void> {
   if (failed > 0) throw new EngineError(`disable mount ${ctx.mount}: ${failed} lease(s) could not be revoked; the mount stays`);
   const left = await list(ctx);
   if (left.unfinished.length > 0) throw new EngineError(`disable mount ${ctx.mount}: ${left.unfinished.length} unfinished issue(s) remain: run sweep, then disable again`);
+  // Static roles go too, with the keys awslease made (their users stay).
+  const { deleteStaticRole, listStaticRoles } = await import("./staticRoles");
+  for (const name of await listStaticRoles(ctx)) await deleteStaticRole(ctx, name);
   ctx.progress(`awslease: disabling mount "${ctx.mount}"`);
   await ctx.engine.destroyStack(controlStackName(ctx.mount), {});
 }

@@ -4,7 +4,7 @@
 // (context.ts serviceContext); unit tests pass in-memory ones (test/unit/support).
 import type { AwsClients } from "../provider/aws/clients";
 import type { IssuedLease, MountSettings, RoleSettings } from "../provider/types";
-import type { EngineConfigInput, LeaseInput, RoleInput } from "../provider/validation";
+import type { EngineConfigInput, LeaseInput, RoleInput, StaticRoleInput } from "../provider/validation";
 import type { BackendStore } from "./store/backendStore";
 
 /** A mount's root config as its control stack holds it. */
@@ -96,6 +96,35 @@ export interface LeaseProgram {
   reuseKey?: string;
 }
 
+/** What a static role's stack is made of: one AwsStaticRole. */
+export interface StaticRoleProgram {
+  mount: MountSettings;
+  name: string;
+  input: StaticRoleInput;
+  /** A new value rotates the key now. */
+  rotation?: string;
+}
+
+/** A static role as its stack records it: everything but the secret key. */
+export interface StaticRoleRecord {
+  mount: string;
+  name: string;
+  username: string;
+  /** The IAM user's immutable id when the role was written. */
+  userId: string;
+  /** Seconds. */
+  rotationPeriod: number;
+  accessKey: string;
+  /** The key the last rotation replaced, until it is deleted. */
+  retiredKey?: string;
+  rotatedAt: string;
+  /** The next rotation. */
+  expiration: string;
+  keyMissing?: boolean;
+  /** The rotation value of the last run: a run with another value rotates. */
+  rotation?: string;
+}
+
 /** How an engine run treats a stack another run has locked (see pulumi/stackLocks.ts). */
 export interface LockPolicy {
   /** Break the lock even if its owner may still be running. */
@@ -117,6 +146,8 @@ export interface Engine {
   initStack(stackName: string): Promise<void>;
   /** `pulumi up` of a lease stack; the lease as the provider issued (or renewed) it. */
   upLease(stackName: string, program: LeaseProgram, opts: { lock?: LockPolicy }): Promise<IssuedLease>;
+  /** `pulumi up` of a static role's stack: create, change, rotate (when due or asked), or delete its retired key. */
+  upStaticRole(stackName: string, program: StaticRoleProgram, opts: { lock?: LockPolicy }): Promise<StaticRoleRecord>;
   /**
    * `pulumi destroy` of a stack, then the stack removed with its history (unless
    * `keepStack`). `mount`: the mount's current root settings (rotated keys) for the
@@ -136,6 +167,8 @@ export interface LeaseStore {
   stackExists(stackName: string): Promise<boolean>;
   /** The names of the mounts in the backend (their control stacks), sorted. */
   listMounts(): Promise<string[]>;
+  /** Names of the stacks whose names start with prefix. */
+  listStacks(prefix: string): Promise<string[]>;
   /** A secret output of a stack, decrypted; undefined when the stack or the output does not exist. */
   readSecretOutput(stackName: string, name: string): Promise<unknown>;
   /** Where awslease keeps its own files of a mount (`area`: the lease log, reuse pointers). */

@@ -60,7 +60,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       .option("max-concurrent-issues", { type: "number", describe: "Engine runs at once; more requests queue", defaultDescription: String(defaultConcurrency()) })
       .option("max-queued", { type: "number", describe: "Requests waiting for an engine slot before 503s", defaultDescription: "8 per slot" })
       .option("shutdown-grace", { type: "string", default: "30s", describe: "On SIGTERM, how long requests in flight may finish before their engine runs are cancelled" })
-      .option("expiration-rescan", { type: "string", default: "30s", describe: "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry)" })
+      .option("expiration-rescan", { type: "string", default: "30s", describe: "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry), and at most how long until static roles are read again" })
       .option("sweep-interval", { type: "string", default: "10m", describe: "How often orphaned IAM users and unfinished issues are cleaned up (0 to never)" })
       .option("warm-provider", { type: "boolean", default: true, describe: "Engine runs attach to one long-running provider process instead of starting one each (Linux; --no-warm-provider to spawn)" })
       .check((a) => {
@@ -119,6 +119,9 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     const { ExpirationManager } = await import("../../service/expiration");
     const expiration = new ExpirationManager(ctx, { rescanMs, sweepMs });
     expiration.start();
+    const { StaticRoleSchedule } = await import("../../service/staticRoleSchedule");
+    const staticRoles = new StaticRoleSchedule(ctx, { rescanMs });
+    staticRoles.start();
 
     const { cancelEngineRuns, forwardSignalsTo, killDescendants, exitCodeForSignal } = await import("../../service/pulumi/interrupts");
     await new Promise<void>((resolve) => {
@@ -135,7 +138,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
           ctx.progress("awslease: grace period over: cancelling engine runs (issues in flight are rolled back)");
           cancelEngineRuns();
         }, graceMs);
-        void Promise.all([vault.drain(), expiration.stop()]).then(async () => {
+        void Promise.all([vault.drain(), expiration.stop(), staticRoles.stop()]).then(async () => {
           clearTimeout(timer);
           await warmProvider?.stop();
           ctx.progress("awslease: server stopped");

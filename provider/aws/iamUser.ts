@@ -220,14 +220,14 @@ async function createUserOnce(
   }
 }
 
-interface Page<T> {
+export interface Page<T> {
   items: T[] | undefined;
   isTruncated?: boolean;
   marker?: string;
 }
 
 /** Every item of a Marker/IsTruncated-paginated IAM List call. */
-async function listAll<T>(action: string, fetchPage: (marker?: string) => Promise<Page<T>>): Promise<T[]> {
+export async function listAll<T>(action: string, fetchPage: (marker?: string) => Promise<Page<T>>): Promise<T[]> {
   const all: T[] = [];
   let marker: string | undefined;
   for (;;) {
@@ -240,7 +240,7 @@ async function listAll<T>(action: string, fetchPage: (marker?: string) => Promis
 }
 
 /** Runs a delete; NoSuchEntity means someone (e.g. a concurrent revoke) already removed it. */
-async function deleteIfPresent(action: string, fn: () => Promise<unknown>): Promise<void> {
+export async function deleteIfPresent(action: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await call(action, fn);
   } catch (err) {

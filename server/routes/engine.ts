@@ -1,6 +1,7 @@
 // Vault's AWS secrets engine paths under a mount: config/root, config/lease,
-// config/rotate-root, roles, creds and sts.
-import { roleFromVaultJson, mountConfigFromVaultJson, type LeaseInput } from "../../provider/validation";
+// config/rotate-root, roles, creds and sts, static-roles and static-creds.
+import { roleFromVaultJson, mountConfigFromVaultJson, staticRoleFromVaultJson, type LeaseInput } from "../../provider/validation";
+import { deleteStaticRole, listStaticRoles, readStaticRole, staticCreds, vaultStaticRoleView, writeStaticRole } from "../../service/staticRoles";
 import { vaultRoleView } from "../../provider/roleFields";
 import { configView, deleteRole, readMount, requireMount, rotateRoot, writeConfig, writeRole } from "../../service/mounts";
 import { issue } from "../../service/leases";
@@ -15,6 +16,10 @@ const NAME = "(?<name>[^/]+)";
 
 async function roleExists(r: RouteRequest): Promise<boolean> {
   return !!(await readMount(r.ctx))?.roles[r.params.name];
+}
+
+async function staticRoleExists(r: RouteRequest): Promise<boolean> {
+  return (await listStaticRoles(r.ctx)).includes(r.params.name);
 }
 
 /** Vault answers a read of something that is not there with a bare 404. */
@@ -103,6 +108,45 @@ export const engineRoutes: Route[] = [
       delete: async (r) => {
         if (await roleExists(r)) await deleteRole(r.ctx, r.params.name);
         return { status: 204 };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/static-roles/?$`),
+    handlers: {
+      list: async (r) => {
+        const keys = await listStaticRoles(r.ctx);
+        if (keys.length === 0) throw missing();
+        return { data: { keys } };
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^${MOUNT}/static-roles/${NAME}$`),
+    exists: staticRoleExists,
+    handlers: {
+      read: async (r) => {
+        if (!(await staticRoleExists(r))) throw missing();
+        return { data: vaultStaticRoleView(await readStaticRole(r.ctx, r.params.name)) };
+      },
+      update: async (r) => {
+        await writeStaticRole(r.ctx, r.params.name, staticRoleFromVaultJson(r.body));
+        return { status: 204 };
+      },
+      delete: async (r) => {
+        if (await staticRoleExists(r)) await deleteStaticRole(r.ctx, r.params.name);
+        return { status: 204 };
+      },
+    },
+  },
+  {
+    // Vault: static credentials have no lease.
+    pattern: new RegExp(`^${MOUNT}/static-creds/${NAME}$`),
+    handlers: {
+      read: async (r) => {
+        if (!(await staticRoleExists(r))) throw missing();
+        const creds = await staticCreds(r.ctx, r.params.name);
+        return { data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration } };
       },
     },
   },

@@ -5,7 +5,7 @@
 import type * as pulumiTypes from "@pulumi/pulumi";
 import type { IssuedLease, RoleSettings } from "../../provider/types";
 import { validateRole, type RoleInput } from "../../provider/validation";
-import type { DesiredMount, LeaseProgram, MountConfig, MountState } from "../ports";
+import type { DesiredMount, LeaseProgram, MountConfig, MountState, StaticRoleProgram, StaticRoleRecord } from "../ports";
 import { leaseRecord } from "../leaseRecord";
 
 type PulumiFn = pulumiTypes.automation.PulumiFn;
@@ -96,5 +96,35 @@ export function mountProgram(mount: string, desired: DesiredMount, onState: (sta
     pulumi.all([config, rolesOut]).apply(([c, r]) => onState({ config: c, roles: r }));
     // The output keeps its first name, `engine`: control stacks written before read back the same.
     return { engine: pulumi.secret(config), roles: rolesOut };
+  };
+}
+
+/**
+ * A static role's stack: one AwsStaticRole. Its record is a plain output (no secret key),
+ * its credentials a secret one: `static-creds` reads them from the table.
+ */
+export function staticRoleProgram(args: StaticRoleProgram, onRecord: (record: StaticRoleRecord) => void): PulumiFn {
+  return async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof pulumiTypes;
+    const { AwsStaticRole } = require("../../provider") as typeof import("../../provider");
+    const role = new AwsStaticRole("static-role", { engine: args.mount, name: args.name, username: args.input.username as string, rotationPeriod: args.input.rotationPeriod as string | number, rotation: args.rotation });
+    const record = pulumi
+      .all([role.settings, role.userId, role.accessKey, role.retiredKey, role.rotatedAt, role.expiration, role.keyMissing])
+      .apply(([settings, userId, accessKey, retiredKey, rotatedAt, expiration, keyMissing]): StaticRoleRecord => ({
+        mount: args.mount.mount,
+        name: settings.name,
+        username: settings.username,
+        userId,
+        rotationPeriod: settings.rotationPeriod,
+        accessKey,
+        ...(retiredKey ? { retiredKey } : {}),
+        rotatedAt,
+        expiration,
+        ...(keyMissing ? { keyMissing: true } : {}),
+        ...(args.rotation ? { rotation: args.rotation } : {}),
+      }));
+    record.apply(onRecord);
+    const credentials = pulumi.secret(pulumi.output({ accessKey: role.accessKey, secretKey: role.secretKey, expiration: role.expiration, region: args.mount.region }));
+    return { staticRole: record, credentials };
   };
 }

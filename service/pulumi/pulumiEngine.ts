@@ -5,13 +5,13 @@
 import type { IssuedLease, MountSettings } from "../../provider/types";
 import { EngineError } from "../../provider/errors";
 import { MOUNT_SETTINGS_ENV } from "../../provider/types";
-import { controlStackName, parseLeaseStackName } from "../../provider/names";
-import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
+import { controlStackName, mountOfStack } from "../../provider/names";
+import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState, StaticRoleRecord } from "../ports";
 import { destroyStack, engineErrorLine, initStack, listStacks, removeStack, runPulumi, upInline, withWorkspace, writeStackSettings, type EngineLocation, type Workspace } from "./automation";
 import { withLockRecovery } from "./stackLocks";
 import { engineSignal } from "./interrupts";
-import { leaseProgram, mountProgram } from "./programs";
-import { listMounts, readLeaseStack, readLeaseTable, readSecretOutput, readStackOutputs, stackExists, stateEncryptionSalt } from "../store/leaseTable";
+import { leaseProgram, mountProgram, staticRoleProgram } from "./programs";
+import { listMounts, stackNames, readLeaseStack, readLeaseTable, readSecretOutput, readStackOutputs, stackExists, stateEncryptionSalt } from "../store/leaseTable";
 import { createStackLike } from "../store/newStack";
 import { awsleaseFiles, backendStore } from "../store/backendStore";
 
@@ -87,11 +87,11 @@ export function pulumiEngine(at: EngineLocation): Engine {
     },
 
     async initStack(stackName) {
-      // A lease stack is written directly, like its mount's control stack, where it can be (newStack.ts).
-      const lease = parseLeaseStackName(stackName);
-      if (lease && (!at.secretsProvider || at.secretsProvider === "passphrase")) {
+      // A lease or static role stack is written directly, like its mount's control stack, where it can be (newStack.ts).
+      const mount = mountOfStack(stackName);
+      if (mount && (!at.secretsProvider || at.secretsProvider === "passphrase")) {
         try {
-          if (await createStackLike(at.backend, stackName, controlStackName(lease.mount))) return;
+          if (await createStackLike(at.backend, stackName, controlStackName(mount))) return;
         } catch (err) {
           if ((err as { code?: string }).code === "EEXIST") throw new EngineError(`stack '${stackName}' already exists`, { cause: err });
           // Any other surprise: the engine creates it.
@@ -109,6 +109,17 @@ export function pulumiEngine(at: EngineLocation): Engine {
       );
       if (!lease) throw new EngineError("the lease stack update finished without a lease");
       return lease;
+    },
+
+    async upStaticRole(stackName, program, opts) {
+      let record: StaticRoleRecord | undefined;
+      await withProvider(at, () =>
+        withWorkspace(at, staticRoleProgram(program, (r) => (record = r)), (ws) =>
+          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+        ),
+      );
+      if (!record) throw new EngineError("the static role's stack update finished without its record");
+      return record;
     },
 
     async destroyStack(stackName, opts) {
@@ -137,6 +148,7 @@ export function pulumiLeaseStore(at: EngineLocation): LeaseStore {
     readStack: (mount, key) => withWorkspace(at, undefined, (ws) => readLeaseStack(ws, at.backend, mount, key)),
     stackExists: (stackName) => withWorkspace(at, undefined, (ws) => stackExists(ws, at.backend, stackName)),
     listMounts: () => withWorkspace(at, undefined, (ws) => listMounts(ws, at.backend)),
+    listStacks: (prefix) => withWorkspace(at, undefined, (ws) => stackNames(ws, at.backend, prefix)),
     readSecretOutput: (stackName, name) => withWorkspace(at, undefined, (ws) => readSecretOutput(ws, at.backend, stackName, name)),
     files: (area, mount) => awsleaseFiles(at.backend, at.home, area, mount),
     async ready() {

@@ -183,11 +183,17 @@ export async function stackExists(ws: Workspace, backend: string, stackName: str
 
 /** The mounts in the backend: its control stacks (one listing, or `pulumi stack ls`). */
 export async function listMounts(ws: Workspace, backend: string): Promise<string[]> {
+  const names = await stackNames(ws, backend, "mount-");
+  return [...new Set(names.map(parseControlStackName).filter((m): m is string => !!m))].sort();
+}
+
+/** This project's stack names that start with prefix, from one listing of the backend where it can be read. */
+export async function stackNames(ws: Workspace, backend: string, prefix: string): Promise<string[]> {
   const backendFiles = await backendStore(backend);
   const names = backendFiles
     ? (await stackFiles(backendFiles).list()).map((f) => /^(.+)\.json(\.gz)?$/.exec(f.name)?.[1])
     : (await listStacks(ws)).map((s) => s.name);
-  return [...new Set(names.map((n) => (n ? parseControlStackName(n) : undefined)).filter((m): m is string => !!m))].sort();
+  return [...new Set(names.filter((n): n is string => !!n && n.startsWith(prefix)))].sort();
 }
 
 /**

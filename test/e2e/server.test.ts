@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ListUsersCommand, CreateUserCommand } from "@aws-sdk/client-iam";
+import { ListUsersCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { clients, moto, uniq, errorName } from "../support/aws";
-import { allowPolicy, cliRunner, ok, startServer, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, ok, rootClients, startServer, taggedUsers, userExists, type Runner } from "../support/cli";
 
 // node-vault has no type declarations; the calls used here are its documented API.
 const nodeVault = require("node-vault") as (opts: { endpoint: string; token?: string; apiVersion?: string }) => VaultClient;
@@ -267,6 +268,39 @@ describe("raw HTTP: Vault's status codes and error shapes", () => {
     expect(r.body.errors).toHaveLength(1);
     expect(r.body.errors[0]).toMatch(/iam:AttachUserPolicy/);
     expect(await taggedUsers({ mount, role: "broken" })).toEqual([]);
+  });
+});
+
+describe("static roles through node-vault", () => {
+  it("static-roles (POST, GET, LIST, DELETE) and static-creds; the schedule rotates a due key; ACLs apply", async () => {
+    const { iam } = rootClients();
+    const user = uniq("svc");
+    await iam.send(new CreateUserCommand({ UserName: user }));
+    await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: "whoami", PolicyDocument: allowPolicy(["sts:GetCallerIdentity"]) }));
+    expect(await failure(root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "10s" }))).toMatchObject({ status: 400, message: expect.stringMatching(/at least 1m/) });
+    await root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "1m" });
+    expect((await root.read(`${mount}/static-roles/svc`)).data).toMatchObject({ name: "svc", username: user, rotation_period: "1m" });
+    expect((await root.list(`${mount}/static-roles`)).data).toEqual({ keys: ["svc"] });
+    const first = await root.read(`${mount}/static-creds/svc`);
+    expect(first.lease_id).toBe("");
+    expect(first.data).toMatchObject({ access_key: expect.stringMatching(/^AKIA/), expiration: expect.any(String) });
+    const sts = (c: { access_key: string; secret_key: string }) => clients(c.access_key, c.secret_key).sts.send(new GetCallerIdentityCommand({}));
+    expect((await sts(first.data as never)).Arn).toMatch(new RegExp(`:user/${user}$`));
+    // A token scoped to creds/deploy may not read static creds.
+    expect(await failure(client(scopedToken).read(`${mount}/static-creds/svc`))).toMatchObject({ status: 403 });
+    // The server's schedule rotates it after its minute (no CLI, no sweep); the old key still works (retired).
+    const deadline = Date.now() + 120_000;
+    let next = first;
+    while (next.data!.access_key === first.data!.access_key) {
+      if (Date.now() > deadline) throw new Error("the static role was not rotated on schedule");
+      await new Promise((r) => setTimeout(r, 1_000));
+      next = await root.read(`${mount}/static-creds/svc`);
+    }
+    expect((await sts(next.data as never)).Arn).toMatch(new RegExp(`:user/${user}$`));
+    expect((await sts(first.data as never)).Arn).toMatch(new RegExp(`:user/${user}$`));
+    await root.delete(`${mount}/static-roles/svc`);
+    expect(await failure(root.list(`${mount}/static-roles`))).toMatchObject({ status: 404 });
+    expect(await failure(root.read(`${mount}/static-creds/svc`))).toMatchObject({ status: 404 });
   });
 });
 

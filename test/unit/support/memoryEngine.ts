@@ -11,7 +11,9 @@ import { validateEngineConfig, validateLease, validateRole, resolveTtl } from ".
 import { EngineError, StackLockedError } from "../../../provider/errors";
 import { controlStackName, leaseIdFor, leaseStackName, parseControlStackName, parseLeaseStackName } from "../../../provider/names";
 import { rulesOf } from "../../../provider/credentialTypes";
-import type { DesiredMount, Engine, LeaseProgram, LeaseRecord, LeaseStack, LeaseStore, MountState } from "../../../service/ports";
+import type { DesiredMount, Engine, LeaseProgram, LeaseRecord, LeaseStack, LeaseStore, MountState, StaticRoleProgram, StaticRoleRecord } from "../../../service/ports";
+import { validateStaticRole } from "../../../provider/validation";
+import { staticRoleDue } from "../../../provider/staticRole";
 import { leaseRecord } from "../../../service/leaseRecord";
 import { serviceContext, type ServiceContext } from "../../../service/context";
 import { directoryStore } from "../../../service/store/backendStore";
@@ -23,6 +25,8 @@ interface MemoryStack {
   lease?: IssuedLease;
   record?: LeaseRecord;
   credentials?: { accessKey: string; secretKey: string; sessionToken?: string; region: string };
+  staticRole?: StaticRoleRecord;
+  rotation?: string;
   lastUpdate: string;
   locked?: boolean;
 }
@@ -148,6 +152,34 @@ export class MemoryEngine implements Engine, LeaseStore {
     return { stackName, key: parsed.key, lastUpdate: stack.lastUpdate, record: stack.record, locked: stack.locked };
   }
 
+  /** The provider's static role create or update: a new key when created, asked, or due; a retired key dropped when due. */
+  async upStaticRole(stackName: string, program: StaticRoleProgram): Promise<StaticRoleRecord> {
+    this.run("upStaticRole", stackName);
+    const stack = this.stacks.get(stackName);
+    if (!stack) throw new EngineError(`no stack named ${stackName}`);
+    const settings = validateStaticRole(program.name, program.input);
+    const prev = stack.staticRole;
+    const key = () => `AKIA${randomBytes(8).toString("hex").toUpperCase()}`;
+    const due = prev ? staticRoleDue(prev, this.now()) : "rotate";
+    const rotate = !prev || program.rotation !== stack.rotation || due === "rotate";
+    const base = prev ?? { mount: program.mount.mount, name: settings.name, username: settings.username, userId: `AIDA-${settings.username}`, accessKey: "", rotatedAt: this.stamp() };
+    const next: StaticRoleRecord = rotate
+      ? { ...base, rotationPeriod: settings.rotationPeriod, accessKey: key(), retiredKey: prev?.accessKey, rotatedAt: this.stamp(), expiration: "" }
+      : { ...base, rotationPeriod: settings.rotationPeriod, retiredKey: due === "retire" ? undefined : prev!.retiredKey, expiration: "" };
+    if (!next.retiredKey) delete next.retiredKey;
+    if (program.rotation) next.rotation = program.rotation;
+    else delete next.rotation;
+    next.expiration = new Date(Date.parse(next.rotatedAt) + settings.rotationPeriod * 1000).toISOString();
+    stack.staticRole = next;
+    stack.rotation = program.rotation;
+    stack.lastUpdate = this.stamp();
+    return next;
+  }
+
+  async listStacks(prefix: string) {
+    return [...this.stacks.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
   async stackExists(stackName: string) {
     return this.stacks.has(stackName);
   }
@@ -157,7 +189,10 @@ export class MemoryEngine implements Engine, LeaseStore {
   }
 
   async readSecretOutput(stackName: string, name: string) {
-    return name === "credentials" ? this.stacks.get(stackName)?.credentials : undefined;
+    const stack = this.stacks.get(stackName);
+    if (name === "staticRole") return stack?.staticRole;
+    if (name === "credentials" && stack?.staticRole) return { accessKey: stack.staticRole.accessKey, secretKey: `secret-of-${stack.staticRole.accessKey}`, expiration: stack.staticRole.expiration };
+    return name === "credentials" ? stack?.credentials : undefined;
   }
 
   async ready() {}

@@ -279,7 +279,7 @@ describe("static roles through node-vault", () => {
     await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: "whoami", PolicyDocument: allowPolicy(["sts:GetCallerIdentity"]) }));
     expect(await failure(root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "10s" }))).toMatchObject({ status: 400, message: expect.stringMatching(/at least 1m/) });
     await root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "1m" });
-    expect((await root.read(`${mount}/static-roles/svc`)).data).toMatchObject({ name: "svc", username: user, rotation_period: "1m" });
+    expect((await root.read(`${mount}/static-roles/svc`)).data).toMatchObject({ name: "svc", username: user, rotation_period: "1m0s" });
     expect((await root.list(`${mount}/static-roles`)).data).toEqual({ keys: ["svc"] });
     const first = await root.read(`${mount}/static-creds/svc`);
     expect(first.lease_id).toBe("");

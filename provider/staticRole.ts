@@ -184,7 +184,8 @@ export const staticRoleOperations: pulumi.dynamic.ResourceProvider<StaticRoleInp
       if (userId === undefined || userId !== state.userId) return { id: "" };
       const keys = (await aws().accessKeysOf(clients, state.settings.username)).map((k) => k.AccessKeyId);
       const retiredKey = state.retiredKey && keys.includes(state.retiredKey) ? state.retiredKey : undefined;
-      return { id, props: { ...state, retiredKey, keyMissing: !keys.includes(state.accessKey) || undefined } };
+      // plain(): no undefined values (the engine's Struct cannot hold them).
+      return { id, props: outputsOf({ ...state, retiredKey, keyMissing: !keys.includes(state.accessKey) || undefined }) };
     });
   },
 

@@ -2,11 +2,12 @@
 // runs in a throwaway workspace, with stale stack locks broken (stackLocks.ts), and
 // every failure turned into one line (engineErrorLine). Table and mount reads, and new
 // lease stacks, go to the backend's files directly where they can (../store/).
-import type { IssuedLease, MountSettings } from "../../provider/types";
+import type { MountSettings } from "../../provider/types";
 import { EngineError } from "../../provider/errors";
 import { MOUNT_SETTINGS_ENV } from "../../provider/types";
 import { controlStackName, mountOfStack } from "../../provider/names";
-import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState, StaticRoleRecord } from "../ports";
+import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
+import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { destroyStack, engineErrorLine, initStack, listStacks, removeStack, runPulumi, upInline, withWorkspace, writeStackSettings, type EngineLocation, type Workspace } from "./automation";
 import { withLockRecovery } from "./stackLocks";
 import { engineSignal } from "./interrupts";
@@ -60,6 +61,16 @@ function settingsEnv(mount: MountSettings | undefined): Record<string, string> {
 
 export function pulumiEngine(at: EngineLocation): Engine {
   const engineOutput = at.debug ? (o: string) => process.stderr.write(o) : undefined;
+
+  /** `pulumi up` of an existing stack's inline program, which hands its result over as the engine resolves it. */
+  async function upWithResult<T>(stackName: string, program: (done: (result: T) => void) => PulumiFn, lock: LockPolicy | undefined, what: string): Promise<T> {
+    let result: T | undefined;
+    await withProvider(at, () =>
+      withWorkspace(at, program((r) => (result = r)), (ws) => onStack(ws, at, stackName, lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput }))),
+    );
+    if (result === undefined) throw new EngineError(`the update of stack ${stackName} finished without ${what}`);
+    return result;
+  }
   return {
     async readMount(mount) {
       const stackName = controlStackName(mount);
@@ -100,27 +111,9 @@ export function pulumiEngine(at: EngineLocation): Engine {
       await withWorkspace(at, undefined, (ws) => onStack(ws, at, stackName, undefined, () => initStack(ws, at, stackName)));
     },
 
-    async upLease(stackName, program, opts) {
-      let lease: IssuedLease | undefined;
-      await withProvider(at, () =>
-        withWorkspace(at, leaseProgram(program, (l) => (lease = l)), (ws) =>
-          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
-        ),
-      );
-      if (!lease) throw new EngineError("the lease stack update finished without a lease");
-      return lease;
-    },
+    upLease: (stackName, program, opts) => upWithResult(stackName, (done) => leaseProgram(program, done), opts.lock, "a lease"),
 
-    async upStaticRole(stackName, program, opts) {
-      let record: StaticRoleRecord | undefined;
-      await withProvider(at, () =>
-        withWorkspace(at, staticRoleProgram(program, (r) => (record = r)), (ws) =>
-          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
-        ),
-      );
-      if (!record) throw new EngineError("the static role's stack update finished without its record");
-      return record;
-    },
+    upStaticRole: (stackName, program, opts) => upWithResult(stackName, (done) => staticRoleProgram(program, done), opts.lock, "the static role's record"),
 
     async destroyStack(stackName, opts) {
       const env = settingsEnv(opts.mount);

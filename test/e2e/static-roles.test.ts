@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, ListAccessKeysCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { allowPolicy, cliRunner, configureMount, errorLines, ok, rootClients, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, configureMount, errorLines, filesContaining, ok, rootClients, type Runner } from "../support/cli";
 import { clients, errorName, uniq } from "../support/aws";
 
 let runner: Runner;
@@ -23,8 +23,13 @@ async function serviceUser(name = uniq("svc")): Promise<string> {
   return name;
 }
 
+/** Every secret key handed out, for the plaintext scan at the end. */
+const secrets: string[] = [];
+
 async function creds(name: string): Promise<Creds["data"]> {
-  return (JSON.parse(await ok(runner.run(["static-creds", name, "--format", "json"]))) as Creds).data;
+  const data = (JSON.parse(await ok(runner.run(["static-creds", name, "--format", "json"]))) as Creds).data;
+  if (!secrets.includes(data.secret_key)) secrets.push(data.secret_key);
+  return data;
 }
 
 /** The ARN the key authenticates as, or the error's name (e.g. InvalidClientTokenId). */
@@ -179,5 +184,10 @@ describe("static roles", () => {
     // Deleting the role does not touch the new user's key either.
     await ok(runner.run(["static-role", "delete", "gone"]));
     expect(await keysOf(gone)).toEqual([foreign]);
+  });
+
+  it("no secret key handed out is in plaintext anywhere under AWSLEASE_HOME (state, history, logs)", () => {
+    expect(secrets.length).toBeGreaterThanOrEqual(8);
+    expect(filesContaining(runner.home, secrets)).toEqual([]);
   });
 });

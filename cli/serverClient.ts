@@ -154,9 +154,28 @@ export class ServerClient {
     return this.call("GET", `${mount}/roles/${encodeURIComponent(name)}`);
   }
 
-  async listRoles(mount: string): Promise<string[]> {
+  listRoles(mount: string): Promise<string[]> {
+    return this.listKeys(`${mount}/roles`);
+  }
+
+  readStaticRole(mount: string, name: string): Promise<VaultBody | undefined> {
+    return this.call("GET", `${mount}/static-roles/${encodeURIComponent(name)}`);
+  }
+
+  listStaticRoles(mount: string): Promise<string[]> {
+    return this.listKeys(`${mount}/static-roles`);
+  }
+
+  /** static-creds/:name: the current key and its next rotation (no lease). */
+  async staticCreds(mount: string, name: string): Promise<{ accessKey: string; secretKey: string; expiration: string }> {
+    const data = (await this.call("GET", `${mount}/static-creds/${encodeURIComponent(name)}`))?.data ?? {};
+    return { accessKey: String(data.access_key ?? ""), secretKey: String(data.secret_key ?? ""), expiration: String(data.expiration ?? "") };
+  }
+
+  /** A LIST; Vault answers an empty one with 404. */
+  private async listKeys(path: string): Promise<string[]> {
     try {
-      return ((await this.call("GET", `${mount}/roles?list=true`))?.data?.keys as string[]) ?? [];
+      return ((await this.call("GET", `${path}?list=true`))?.data?.keys as string[]) ?? [];
     } catch (err) {
       if (err instanceof ValidationError && /not found/.test(err.message)) return [];
       throw err;

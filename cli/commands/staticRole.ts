@@ -2,7 +2,7 @@
 // Vault's static-roles/:name and static-creds/:name (see service/staticRoles.ts).
 import type { CommandModule, Argv, Options } from "yargs";
 import { STATIC_ROLE_FIELDS } from "../../provider/roleFields";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, formatOption, print, remote, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
 import { ISSUE_FORMATS, LIST_FORMATS } from "../output";
 import type { StaticRoleInput } from "../../provider/validation";
@@ -36,9 +36,13 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
   describe: "Show a static role (not its secret key: see static-creds)",
   builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<NameArgs>,
   handler: async (argv) => {
-    localOnly("static-role read");
-    const { readStaticRole, vaultStaticRoleView } = await import("../../service/staticRoles");
     const { formatKeyValues } = await import("../output");
+    const server = remote();
+    if (server) {
+      print(formatKeyValues((await server.readStaticRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as "table" | "json"));
+      return;
+    }
+    const { readStaticRole, vaultStaticRoleView } = await import("../../service/staticRoles");
     const record = await readStaticRole(context(argv), argv.name);
     const view = { ...vaultStaticRoleView(record), access_key: record.accessKey, rotated_at: record.rotatedAt, next_rotation: record.expiration, retired_key: record.retiredKey ?? null };
     print(formatKeyValues(view, argv.format as "table" | "json"));
@@ -50,10 +54,10 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
   describe: "List the mount's static roles",
   builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<GlobalArgs & { format: string }>,
   handler: async (argv) => {
-    localOnly("static-role list");
-    const { listStaticRoles } = await import("../../service/staticRoles");
     const { formatNameList } = await import("../output");
-    print(formatNameList(await listStaticRoles(context(argv)), argv.format as "table" | "json", "Keys"));
+    const server = remote();
+    const names = server ? await server.listStaticRoles(context(argv).mount) : await (await import("../../service/staticRoles")).listStaticRoles(context(argv));
+    print(formatNameList(names, argv.format as "table" | "json", "Keys"));
   },
 };
 
@@ -125,10 +129,9 @@ export const staticCredsCommand: CommandModule<GlobalArgs, CredsArgs> = {
       .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
       .example('eval "$($0 static-creds deployer --format env)"', "") as Argv<CredsArgs>,
   handler: async (argv) => {
-    localOnly("static-creds");
-    const { staticCreds } = await import("../../service/staticRoles");
     const output = await import("../output");
-    const creds = await staticCreds(context(argv), argv.name);
+    const server = remote();
+    const creds = server ? await server.staticCreds(context(argv).mount, argv.name) : await (await import("../../service/staticRoles")).staticCreds(context(argv), argv.name);
     print(output.formatStaticCreds(creds, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile }));
   },
 };

@@ -288,6 +288,20 @@ describe("static roles through node-vault", () => {
     expect((await sts(first.data as never)).Arn).toMatch(new RegExp(`:user/${user}$`));
     // A token scoped to creds/deploy may not read static creds.
     expect(await failure(client(scopedToken).read(`${mount}/static-creds/svc`))).toMatchObject({ status: 403 });
+    // The CLI through the server, with a token allowed just this role's creds and no passphrase.
+    await root.write("sys/policies/acl/svc-creds", { policy: JSON.stringify({ path: { [`${mount}/static-creds/svc`]: { capabilities: ["read"] } } }) });
+    // A fresh client: node-vault takes the token a create answers as its own.
+    const token = (await client(rootToken).tokenCreate({ policies: ["svc-creds"], ttl: "1h" })).auth!.client_token;
+    const ci = cliRunner({ mount, env: { AWSLEASE_ADDR: addr, AWSLEASE_TOKEN: token } });
+    try {
+      const viaCli = JSON.parse(await ok(ci.run(["static-creds", "svc", "--format", "json"], { env: { PULUMI_CONFIG_PASSPHRASE: undefined } })));
+      expect(viaCli.data).toEqual(first.data);
+      const refused = await ci.run(["static-role", "read", "svc"], { env: { PULUMI_CONFIG_PASSPHRASE: undefined } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/permission denied/);
+    } finally {
+      ci.cleanup();
+    }
     // The server's schedule rotates it after its minute (no CLI, no sweep); the old key still works (retired).
     const deadline = Date.now() + 120_000;
     let next = first;

@@ -38,6 +38,7 @@ export function buildCli(args: string[]) {
     .command(leaseCommand)
     .command(sweepCommand)
     .command(serverCommand)
+    .completion("completion", "Print a bash or zsh completion script (add `source <(awslease completion)` to ~/.bashrc or ~/.zshrc)")
     .demandCommand(1, "name a command")
     .recommendCommands()
     .strict()
@@ -55,13 +56,19 @@ export function buildCli(args: string[]) {
 /**
  * `--ttl -1h` would be read as the flags -1 and -h (help, exit 0). A value that looks
  * like a negative number is joined to its flag (`--ttl=-1h`), so the rules see it and
- * reject it. Nothing after `--` (exec's command) is touched.
+ * reject it. Vault's single-dash `-field` becomes `--field`. Nothing after `--` (exec's
+ * command) is touched.
  */
 export function joinNegativeValues(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") return [...out, ...args.slice(i)];
+    // Vault's single-dash -field (yargs would read -f -i -e -l -d).
+    if (arg === "-field" || arg.startsWith("-field=")) {
+      out.push(`-${arg}`);
+      continue;
+    }
     const next = args[i + 1];
     if (/^--[a-z][a-z-]*$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
       out.push(`${arg}=${next}`);

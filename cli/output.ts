@@ -4,6 +4,7 @@
 // diagnostics are the CLI's business and go to stderr, never through here.
 
 import { randomUUID } from "node:crypto";
+import { ValidationError } from "../provider/errors";
 import * as nodeFs from "node:fs";
 import { formatDuration } from "../provider/duration";
 import type { IssuedLease } from "../provider/types";
@@ -33,7 +34,7 @@ export const DEFAULT_INI_PROFILE = "awslease";
 export function formatIssued(
   lease: LeaseView,
   format: Exclude<IssueFormat, "github">,
-  opts: { profile?: string } = {},
+  opts: { profile?: string; shell?: Shell } = {},
 ): string {
   switch (format) {
     case "json":
@@ -41,7 +42,7 @@ export function formatIssued(
     case "credential-process":
       return credentialProcessJson(lease);
     case "env":
-      return shellExports(lease);
+      return shellExports(lease, opts.shell);
     case "dotenv":
       return dotenvLines(lease);
     case "ini":
@@ -54,22 +55,26 @@ export function formatIssued(
 }
 
 /** A static role's key (static-creds): Vault's JSON and table; the shell and file formats as `issue` writes them. */
+/** Vault's static-creds answer: no lease. */
+export function staticCredsBody(creds: { accessKey: string; secretKey: string; expiration: string }): Record<string, unknown> {
+  return { lease_id: "", lease_duration: 0, renewable: false, data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration }, warnings: null };
+}
+
 export function formatStaticCreds(
   creds: { accessKey: string; secretKey: string; expiration: string; region?: string },
   format: Exclude<IssueFormat, "github">,
-  opts: { profile?: string } = {},
+  opts: { profile?: string; shell?: Shell } = {},
 ): string {
   const data = { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
-  // Vault: static credentials have no lease.
-  if (format === "json") return `${JSON.stringify({ lease_id: "", lease_duration: 0, renewable: false, data, warnings: null }, null, 2)}\n`;
+  if (format === "json") return `${JSON.stringify(staticCredsBody(creds), null, 2)}\n`;
   if (format === "table") return keyValueTable(Object.entries(data));
   const view: LeaseView = { leaseId: "", credentialType: "iam_user", accessKey: creds.accessKey, secretKey: creds.secretKey, issuedAt: "", expiresAt: creds.expiration, leaseDuration: 0, renewable: false, warnings: [], region: creds.region };
   return formatIssued(view, format, opts);
 }
 
 // Vault's api.Secret shape (`vault read -format=json aws/creds/ROLE`) plus expires_at.
-function vaultJson(lease: LeaseView): string {
-  const body = {
+export function vaultSecretBody(lease: LeaseView): Record<string, unknown> {
+  return {
     lease_id: lease.leaseId,
     lease_duration: lease.leaseDuration,
     renewable: lease.renewable,
@@ -77,7 +82,24 @@ function vaultJson(lease: LeaseView): string {
     data: vaultSecretData(lease),
     warnings: [...lease.warnings],
   };
-  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+function vaultJson(lease: LeaseView): string {
+  return `${JSON.stringify(vaultSecretBody(lease), null, 2)}\n`;
+}
+
+/**
+ * `--field NAME` (Vault's `-field=`): one value of an answer, raw: a string as it is,
+ * anything else as JSON. Looked up at the top and then under `data`, as Vault does.
+ */
+export function formatField(body: Record<string, unknown>, field: string): string {
+  const data = (typeof body.data === "object" && body.data !== null ? body.data : {}) as Record<string, unknown>;
+  const value = field in body && field !== "data" ? body[field] : data[field];
+  if (value === undefined) {
+    const known = [...Object.keys(body).filter((k) => k !== "data"), ...Object.keys(data)];
+    throw new ValidationError([{ field: "--field", reason: `no field "${field}" here (fields: ${[...new Set(known)].sort().join(", ")})` }]);
+  }
+  return `${typeof value === "string" ? value : JSON.stringify(value)}\n`;
 }
 
 // The SDKs' credential_process contract; SessionToken is omitted when absent, as aws-vault does.
@@ -112,10 +134,24 @@ export function shellQuote(value: string): string {
 // `eval "$(awslease issue ... --format env)"`. A stale token in the caller's shell would
 // be sent with new static iam_user keys and break them, so the absent token is unset.
 // AWS_SECURITY_TOKEN is always unset: botocore reads it before AWS_SESSION_TOKEN.
-function shellExports(lease: LeaseView): string {
-  const lines = credentialVariables(lease).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
-  if (!lease.sessionToken) lines.push("unset AWS_SESSION_TOKEN");
-  lines.push("unset AWS_SECURITY_TOKEN");
+/** The shells `--format env` writes for (`--shell`). */
+export type Shell = "posix" | "fish" | "powershell";
+export const SHELLS: readonly Shell[] = ["posix", "fish", "powershell"];
+
+/** How each shell sets and clears a variable, with its own literal quoting. */
+const SHELL_SYNTAX: Record<Shell, { set: (name: string, value: string) => string; unset: (name: string) => string }> = {
+  posix: { set: (n, v) => `export ${n}=${shellQuote(v)}`, unset: (n) => `unset ${n}` },
+  // fish: inside '...' only \\ and \' are escapes.
+  fish: { set: (n, v) => `set -gx ${n} '${v.replace(/[\\']/g, (c) => `\\${c}`)}'`, unset: (n) => `set -e ${n}` },
+  // PowerShell: inside '...' a ' is written ''.
+  powershell: { set: (n, v) => `$Env:${n} = '${v.replace(/'/g, "''")}'`, unset: (n) => `Remove-Item Env:${n} -ErrorAction SilentlyContinue` },
+};
+
+function shellExports(lease: LeaseView, shell: Shell = "posix"): string {
+  const syntax = SHELL_SYNTAX[shell];
+  const lines = credentialVariables(lease).map(([name, value]) => syntax.set(name, value));
+  if (!lease.sessionToken) lines.push(syntax.unset("AWS_SESSION_TOKEN"));
+  lines.push(syntax.unset("AWS_SECURITY_TOKEN"));
   return `${lines.join("\n")}\n`;
 }
 
@@ -324,8 +360,9 @@ export function remainingSeconds(row: Pick<LeaseSummary, "expiresAt" | "expired"
 }
 
 /** `lease lookup`, with Vault's keys (id, issue_time, expire_time, ttl in seconds, renewable) plus ours. */
-export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = new Date()): string {
-  const body = {
+/** `lease lookup`'s answer (Vault's sys/leases/lookup data plus awslease's facts). */
+export function lookupBody(row: LeaseSummary, now: Date = new Date()): Record<string, unknown> {
+  return {
     id: row.leaseId,
     issue_time: row.issuedAt,
     expire_time: row.expiresAt,
@@ -339,6 +376,10 @@ export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = 
     arn: row.arn ?? null,
     expired: row.expired,
   };
+}
+
+export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = new Date()): string {
+  const body = lookupBody(row, now);
   if (format === "json") return `${JSON.stringify(body, null, 2)}\n`;
   assertListFormat(format);
   return keyValueTable(Object.entries(body).map(([key, value]) => [key, displayValue(value)]));

@@ -8,6 +8,7 @@
 #   4. moto server (pip install 'moto[server]' when missing)
 #   5. the AWS CLI v1 (pip install awscli when missing), for the credential_process tests
 #   6. Chromium (apt-get install chromium when missing), for the web UI's browser tests
+#   7. fish (apt-get install fish when missing), to run `--format env --shell fish` output
 set -euo pipefail
 source "$(dirname "$0")/tools-env.sh"
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -82,5 +83,13 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   $sudo_cmd apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium >&2
+fi
+# 7. fish, whose `source` the env output for fish is tested with
+if ! command -v fish >/dev/null 2>&1; then
+  say "installing fish with apt-get"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends fish >&2
 fi
 say "ready: node $(node --version), pulumi $("$pulumi_bin/pulumi" version), moto $(python3 -c 'import moto; print(moto.__version__)')"

@@ -33,13 +33,22 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith("\n") || text === "" ? text : `${text}\n`);
 }
 
-export const formatOption = (choices: readonly string[], defaultFormat = "table") =>
-  ({
+/** `--format`; AWSLEASE_FORMAT sets the default where it is one of the command's formats (as VAULT_FORMAT). */
+export const formatOption = (choices: readonly string[], defaultFormat = "table") => {
+  const fromEnv = process.env.AWSLEASE_FORMAT;
+  return {
     type: "string",
     choices: [...choices],
-    default: defaultFormat,
-    describe: "Output format",
-  }) as const;
+    default: fromEnv && choices.includes(fromEnv) ? fromEnv : defaultFormat,
+    describe: "Output format [env AWSLEASE_FORMAT]",
+  } as const;
+};
+
+/** `--field NAME` (also `-field NAME`, as Vault writes it): one value, raw. */
+export const fieldOption = { type: "string", describe: "Print only this field's value, raw (as `vault read -field=`)" } as const;
+
+/** `--shell` for `--format env`. */
+export const shellOption = { type: "string", choices: ["posix", "fish", "powershell"], default: "posix", describe: "The shell --format env writes for" } as const;
 
 const READ_ERRORS: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", EISDIR: "is a directory" };
 

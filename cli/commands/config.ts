@@ -1,6 +1,6 @@
 // `awslease config write|read|rotate-root`: Vault's config/root and config/lease.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, type GlobalArgs } from "./common";
+import { context, fieldOption, formatOption, print, type GlobalArgs } from "./common";
 import { LIST_FORMATS } from "../output";
 import { readStdinSecret } from "./secretInput";
 import { localOnly } from "../serverClient";
@@ -41,18 +41,20 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
 
 interface ReadArgs extends GlobalArgs {
   format: string;
+  field?: string;
 }
 
 const read: CommandModule<GlobalArgs, ReadArgs> = {
   command: "read",
   describe: "Show the mount's config (never the secret key)",
-  builder: (y) => y.option("format", formatOption(LIST_FORMATS)) as Argv<ReadArgs>,
+  builder: (y) => y.option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<ReadArgs>,
   handler: async (argv) => {
     localOnly("config read");
     const { requireMount, configView } = await import("../../service/mounts");
-    const { formatKeyValues } = await import("../output");
+    const { formatField, formatKeyValues } = await import("../output");
     const { config } = await requireMount(context(argv));
-    print(formatKeyValues(configView(config), argv.format as "table" | "json"));
+    const view = configView(config);
+    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as "table" | "json"));
   },
 };
 

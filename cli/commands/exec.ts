@@ -63,6 +63,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
   describe: "Run a command with fresh credentials, then revoke them",
   builder: (y) =>
     issueOptions(y)
+      .usage("$0 exec <role> [options] -- <command> [args...]\n\nRun a command with fresh credentials, then revoke them")
       .parserConfiguration({ "populate--": true })
       .example("$0 exec deploy --ttl 15m -- aws s3 ls", "") as Argv<IssueArgs & { "--"?: string[]; _: (string | number)[] }>,
   handler: async (argv) => {

@@ -1,6 +1,6 @@
 // `awslease issue ROLE`: one `pulumi up` of a new lease stack; prints the credentials.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, print, remote, revokeOne, type GlobalArgs } from "./common";
+import { context, fieldOption, formatOption, print, remote, revokeOne, shellOption, type GlobalArgs } from "./common";
 import type { LeaseInput } from "../../provider/validation";
 import type { IssueResult } from "../../service/leases";
 import { ISSUE_FORMATS } from "../output";
@@ -107,7 +107,7 @@ function checkOutputOptions(format: string, profile: string | undefined, output:
   }
 }
 
-type IssueCommandArgs = IssueArgs & ReuseArgs & { format: string; profile?: string; reuse?: boolean };
+type IssueCommandArgs = IssueArgs & ReuseArgs & { format: string; profile?: string; reuse?: boolean; field?: string; shell: string };
 
 export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
   command: "issue <role>",
@@ -116,6 +116,8 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
     reuseOptions(issueOptions(y))
       .option("format", formatOption(ISSUE_FORMATS))
       .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
+      .option("shell", shellOption)
+      .option("field", fieldOption)
       .option("reuse", { type: "boolean", describe: "Hand out a live lease of this role (and --session) issued with --reuse, if it has more than --refresh-window left" })
       .check((a) => {
         for (const flag of ["session", "refresh-window"] as const) {
@@ -124,6 +126,7 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
         return true;
       })
       .example("$0 issue deploy --ttl 15m --format json", "")
+      .example("$0 issue deploy --format env --shell fish | source", "fish (or --shell powershell | Invoke-Expression)")
       .example('eval "$($0 issue deploy --format env)"', "Credentials into this shell")
       .example("$0 issue deploy --format github", "In GitHub Actions: mask, then export to $GITHUB_ENV")
       .example("$0 issue deploy --reuse --session laptop --format env", "The same lease on every call until 15m before its expiry") as Argv<IssueCommandArgs>,
@@ -133,12 +136,13 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
     checkOutputOptions(format, argv.profile, output);
     // table prints a WARNING! block and github ::warning:: lines; the others keep stdout machine-readable.
     const { lease, region, reused } = await issueFromArgs(argv, {
-      warningsInOutput: format === "table" || format === "github",
+      warningsInOutput: argv.field === undefined && (format === "table" || format === "github"),
       reuse: argv.reuse ? "cli" : undefined,
     });
     const view = { ...lease, region };
     try {
-      print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile }));
+      if (argv.field !== undefined) print(output.formatField(output.vaultSecretBody(view), argv.field));
+      else print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile, shell: argv.shell as import("../output").Shell }));
     } catch (err) {
       // Credentials nobody received must not stay valid: revoke before reporting
       // (not a reused lease: others hold it).

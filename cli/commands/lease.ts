@@ -1,6 +1,6 @@
 // `awslease lease list|lookup|renew|revoke`: Vault's lease commands over the lease table.
 import type { CommandModule, Argv } from "yargs";
-import { context, formatOption, parallelFlag, parallelOption, print, remote, revokeOne, type GlobalArgs } from "./common";
+import { context, fieldOption, formatOption, parallelFlag, parallelOption, print, remote, revokeOne, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
 import { LIST_FORMATS } from "../output";
 import { ValidationError } from "../../provider/errors";
@@ -58,13 +58,14 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
 
 type IdArgs = GlobalArgs & { "lease-id": string; format: string };
 
-const lookup: CommandModule<GlobalArgs, IdArgs> = {
+const lookup: CommandModule<GlobalArgs, IdArgs & { field?: string }> = {
   command: "lookup <lease-id>",
   describe: "Show one lease",
-  builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<IdArgs>,
+  builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<IdArgs & { field?: string }>,
   handler: async (argv) => {
-    const { formatLookup } = await import("../output");
-    print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as "table" | "json"));
+    const { formatField, formatLookup, lookupBody } = await import("../output");
+    const row = await lookupOne(argv, argv["lease-id"]);
+    print(argv.field !== undefined ? formatField(lookupBody(row), argv.field) : formatLookup(row, argv.format as "table" | "json"));
   },
 };
 

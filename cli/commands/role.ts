@@ -2,7 +2,7 @@
 import type { CommandModule, Argv, Options } from "yargs";
 import { ROLE_FIELDS, vaultRoleView } from "../../provider/roleFields";
 import { CREDENTIAL_TYPES } from "../../provider/types";
-import { context, formatOption, print, readInputFile, remote, type GlobalArgs } from "./common";
+import { context, fieldOption, formatOption, print, readInputFile, remote, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
 import { LIST_FORMATS } from "../output";
 import type { RoleInput } from "../../provider/validation";
@@ -52,6 +52,7 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
 interface NameArgs extends GlobalArgs {
   name: string;
   format: string;
+  field?: string;
 }
 
 /** The `role write` flags, from ROLE_FIELDS. */
@@ -84,17 +85,14 @@ function roleInputFromFlags(
 const read: CommandModule<GlobalArgs, NameArgs> = {
   command: "read <name>",
   describe: "Show a role",
-  builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)) as Argv<NameArgs>,
+  builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<NameArgs>,
   handler: async (argv) => {
-    const { formatKeyValues } = await import("../output");
+    const { formatField, formatKeyValues } = await import("../output");
     const server = remote();
-    if (server) {
-      print(formatKeyValues((await server.readRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as "table" | "json"));
-      return;
-    }
-    const { readRole } = await import("../../service/mounts");
-    const role = await readRole(context(argv), argv.name);
-    print(formatKeyValues(vaultRoleView(role.settings), argv.format as "table" | "json"));
+    const view = server
+      ? ((await server.readRole(context(argv).mount, argv.name))?.data ?? {})
+      : vaultRoleView((await (await import("../../service/mounts")).readRole(context(argv), argv.name)).settings);
+    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as "table" | "json"));
   },
 };
 

@@ -2,7 +2,7 @@
 // Vault's static-roles/:name and static-creds/:name (see service/staticRoles.ts).
 import type { CommandModule, Argv, Options } from "yargs";
 import { STATIC_ROLE_FIELDS } from "../../provider/roleFields";
-import { context, formatOption, print, remote, type GlobalArgs } from "./common";
+import { context, fieldOption, formatOption, print, remote, shellOption, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
 import { ISSUE_FORMATS, LIST_FORMATS } from "../output";
 import type { StaticRoleInput } from "../../provider/validation";
@@ -117,7 +117,7 @@ export const staticRoleCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: () => {},
 };
 
-type CredsArgs = GlobalArgs & { name: string; format: string; profile?: string };
+type CredsArgs = GlobalArgs & { name: string; format: string; profile?: string; field?: string; shell: string };
 
 export const staticCredsCommand: CommandModule<GlobalArgs, CredsArgs> = {
   command: "static-creds <name>",
@@ -127,11 +127,14 @@ export const staticCredsCommand: CommandModule<GlobalArgs, CredsArgs> = {
       .positional("name", { type: "string", demandOption: true })
       .option("format", formatOption(ISSUE_FORMATS.filter((f) => f !== "github")))
       .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
+      .option("shell", shellOption)
+      .option("field", fieldOption)
       .example('eval "$($0 static-creds deployer --format env)"', "") as Argv<CredsArgs>,
   handler: async (argv) => {
     const output = await import("../output");
     const server = remote();
     const creds = server ? await server.staticCreds(context(argv).mount, argv.name) : await (await import("../../service/staticRoles")).staticCreds(context(argv), argv.name);
-    print(output.formatStaticCreds(creds, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile }));
+    if (argv.field !== undefined) print(output.formatField(output.staticCredsBody(creds), argv.field));
+    else print(output.formatStaticCreds(creds, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile, shell: argv.shell as import("../output").Shell }));
   },
 };

@@ -8,13 +8,13 @@ afterAll(() => runner.cleanup());
 
 /** Each command (as argv) and flags its --help must list. */
 const HELP: Array<[string[], string[]]> = [
-  [[], ["config", "role", "issue", "exec", "credential-process", "lease", "sweep", "server", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
+  [[], ["config", "role", "static-role", "static-creds", "issue", "exec", "credential-process", "lease", "sweep", "server", "completion", "--mount", "--backend", "--home", "--secrets-provider", "--quiet", "--debug"]],
   [["config"], ["write", "read", "rotate-root"]],
   [
     ["config", "write"],
     ["--access-key", "--secret-key", "--secret-key-stdin", "--region", "--iam-endpoint", "--sts-endpoint", "--sts-region", "--max-retries", "--username-template", "--lease", "--lease-max"],
   ],
-  [["config", "read"], ["--format"]],
+  [["config", "read"], ["--format", "--field"]],
   [["config", "rotate-root"], ["--mount"]],
   [["role"], ["write", "read", "list", "delete"]],
   [
@@ -37,20 +37,24 @@ const HELP: Array<[string[], string[]]> = [
       "--external-id",
     ],
   ],
-  [["role", "read"], ["--format"]],
+  [["role", "read"], ["--format", "--field"]],
+  [["static-role"], ["write", "read", "list", "delete", "rotate"]],
+  [["static-role", "write"], ["--username", "--rotation-period"]],
+  [["static-role", "rotate"], ["--due", "--format"]],
+  [["static-creds"], ["--format", "credential-process", "--shell", "--field", "--profile"]],
   [["role", "list"], ["--format"]],
   [["role", "delete"], ["--mount"]],
-  [["issue"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait", "--format", "credential-process", "github", "dotenv", "ini", "--reuse", "--session", "--refresh-window"]],
+  [["issue"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait", "--format", "credential-process", "github", "dotenv", "ini", "--reuse", "--session", "--refresh-window", "--shell", "--field"]],
   [["credential-process"], ["--ttl", "--session", "--refresh-window", "--no-wait", "credential_process"]],
-  [["exec"], ["--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait"]],
+  [["exec"], ["-- <command> [args...]", "--ttl", "--role-arn", "--role-session-name", "--mfa-code", "--no-wait"]],
   [["lease"], ["list", "lookup", "renew", "revoke", "log"]],
   [["lease", "log"], ["--prefix", "--format"]],
   [["lease", "list"], ["--prefix", "--expired", "--format"]],
-  [["lease", "lookup"], ["--format"]],
+  [["lease", "lookup"], ["--format", "--field"]],
   [["lease", "renew"], ["--increment"]],
   [["lease", "revoke"], ["--prefix", "--ignore-missing", "--parallel", "--break-lock"]],
   [["sweep"], ["--dry-run", "--min-age", "--parallel"]],
-  [["server"], ["--listen", "--tls-cert", "--tls-key", "--insecure-no-tls", "--audit-log", "--max-concurrent-issues", "--max-queued", "--shutdown-grace", "--expiration-rescan", "--sweep-interval"]],
+  [["server"], ["--listen", "--tls-cert", "--tls-key", "--insecure-no-tls", "--audit-log", "--max-concurrent-issues", "--max-queued", "--shutdown-grace", "--expiration-rescan", "--sweep-interval", "--warm-provider"]],
 ];
 
 describe("awslease --help", () => {
@@ -60,6 +64,27 @@ describe("awslease --help", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^awslease ${command.join(" ")}`.trim()));
     for (const flag of flags) expect(r.stdout).toContain(flag);
+  });
+
+  it("completion prints yargs' bash/zsh script; the completions it asks for name the commands", async () => {
+    const r = await runner.run(["completion"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("###-begin-awslease-completions-###");
+    const words = await runner.run(["--get-yargs-completions", "static"]);
+    expect(words.stdout.split("\n")).toEqual(expect.arrayContaining(["static-role", "static-creds", "issue"]));
+  });
+
+  it("AWSLEASE_FORMAT sets the default --format where the command has it", async () => {
+    const json = await runner.run(["role", "list", "--help"], { env: { AWSLEASE_FORMAT: "json" } });
+    expect(json.stdout).toMatch(/--format[^\n]*\n?[^\n]*\[default: "json"\]/);
+    // Not one of lease list's formats: its own default stays.
+    const env = await runner.run(["lease", "list", "--help"], { env: { AWSLEASE_FORMAT: "env" } });
+    expect(env.stdout).toMatch(/--format[^\n]*\n?[^\n]*\[default: "table"\]/);
+  });
+
+  it("Vault's single-dash -field is read as --field (not as -f -i -e -l -d)", async () => {
+    const r = await runner.run(["lease", "lookup", "not-a-lease-id", "-field", "ttl"]);
+    expectOneLineError(r, 1, /lease_id.*not-a-lease-id/);
   });
 
   it("--version prints the package version", async () => {

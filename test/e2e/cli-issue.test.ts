@@ -403,6 +403,24 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
+describe("--field (Vault's -field=): one value, raw", () => {
+  it("issue, lease lookup and config read print just the field; an unknown field revokes what it issued", async () => {
+    const id = (await issue(["dev", "--field", "lease_id", "--no-wait", "--quiet"])).stdout;
+    expect(id).toMatch(/^aws\/creds\/dev\/[A-Za-z0-9]{24}\n$/);
+    const leaseId = id.trim();
+    remember(leaseId);
+    const ttl = await ok(runner.run(["lease", "lookup", leaseId, "-field", "ttl"]));
+    expect(Number(ttl.trim())).toBeGreaterThan(0);
+    expect(await ok(runner.run(["config", "read", "-field=region"]))).toBe(`${moto().region}\n`);
+    expect(await ok(runner.run(["role", "read", "dev", "--field", "credential_type"]))).toBe("iam_user\n");
+    const before = JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"]))).length;
+    const bad = await runner.run(["issue", "dev", "--field", "nope", "--no-wait", "--quiet"]);
+    expect(bad.code).toBe(1);
+    expect(errorLines(bad.stderr)).toEqual([expect.stringMatching(/--field: no field "nope" here \(fields: .*access_key/)]);
+    expect(JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"])))).toHaveLength(before);
+  });
+});
+
 describe("exit codes and nothing left behind", () => {
   it("unknown role: exit 1, one line naming it", async () => {
     const r = await runner.run(["issue", "nope", "--format", "json"]);

@@ -71,6 +71,7 @@ describe("static roles", () => {
     expect(JSON.parse(await ok(runner.run(["static-role", "list", "--format", "json"])))).toEqual(["svc"]);
     // The shell formats carry the same key.
     expect(await ok(runner.run(["static-creds", "svc", "--format", "env"]))).toContain(`export AWS_ACCESS_KEY_ID='${first.access_key}'`);
+    expect(await ok(runner.run(["static-creds", "svc", "-field", "secret_key"]))).toBe(`${first.secret_key}\n`);
     const cp = JSON.parse(await ok(runner.run(["static-creds", "svc", "--format", "credential-process"])));
     expect(cp).toMatchObject({ Version: 1, AccessKeyId: first.access_key, Expiration: first.expiration });
   });

@@ -7,7 +7,11 @@ import type { LeaseSummary } from "../../service/leaseRecord";
 import {
   type LeaseView,
   dotenvQuote,
+  formatField,
   formatIssued,
+  formatStaticCreds,
+  staticCredsBody,
+  vaultSecretBody,
   formatKeyValues,
   formatLeaseList,
   formatLookup,
@@ -625,3 +629,41 @@ describe("formatNameList", () => {
   });
 });
 
+
+describe("env for fish and PowerShell (--shell)", () => {
+  it("fish: sourced by the real fish, every variable comes back exactly, a stale session token is erased", () => {
+    const file = join(dir, "lease.fish");
+    writeFileSync(file, formatIssued(iamLease({ secretKey: NASTY_SECRET, region: "eu-west-1" }), "env", { shell: "fish" }));
+    const out = execFileSync("fish", ["--no-config", "-c", 'set -gx AWS_SESSION_TOKEN stale; source $argv[1]; printf "%s\\n" $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_REGION; set -q AWS_SESSION_TOKEN; and echo token-set; or echo token-unset', file], { encoding: "utf8" });
+    expect(out.split("\n").slice(0, 4)).toEqual(["AKIAEXAMPLEKEY123456", NASTY_SECRET, "eu-west-1", "token-unset"]);
+  });
+
+  it("PowerShell: single-quoted literals with ' doubled, and the stale token removed", () => {
+    const text = formatIssued(iamLease({ secretKey: "a'b$c`d" }), "env", { shell: "powershell" });
+    expect(text).toContain("$Env:AWS_SECRET_ACCESS_KEY = 'a''b$c`d'\n");
+    expect(text).toContain("Remove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n");
+    expect(formatIssued(stsLease(), "env", { shell: "powershell" })).toContain(`$Env:AWS_SESSION_TOKEN = '${TOKEN}'`);
+  });
+
+  it("static-creds use the same formats (Vault's JSON has no lease)", () => {
+    const creds = { accessKey: "AKIASTATIC", secretKey: NASTY_SECRET, expiration: "2026-12-03T00:00:00Z" };
+    expect(JSON.parse(formatStaticCreds(creds, "json"))).toEqual({ lease_id: "", lease_duration: 0, renewable: false, data: { access_key: "AKIASTATIC", secret_key: NASTY_SECRET, expiration: creds.expiration }, warnings: null });
+    expect(formatStaticCreds(creds, "env", { shell: "fish" })).toContain("set -gx AWS_ACCESS_KEY_ID 'AKIASTATIC'");
+    expect(staticCredsBody(creds)).toMatchObject({ data: { access_key: "AKIASTATIC" } });
+  });
+});
+
+describe("--field (Vault's -field=)", () => {
+  it("prints a top-level or data value raw, anything not a string as JSON", () => {
+    const body = vaultSecretBody(stsLease());
+    expect(formatField(body, "access_key")).toBe("ASIAEXAMPLEKEY123456\n");
+    expect(formatField(body, "lease_duration")).toBe("3600\n");
+    expect(formatField(body, "renewable")).toBe("false\n");
+    expect(formatField(body, "security_token")).toBe(`${TOKEN}\n`);
+  });
+
+  it("an unknown field is one validation error naming the fields there are", () => {
+    expect(() => formatField(vaultSecretBody(iamLease()), "nope")).toThrow(/--field: no field "nope" here \(fields: access_key, .*lease_id.*secret_key/);
+    expect(() => formatField({ a: 1 }, "data")).toThrow(/no field "data"/);
+  });
+});

@@ -1,7 +1,7 @@
 // The Automation API plumbing: the offline engine environment, throwaway workspaces,
 // and the few `pulumi` runs pulumiEngine.ts is made of. Every operation spawns as few
 // `pulumi` processes as it can.
-import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
@@ -60,6 +60,15 @@ export function engineEnv(ctx: EngineLocation, env: NodeJS.ProcessEnv = process.
   return { ...vars, ...ctx.warmProvider?.env() };
 }
 
+/**
+ * How to get pulumi: a checkout of this repository builds it with `npm run setup`; an
+ * installed package (npm install -g) needs Pulumi's own install.
+ */
+export function pulumiInstallHint(root = PACKAGE_ROOT): string {
+  if (existsSync(join(root, "scripts", "setup.sh"))) return `run \`npm run setup\` in ${root} (or set AWSLEASE_PULUMI)`;
+  return "install it (curl -fsSL https://get.pulumi.com | sh, or see https://www.pulumi.com/docs/install/) and put it on PATH, or set AWSLEASE_PULUMI to its path";
+}
+
 let resolvedPulumi: string | undefined;
 
 /** The pulumi binary: $AWSLEASE_PULUMI, else the one on PATH (real path, so its bundled plugins are found). */
@@ -70,7 +79,7 @@ export function pulumiBinary(env: NodeJS.ProcessEnv = process.env): string {
       try {
         bin = execFileSync("which", ["pulumi"], { encoding: "utf8" }).trim();
       } catch {
-        throw new Error("the pulumi CLI was not found on PATH: run `npm run setup` (or set AWSLEASE_PULUMI)");
+        throw new Error(`the pulumi CLI was not found on PATH: ${pulumiInstallHint()}`);
       }
     }
     resolvedPulumi = realpathSync(bin);

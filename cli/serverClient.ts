@@ -137,14 +137,17 @@ export class ServerClient {
   async leaseIds(prefix: string): Promise<string[]> {
     const ids: string[] = [];
     const walk = async (at: string) => {
-      let keys: string[] = [];
+      let keys: string[];
       try {
         keys = ((await this.call("GET", `sys/leases/lookup/${at}?list=true`))?.data?.keys as string[]) ?? [];
       } catch (err) {
         if (err instanceof ValidationError && /not found/.test(err.message)) return;
         throw err;
       }
-      for (const key of keys) key.endsWith("/") ? await walk(`${at}${key}`) : ids.push(`${at}${key}`);
+      for (const key of keys) {
+        if (key.endsWith("/")) await walk(`${at}${key}`);
+        else ids.push(`${at}${key}`);
+      }
     };
     await walk(prefix.endsWith("/") ? prefix : `${prefix}/`);
     return ids.sort();

@@ -24,6 +24,7 @@ function loadOperations(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
     throw new Error(
       `awslease: cannot load "awslease/provider-runtime" from ${process.cwd()}: ${(err as Error).message}. ` +
         "Install awslease in this Pulumi project (npm install awslease).",
+      { cause: err },
     );
   }
   return runtime.operations[kind];

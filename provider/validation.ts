@@ -64,12 +64,12 @@ export function leaseSecondsOrDefault(seconds: number): number {
 
 const REGION_PATTERN = /^[a-z0-9-]+$/;
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
-const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
-const POLICY_ARN_PATTERN = /^arn:aws[-a-z]*:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/;
+const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const POLICY_ARN_PATTERN = /^arn:aws[-a-z]*:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
 const GROUP_NAME_PATTERN = /^[\w+=,.@-]{1,128}$/;
 const USER_PATH_PATTERN = /^\/([\x21-\x7F]{0,510}\/)?$/;
-const MFA_SERIAL_PATTERN = /^[\w+=\/:,.@-]{9,256}$/;
-const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
+const MFA_SERIAL_PATTERN = /^[\w+=/:,.@-]{9,256}$/;
+const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]{2,1224}$/;
 const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
 const MFA_CODE_PATTERN = /^\d{6}$/;
 

@@ -95,7 +95,7 @@ export function combinePolicyDocuments(documents: string[]): string | undefined 
     try {
       parsed = JSON.parse(document);
     } catch (err) {
-      throw new Error(`policy document ${index + 1} is not valid JSON: ${(err as Error).message}`);
+      throw new Error(`policy document ${index + 1} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new Error(`policy document ${index + 1} is not a JSON object`);

@@ -428,7 +428,8 @@ export async function renewIamUser(
     } catch (undoError) {
       throw new Error(
         `${(err as Error).message}; putting the ${TAG_EXPIRES_AT} tag back to ${previousExpiresAt} failed too: ${(undoError as Error).message}`,
-        { cause: err },
+        // The message has the first failure; the cause is the undo's.
+        { cause: undoError },
       );
     }
     throw err;

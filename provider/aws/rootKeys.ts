@@ -75,8 +75,6 @@ export async function rotateRootKey(
   const sleep = options.sleep ?? defaultSleep;
 
   const { iam } = clients;
-  let userName: string;
-  let created: { accessKey: string; secretKey: string };
   const self = await call("iam:GetUser", () => iam.send(new GetUserCommand({})));
   if (!self.User?.UserName) {
     throw new AwsCallError(
@@ -85,8 +83,7 @@ export async function rotateRootKey(
       "the root credentials do not belong to an IAM user (account root keys cannot be rotated here)",
     );
   }
-  userName = self.User.UserName;
-  const name = userName;
+  const name = self.User.UserName;
   const keys = await call("iam:ListAccessKeys", () => iam.send(new ListAccessKeysCommand({ UserName: name })));
   const count = keys.AccessKeyMetadata?.length ?? 0;
   if (count >= MAX_KEYS_PER_USER) {
@@ -99,7 +96,7 @@ export async function rotateRootKey(
   if (!key.AccessKey?.AccessKeyId || !key.AccessKey.SecretAccessKey) {
     throw new AwsCallError("iam:CreateAccessKey", "IncompleteResponse", "the response has no AccessKey");
   }
-  created = { accessKey: key.AccessKey.AccessKeyId, secretKey: key.AccessKey.SecretAccessKey };
+  const created = { accessKey: key.AccessKey.AccessKeyId, secretKey: key.AccessKey.SecretAccessKey };
 
   const newCredentials: StaticCredentials = { accessKeyId: created.accessKey, secretAccessKey: created.secretKey };
   const rotated: RotatedRootKey = { ...created, oldAccessKey: oldCredentials.accessKeyId };
@@ -113,7 +110,7 @@ export async function rotateRootKey(
     waitFailure = (err as Error).message;
   }
   if (waitFailure) {
-    const outcome = await rollBackNewKey(iam, userName, created.accessKey);
+    const outcome = await rollBackNewKey(iam, name, created.accessKey);
     throw new Error(`rotate-root: the new access key ${created.accessKey} did not work (${waitFailure}); ${outcome}`);
   }
 
@@ -125,13 +122,13 @@ export async function rotateRootKey(
     for (let attempt = 1; ; attempt++) {
       try {
         await call("iam:DeleteAccessKey", () =>
-          iamWithNewKey.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: rotated.oldAccessKey })),
+          iamWithNewKey.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: rotated.oldAccessKey })),
         );
         break;
       } catch (err) {
         if (isNoSuchEntity(err)) break; // already gone: the goal is met
         if (!(err instanceof AwsCallError)) throw err;
-        if (!isInvalidCredentials(err) || attempt >= attempts) throw new OldRootKeyNotDeletedError(userName, rotated, err);
+        if (!isInvalidCredentials(err) || attempt >= attempts) throw new OldRootKeyNotDeletedError(name, rotated, err);
         await sleep(DELETE_RETRY_DELAY_MS);
       }
     }

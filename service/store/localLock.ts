@@ -52,7 +52,7 @@ export async function withLocalLock<T>(dir: string, name: string, fn: () => Prom
         rmSync(path, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}, held by another awslease process`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}, held by another awslease process`, { cause: err });
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

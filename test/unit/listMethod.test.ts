@@ -233,7 +233,7 @@ describe.each(["http", "https"] as const)("acceptListMethod over %s", (kind) => 
       try {
         expectPipelineSeen(data);
       } catch (err) {
-        throw new Error(`split at ${at}: ${(err as Error).message}`);
+        throw new Error(`split at ${at}: ${(err as Error).message}`, { cause: err });
       }
     });
   }, 120_000);

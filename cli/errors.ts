@@ -24,7 +24,11 @@ export function errorLine(err: unknown): string {
     failures && failures.length > 0
       ? `${asFlag(failures[0].field)}: ${failures[0].reason}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ""}`
       : ((err as Error)?.message ?? String(err));
-  return message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+  return message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ");
 }
 
 export function reportError(err: unknown, debug: boolean): number {

@@ -22,10 +22,25 @@ export function buildCli(args: string[]) {
       "$0 <command> [options]\n\nShort-lived AWS credentials, Vault-style, on the Pulumi engine:\n" +
         "every issue is a `pulumi up` of a lease stack, every revoke a `pulumi destroy`.",
     )
-    .option("mount", { type: "string", describe: "Engine instance (one per AWS account) [env AWSLEASE_MOUNT]", default: undefined, defaultDescription: "aws", global: true })
-    .option("backend", { type: "string", describe: "Pulumi state backend URL: the lease table [env AWSLEASE_BACKEND]", defaultDescription: "file://$AWSLEASE_HOME/state", global: true })
+    .option("mount", {
+      type: "string",
+      describe: "Engine instance (one per AWS account) [env AWSLEASE_MOUNT]",
+      default: undefined,
+      defaultDescription: "aws",
+      global: true,
+    })
+    .option("backend", {
+      type: "string",
+      describe: "Pulumi state backend URL: the lease table [env AWSLEASE_BACKEND]",
+      defaultDescription: "file://$AWSLEASE_HOME/state",
+      global: true,
+    })
     .option("home", { type: "string", describe: "Local files [env AWSLEASE_HOME]", defaultDescription: "~/.awslease", global: true })
-    .option("secrets-provider", { type: "string", describe: "Pulumi secrets provider for new stacks (e.g. awskms://...); default: passphrase from PULUMI_CONFIG_PASSPHRASE(_FILE)", global: true })
+    .option("secrets-provider", {
+      type: "string",
+      describe: "Pulumi secrets provider for new stacks (e.g. awskms://...); default: passphrase from PULUMI_CONFIG_PASSPHRASE(_FILE)",
+      global: true,
+    })
     .option("quiet", { alias: "q", type: "boolean", describe: "No progress lines on stderr", global: true })
     .option("debug", { type: "boolean", describe: "Engine output and stack traces on stderr", global: true })
     .command(configCommand)
@@ -95,4 +110,3 @@ export async function main(rawArgs: string[]): Promise<void> {
   }
   if (process.exitCode === undefined) process.exitCode = 0;
 }
-

@@ -31,11 +31,7 @@ export const DEFAULT_INI_PROFILE = "awslease";
 // issue
 
 /** The issued lease in one of the non-GitHub formats. */
-export function formatIssued(
-  lease: LeaseView,
-  format: Exclude<IssueFormat, "github">,
-  opts: { profile?: string; shell?: Shell } = {},
-): string {
+export function formatIssued(lease: LeaseView, format: Exclude<IssueFormat, "github">, opts: { profile?: string; shell?: Shell } = {}): string {
   switch (format) {
     case "json":
       return vaultJson(lease);
@@ -57,7 +53,13 @@ export function formatIssued(
 /** A static role's key (static-creds): Vault's JSON and table; the shell and file formats as `issue` writes them. */
 /** Vault's static-creds answer: no lease. */
 export function staticCredsBody(creds: { accessKey: string; secretKey: string; expiration: string }): Record<string, unknown> {
-  return { lease_id: "", lease_duration: 0, renewable: false, data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration }, warnings: null };
+  return {
+    lease_id: "",
+    lease_duration: 0,
+    renewable: false,
+    data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration },
+    warnings: null,
+  };
 }
 
 export function formatStaticCreds(
@@ -68,7 +70,18 @@ export function formatStaticCreds(
   const data = { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
   if (format === "json") return `${JSON.stringify(staticCredsBody(creds), null, 2)}\n`;
   if (format === "table") return keyValueTable(Object.entries(data));
-  const view: LeaseView = { leaseId: "", credentialType: "iam_user", accessKey: creds.accessKey, secretKey: creds.secretKey, issuedAt: "", expiresAt: creds.expiration, leaseDuration: 0, renewable: false, warnings: [], region: creds.region };
+  const view: LeaseView = {
+    leaseId: "",
+    credentialType: "iam_user",
+    accessKey: creds.accessKey,
+    secretKey: creds.secretKey,
+    issuedAt: "",
+    expiresAt: creds.expiration,
+    leaseDuration: 0,
+    renewable: false,
+    warnings: [],
+    region: creds.region,
+  };
   return formatIssued(view, format, opts);
 }
 
@@ -166,12 +179,7 @@ const DOTENV_BARE = /^[A-Za-z0-9_./:+=@,-]*$/;
 export function dotenvQuote(value: string): string {
   if (DOTENV_BARE.test(value)) return value;
   if (!/['\r\n]/.test(value)) return `'${value}'`;
-  const escaped = value
-    .replace(/\\/g, "\\\\")
-    .replace(/"/g, '\\"')
-    .replace(/\$/g, "\\$")
-    .replace(/\n/g, "\\n")
-    .replace(/\r/g, "\\r");
+  const escaped = value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$/g, "\\$").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
   return `"${escaped}"`;
 }
 
@@ -269,9 +277,7 @@ export function githubActions(
   outputs.push(["aws-expiration", lease.expiresAt]);
 
   const envText = envVars.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("");
-  const outputText = outputFile
-    ? outputs.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("")
-    : "";
+  const outputText = outputFile ? outputs.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("") : "";
 
   fs.appendFileSync(envFile, envText, { encoding: "utf8" });
   if (outputFile) fs.appendFileSync(outputFile, outputText, { encoding: "utf8" });
@@ -310,7 +316,11 @@ function escapeCommandData(value: string): string {
  */
 export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: Date = new Date(), unfinished: UnfinishedIssue[] = []): string {
   if (format === "json") {
-    return `${JSON.stringify(rows.map((r) => leaseSummaryJson(r, now)), null, 2)}\n`;
+    return `${JSON.stringify(
+      rows.map((r) => leaseSummaryJson(r, now)),
+      null,
+      2,
+    )}\n`;
   }
   assertListFormat(format);
   if (rows.length === 0 && unfinished.length === 0) return "No leases.\n";
@@ -447,7 +457,6 @@ export function formatNameList(names: string[], format: ListFormat, header: stri
   return [header, "-".repeat(header.length), ...names].map((line) => `${line}\n`).join("");
 }
 
-
 // ---------------------------------------------------------------------------
 // table helpers
 
@@ -461,9 +470,7 @@ function displayValue(value: unknown): string {
   if (typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return EMPTY;
-    return entries
-      .map(([k, v]) => `${k}=${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`)
-      .join(",");
+    return entries.map(([k, v]) => `${k}=${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`).join(",");
   }
   if (typeof value === "string" && /[\r\n]/.test(value)) {
     try {

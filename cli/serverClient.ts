@@ -28,7 +28,8 @@ export function serverAddress(env: NodeJS.ProcessEnv = process.env): ServerAddre
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const loopback = host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
   // The token would cross the network in clear text.
-  if (url.protocol === "http:" && !loopback) throw new ValidationError([{ field: "AWSLEASE_ADDR", reason: "plain http is only for loopback addresses: use https://" }]);
+  if (url.protocol === "http:" && !loopback)
+    throw new ValidationError([{ field: "AWSLEASE_ADDR", reason: "plain http is only for loopback addresses: use https://" }]);
   const token = env.AWSLEASE_TOKEN || env.VAULT_TOKEN;
   if (!token) throw new ValidationError([{ field: "AWSLEASE_TOKEN", reason: "set AWSLEASE_TOKEN (a server token) to use AWSLEASE_ADDR" }]);
   return { addr: addr.replace(/\/+$/, ""), token };
@@ -75,7 +76,12 @@ export class ServerClient {
   }
 
   /** `creds/:role`; with a reuse session, the server hands out a live lease of the same token and session (awslease's addition to the API). */
-  async issue(mount: string, role: string, input: LeaseInput, reuse?: { session: string; refreshWindow?: string }): Promise<{ lease: IssuedLease; region?: string; reused: boolean }> {
+  async issue(
+    mount: string,
+    role: string,
+    input: LeaseInput,
+    reuse?: { session: string; refreshWindow?: string },
+  ): Promise<{ lease: IssuedLease; region?: string; reused: boolean }> {
     const started = Date.now();
     const body = await this.call("POST", `${mount}/creds/${encodeURIComponent(role)}`, {
       ttl: input.ttl,
@@ -196,7 +202,10 @@ export function serverClient(env: NodeJS.ProcessEnv = process.env): ServerClient
 export function localOnly(command: string): void {
   if (process.env.AWSLEASE_ADDR) {
     throw new ValidationError([
-      { field: "AWSLEASE_ADDR", reason: `\`${command}\` runs against the state backend, not through a server: unset AWSLEASE_ADDR (the server's own API has the same operation)` },
+      {
+        field: "AWSLEASE_ADDR",
+        reason: `\`${command}\` runs against the state backend, not through a server: unset AWSLEASE_ADDR (the server's own API has the same operation)`,
+      },
     ]);
   }
 }

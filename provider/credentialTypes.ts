@@ -46,8 +46,20 @@ export const CREDENTIAL_TYPE_RULES: Readonly<Record<CredentialType, CredentialTy
     },
   },
   assumed_role: { leasePath: "sts", renewable: false, revocable: false, ttl: { from: "sts", minSeconds: 900, maxSeconds: 43_200 }, policyDocument: stsPolicy },
-  federation_token: { leasePath: "sts", renewable: false, revocable: false, ttl: { from: "sts", minSeconds: 900, maxSeconds: 129_600 }, policyDocument: stsPolicy },
-  session_token: { leasePath: "sts", renewable: false, revocable: false, ttl: { from: "sts", minSeconds: 900, maxSeconds: 129_600 }, policyDocument: stsPolicy },
+  federation_token: {
+    leasePath: "sts",
+    renewable: false,
+    revocable: false,
+    ttl: { from: "sts", minSeconds: 900, maxSeconds: 129_600 },
+    policyDocument: stsPolicy,
+  },
+  session_token: {
+    leasePath: "sts",
+    renewable: false,
+    revocable: false,
+    ttl: { from: "sts", minSeconds: 900, maxSeconds: 129_600 },
+    policyDocument: stsPolicy,
+  },
 };
 
 /** The rules of a credential type; an unknown one (e.g. from a hand-edited state) is a validation error. */

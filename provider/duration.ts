@@ -2,7 +2,6 @@
 // (Go's time.Duration.String).
 import { ValidationError, quoteValue } from "./errors";
 
-
 const NANOS_PER_SECOND = 1_000_000_000n;
 
 // Go's time.ParseDuration units, plus "d" (days) as parseutil accepts it.
@@ -26,11 +25,7 @@ const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d)/y;
  * up to whole seconds. 0 is accepted (callers decide whether it means "default").
  */
 export function parseDuration(value: string | number, field: string): number {
-  const invalid = (shown: unknown) =>
-    ValidationError.of(
-      field,
-      `invalid duration ${quoteValue(shown)} (use seconds or a duration like 15m, 1h30m)`,
-    );
+  const invalid = (shown: unknown) => ValidationError.of(field, `invalid duration ${quoteValue(shown)} (use seconds or a duration like 15m, 1h30m)`);
 
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw invalid(value);

@@ -135,9 +135,7 @@ export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, Eng
     // A new serialized shim (__provider) alone is no change here, unlike for leases:
     // an engine's read and delete work with any shim, and an update would make its
     // settings unknown in `pulumi preview`, which then shows every lease replaced.
-    const changed =
-      JSON.stringify(old.input) !== JSON.stringify(news.input) ||
-      (old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "");
+    const changed = JSON.stringify(old.input) !== JSON.stringify(news.input) || (old.rotateRootTrigger ?? "") !== (news.rotateRootTrigger ?? "");
     return { changes: changed, replaces, deleteBeforeReplace: false };
   },
 
@@ -199,4 +197,3 @@ export const engineOperations: pulumi.dynamic.ResourceProvider<EngineInputs, Eng
     // Removing the engine config touches nothing in AWS (as deleting Vault's config).
   },
 };
-

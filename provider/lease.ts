@@ -195,7 +195,6 @@ function differs(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
 }
 
-
 function outputsOf(state: LeaseState): LeaseState {
   const { __provider: _provider, ...outs } = plain(state);
   return outs;

@@ -32,7 +32,14 @@ const POLICY_TYPES: readonly CredentialType[] = ["iam_user", "assumed_role", "fe
 
 export const ROLE_FIELDS: readonly RoleField[] = [
   { key: "credentialType", vault: "credential_type", flag: "credential-type", kind: "string", types: ALL, description: `One of ${ALL.join(", ")}` },
-  { key: "policyDocument", vault: "policy_document", flag: "policy-document", kind: "policy", types: POLICY_TYPES, description: "IAM policy JSON, @file, or @- for stdin" },
+  {
+    key: "policyDocument",
+    vault: "policy_document",
+    flag: "policy-document",
+    kind: "policy",
+    types: POLICY_TYPES,
+    description: "IAM policy JSON, @file, or @- for stdin",
+  },
   { key: "policyArns", vault: "policy_arns", flag: "policy-arns", kind: "list", types: POLICY_TYPES, description: "Managed policy ARNs, comma-separated" },
   { key: "roleArns", vault: "role_arns", flag: "role-arns", kind: "list", types: ["assumed_role"], description: "assumed_role: role ARNs that may be assumed" },
   {
@@ -94,5 +101,10 @@ export function vaultRoleView(settings: RoleSettings): Record<string, unknown> {
 /** Static role fields (Vault's static-roles/:name): the program's name, Vault's, and the `static-role write` flag. */
 export const STATIC_ROLE_FIELDS = [
   { key: "username", vault: "username", flag: "username", description: "The existing IAM user whose access key awslease owns and rotates" },
-  { key: "rotationPeriod", vault: "rotation_period", flag: "rotation-period", description: "How often the key is rotated: seconds or a duration (24h); at least 1m" },
+  {
+    key: "rotationPeriod",
+    vault: "rotation_period",
+    flag: "rotation-period",
+    description: "How often the key is rotated: seconds or a duration (24h); at least 1m",
+  },
 ] as const satisfies readonly { key: keyof import("./validation").StaticRoleInput; vault: string; flag: string; description: string }[];

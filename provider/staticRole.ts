@@ -76,7 +76,9 @@ export class AwsStaticRole extends pulumi.dynamic.Resource {
   declare readonly keyMissing: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: AwsStaticRoleArgs, opts?: pulumi.CustomResourceOptions) {
-    const input = pulumi.all([args.name ?? name, args.username, args.rotationPeriod]).apply(([n, username, rotationPeriod]) => ({ name: n, username, rotationPeriod }));
+    const input = pulumi
+      .all([args.name ?? name, args.username, args.rotationPeriod])
+      .apply(([n, username, rotationPeriod]) => ({ name: n, username, rotationPeriod }));
     super(
       shimProvider("staticRole"),
       name,
@@ -102,7 +104,10 @@ export class AwsStaticRole extends pulumi.dynamic.Resource {
 }
 
 /** What the next run does to a static role at `now`: rotate its key, delete the retired one, or nothing. */
-export function staticRoleDue(state: Pick<StaticRoleState, "expiration" | "retiredKey" | "rotatedAt" | "keyMissing">, now = Date.now()): "rotate" | "retire" | undefined {
+export function staticRoleDue(
+  state: Pick<StaticRoleState, "expiration" | "retiredKey" | "rotatedAt" | "keyMissing">,
+  now = Date.now(),
+): "rotate" | "retire" | undefined {
   if (state.keyMissing || Date.parse(state.expiration) <= now) return "rotate";
   if (state.retiredKey && Date.parse(state.rotatedAt) + RETIRE_AFTER_SECONDS * 1000 <= now) return "retire";
   return undefined;
@@ -201,7 +206,14 @@ export const staticRoleOperations: pulumi.dynamic.ResourceProvider<StaticRoleInp
         if (old.retiredKey) await aws().deleteStaticKey(clients, settings.username, old.retiredKey);
         const keep = old.keyMissing ? [] : [old.accessKey];
         const key = await aws().createStaticKey(clients, engine, settings.username, { keep });
-        state = { ...state, accessKey: key.accessKey, secretKey: key.secretKey, retiredKey: old.keyMissing ? undefined : old.accessKey, rotatedAt: isoSeconds(wholeSeconds(new Date())), keyMissing: undefined };
+        state = {
+          ...state,
+          accessKey: key.accessKey,
+          secretKey: key.secretKey,
+          retiredKey: old.keyMissing ? undefined : old.accessKey,
+          rotatedAt: isoSeconds(wholeSeconds(new Date())),
+          keyMissing: undefined,
+        };
       } else if (old.retiredKey && staticRoleDue(old) === "retire") {
         await aws().deleteStaticKey(clients, settings.username, old.retiredKey);
         state = { ...state, retiredKey: undefined };

@@ -63,10 +63,7 @@ export function renderUsername(template: string | undefined, ctx: UsernameContex
     throw ValidationError.of(FIELD, `rendered name ${quoteValue(name)} is shorter than the 2 characters AWS requires for ${what}`);
   }
   if (name.length > limit) {
-    throw ValidationError.of(
-      FIELD,
-      `rendered name ${quoteValue(name, 80)} is ${name.length} characters long; the limit for ${what} is ${limit}`,
-    );
+    throw ValidationError.of(FIELD, `rendered name ${quoteValue(name, 80)} is ${name.length} characters long; the limit for ${what} is ${limit}`);
   }
   if (!/^[\w+=,.@-]+$/.test(name)) {
     throw ValidationError.of(FIELD, `rendered name ${quoteValue(name, 80)} has characters AWS does not allow (allowed: letters, digits and _+=,.@-)`);
@@ -130,8 +127,7 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
   random: {
     params: ["int"],
     result: "string",
-    checkLiterals: ([n]) =>
-      typeof n === "number" && (n < 1 || n > MAX_RANDOM_LENGTH) ? `random length must be 1..${MAX_RANDOM_LENGTH}, got ${n}` : undefined,
+    checkLiterals: ([n]) => (typeof n === "number" && (n < 1 || n > MAX_RANDOM_LENGTH) ? `random length must be 1..${MAX_RANDOM_LENGTH}, got ${n}` : undefined),
     run: ([n]) => randomAlphanumeric(n as number),
   },
   truncate: {
@@ -330,16 +326,31 @@ function lexAction(src: string, start: number): { tokens: Token[]; end: number; 
     if (src.startsWith("-}}", i) && isSpace(src[i - 1])) return { tokens, end: i + 3, trimRight: true };
     const c = src[i];
     const pos = i;
-    if (c === "(") { tokens.push({ t: "lparen", pos }); i++; continue; }
-    if (c === ")") { tokens.push({ t: "rparen", pos }); i++; continue; }
-    if (c === "|") { tokens.push({ t: "pipe", pos }); i++; continue; }
+    if (c === "(") {
+      tokens.push({ t: "lparen", pos });
+      i++;
+      continue;
+    }
+    if (c === ")") {
+      tokens.push({ t: "rparen", pos });
+      i++;
+      continue;
+    }
+    if (c === "|") {
+      tokens.push({ t: "pipe", pos });
+      i++;
+      continue;
+    }
     if (c === '"') {
       let value = "";
       i++;
       for (;;) {
         const ch = src[i];
         if (ch === undefined || ch === "\n") throw syntaxError(pos, "unterminated string");
-        if (ch === '"') { i++; break; }
+        if (ch === '"') {
+          i++;
+          break;
+        }
         if (ch === "\\") {
           const escaped: Record<string, string> = { "\\": "\\", '"': '"', "'": "'", n: "\n", t: "\t", r: "\r" };
           const next = src[i + 1];
@@ -393,9 +404,7 @@ function lexAction(src: string, start: number): { tokens: Token[]; end: number; 
 // ---------------------------------------------------------------- parser
 
 type Action =
-  | { kind: "if" | "elseif"; pipeline: Pipeline; pos: number }
-  | { kind: "else" | "end"; pos: number }
-  | { kind: "output"; pipeline: Pipeline; pos: number };
+  { kind: "if" | "elseif"; pipeline: Pipeline; pos: number } | { kind: "else" | "end"; pos: number } | { kind: "output"; pipeline: Pipeline; pos: number };
 
 function parseTemplate(src: string): TemplateNode[] {
   if (typeof src !== "string") throw ValidationError.of(FIELD, "must be a string");
@@ -594,7 +603,10 @@ function checkCall(call: Extract<Operand, { kind: "call" }>, pipedType: ValueTyp
   argTypes.forEach((actual, index) => {
     const wanted = index < spec.params.length ? spec.params[index] : (spec.rest as ValueType);
     if (wanted !== "any" && actual !== "any" && wanted !== actual) {
-      throw syntaxError(call.pos, `${call.name} argument ${index + 1} must be ${wanted === "int" ? "a number" : `a ${wanted}`}, got ${actual === "int" ? "a number" : `a ${actual}`}`);
+      throw syntaxError(
+        call.pos,
+        `${call.name} argument ${index + 1} must be ${wanted === "int" ? "a number" : `a ${wanted}`}, got ${actual === "int" ? "a number" : `a ${actual}`}`,
+      );
     }
   });
   const literals = call.args.map((arg) => (arg.kind === "literal" ? arg.value : undefined));

@@ -13,7 +13,6 @@ import { DEFAULT_STS_TTL_SECONDS, rulesOf } from "./credentialTypes";
 import { CONFIG_FIELDS } from "./configFields";
 import { ROLE_FIELDS, STATIC_ROLE_FIELDS, roleField, roleFieldByVaultName, type RoleField } from "./roleFields";
 
-
 export interface EngineConfigInput {
   mount?: string;
   accessKey?: string;
@@ -214,7 +213,8 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   const region = present(input.region) ?? present(env.AWS_REGION) ?? present(env.AWS_DEFAULT_REGION) ?? "us-east-1";
   if (!REGION_PATTERN.test(region)) failures.add("region", `${quoteValue(region)} is not a region name (lowercase letters, digits and "-")`);
   const stsRegion = present(input.stsRegion);
-  if (stsRegion && !REGION_PATTERN.test(stsRegion)) failures.add("stsRegion", `${quoteValue(stsRegion)} is not a region name (lowercase letters, digits and "-")`);
+  if (stsRegion && !REGION_PATTERN.test(stsRegion))
+    failures.add("stsRegion", `${quoteValue(stsRegion)} is not a region name (lowercase letters, digits and "-")`);
 
   const iamEndpoint = present(input.iamEndpoint);
   const stsEndpoint = present(input.stsEndpoint);
@@ -230,9 +230,12 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   const usernameTemplate = present(input.usernameTemplate) === undefined ? undefined : input.usernameTemplate;
   if (usernameTemplate !== undefined) failures.attempt(() => parseUsernameTemplate(usernameTemplate));
 
-  const lease = input.lease === undefined || input.lease === "" ? DEFAULT_LEASE_SECONDS : failures.attempt(() => parseDuration(input.lease as string | number, "lease"));
+  const lease =
+    input.lease === undefined || input.lease === "" ? DEFAULT_LEASE_SECONDS : failures.attempt(() => parseDuration(input.lease as string | number, "lease"));
   const leaseMax =
-    input.leaseMax === undefined || input.leaseMax === "" ? DEFAULT_LEASE_SECONDS : failures.attempt(() => parseDuration(input.leaseMax as string | number, "leaseMax"));
+    input.leaseMax === undefined || input.leaseMax === ""
+      ? DEFAULT_LEASE_SECONDS
+      : failures.attempt(() => parseDuration(input.leaseMax as string | number, "leaseMax"));
   if (lease === 0) failures.add("lease", "must be greater than 0");
   if (leaseMax === 0) failures.add("leaseMax", "must be greater than 0");
   if (lease && leaseMax && lease > leaseMax) {
@@ -330,7 +333,8 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   }
   onlyFor("iamGroups", iamGroups.length > 0);
 
-  const iamTags = input.iamTags === undefined || input.iamTags === null ? {} : failures.attempt(() => parseKeyValueList(input.iamTags as string[], "iamTags")) ?? {};
+  const iamTags =
+    input.iamTags === undefined || input.iamTags === null ? {} : (failures.attempt(() => parseKeyValueList(input.iamTags as string[], "iamTags")) ?? {});
   checkTags(iamTags, "iamTags", failures);
   onlyFor("iamTags", Object.keys(iamTags).length > 0);
 
@@ -362,7 +366,9 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   onlyFor("mfaSerialNumber", mfaSerialNumber !== undefined);
 
   const sessionTags =
-    input.sessionTags === undefined || input.sessionTags === null ? {} : failures.attempt(() => parseKeyValueList(input.sessionTags as string[], "sessionTags")) ?? {};
+    input.sessionTags === undefined || input.sessionTags === null
+      ? {}
+      : (failures.attempt(() => parseKeyValueList(input.sessionTags as string[], "sessionTags")) ?? {});
   checkTags(sessionTags, "sessionTags", failures);
   onlyFor("sessionTags", Object.keys(sessionTags).length > 0);
 
@@ -376,7 +382,10 @@ export function validateRole(name: string, input: RoleInput): RoleSettings {
   // Vault checks this at issue time; failing here stops it before any AWS call.
   // Group policies are merged into the session policy at issue time, so groups count.
   if (type === "federation_token" && !policySet && iamGroups.length === 0) {
-    failures.add("policyDocument", "federation_token needs policyDocument, policyArns or iamGroups (otherwise the token would carry the engine's own permissions)");
+    failures.add(
+      "policyDocument",
+      "federation_token needs policyDocument, policyArns or iamGroups (otherwise the token would carry the engine's own permissions)",
+    );
   }
 
   failures.throwIfAny();
@@ -651,7 +660,8 @@ export function validateStaticRole(name: string, input: StaticRoleInput): Static
   if (username === undefined) failures.add("username", "is required (the existing IAM user whose keys awslease rotates)");
   else if (!IAM_USERNAME_PATTERN.test(username)) failures.add("username", `${quoteValue(username)} is not an IAM user name (1-64 letters, digits or _+=,.@-)`);
   let rotationPeriod = 0;
-  if (input.rotationPeriod === undefined || input.rotationPeriod === null || input.rotationPeriod === "") failures.add("rotationPeriod", "is required (e.g. 24h)");
+  if (input.rotationPeriod === undefined || input.rotationPeriod === null || input.rotationPeriod === "")
+    failures.add("rotationPeriod", "is required (e.g. 24h)");
   else {
     rotationPeriod = failures.attempt(() => parseDuration(input.rotationPeriod as string | number, "rotationPeriod")) ?? 0;
     if (rotationPeriod > 0 && rotationPeriod < MIN_ROTATION_SECONDS) failures.add("rotationPeriod", `must be at least 1m (got ${rotationPeriod}s)`);
@@ -668,7 +678,10 @@ export function staticRoleFromVaultJson(json: Record<string, unknown>): StaticRo
   for (const [name, value] of Object.entries(json ?? {})) {
     const spec = STATIC_ROLE_FIELDS.find((f) => f.vault === name);
     if (!spec) {
-      failures.add(name, `unknown field (known: ${STATIC_ROLE_FIELDS.map((f) => f.vault).join(", ")}${["assume_role_arn", "assume_role_session_name", "external_id"].includes(name) ? "; cross-account static roles are Vault Enterprise's" : ""})`);
+      failures.add(
+        name,
+        `unknown field (known: ${STATIC_ROLE_FIELDS.map((f) => f.vault).join(", ")}${["assume_role_arn", "assume_role_session_name", "external_id"].includes(name) ? "; cross-account static roles are Vault Enterprise's" : ""})`,
+      );
       continue;
     }
     if (value === null || value === undefined || value === "") continue;

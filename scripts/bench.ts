@@ -75,7 +75,10 @@ const CONCURRENT = 20;
  */
 async function serverRows(env: NodeJS.ProcessEnv, someLeaseId: string) {
   const token = `bench-root-${randomBytes(12).toString("hex")}`;
-  const child = spawn(process.execPath, [CLI, "server", "--listen", "127.0.0.1:0"], { env: { ...env, AWSLEASE_ROOT_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "server", "--listen", "127.0.0.1:0"], {
+    env: { ...env, AWSLEASE_ROOT_TOKEN: token },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   try {
@@ -143,8 +146,20 @@ async function main() {
   try {
     const { endpoint, region } = moto.info;
     const setup = await runCli(
-      ["config", "write", "--access-key", moto.info.accessKey, "--secret-key-stdin", "--region", region,
-        "--iam-endpoint", endpoint, "--sts-endpoint", endpoint, "-q"],
+      [
+        "config",
+        "write",
+        "--access-key",
+        moto.info.accessKey,
+        "--secret-key-stdin",
+        "--region",
+        region,
+        "--iam-endpoint",
+        endpoint,
+        "--sts-endpoint",
+        endpoint,
+        "-q",
+      ],
       env,
       moto.info.secretKey,
     );
@@ -193,8 +208,18 @@ async function main() {
     const awsConfig = join(home, "aws-config");
     const { writeFileSync } = await import("node:fs");
     const awsEnv = (session: string) => {
-      writeFileSync(awsConfig, `[profile bench]\ncredential_process = ${process.execPath} ${CLI} credential-process bench --ttl 1h --no-wait --quiet --session ${session}\n`);
-      return { ...env, AWS_CONFIG_FILE: awsConfig, AWS_SHARED_CREDENTIALS_FILE: join(home, "none"), AWS_PROFILE: "bench", AWS_ENDPOINT_URL: endpoint, AWS_DEFAULT_REGION: region };
+      writeFileSync(
+        awsConfig,
+        `[profile bench]\ncredential_process = ${process.execPath} ${CLI} credential-process bench --ttl 1h --no-wait --quiet --session ${session}\n`,
+      );
+      return {
+        ...env,
+        AWS_CONFIG_FILE: awsConfig,
+        AWS_SHARED_CREDENTIALS_FILE: join(home, "none"),
+        AWS_PROFILE: "bench",
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_DEFAULT_REGION: region,
+      };
     };
     const awsCall = (e: NodeJS.ProcessEnv) => timedCommand("python3", ["-m", "awscli", "sts", "get-caller-identity"], e);
     const leaseCount = async () => JSON.parse((await list()).stdout).length as number;
@@ -218,7 +243,11 @@ async function main() {
 
     const server = await serverRows(env, JSON.parse(later[0].stdout).lease_id);
 
-    const p50 = (xs: Sample[]) => pct(xs.map((x) => x.ms), 50);
+    const p50 = (xs: Sample[]) =>
+      pct(
+        xs.map((x) => x.ms),
+        50,
+      );
     console.log(`awslease bench: node ${process.version}, ${ROUNDS} rounds, local moto, file backend, --no-wait`);
     console.log(row("issue (empty lease table)", issues));
     console.log(row("lease revoke", revokes));
@@ -239,7 +268,9 @@ async function main() {
     console.log(row(`server: sys/leases/lookup (${LARGE}+ leases)`, server.lookups));
     console.log(row(`server: LIST sys/leases/lookup (${LARGE}+)`, server.lists));
     console.log(row(`server: ${CONCURRENT} creds at once (wall)`, [server.concurrent]));
-    console.log(`server: ${CONCURRENT} concurrent creds requests: ${server.concurrentOk} of ${CONCURRENT} succeeded; peak RSS of the server's process tree ${server.concurrent.peakMiB.toFixed(0)} MiB`);
+    console.log(
+      `server: ${CONCURRENT} concurrent creds requests: ${server.concurrentOk} of ${CONCURRENT} succeeded; peak RSS of the server's process tree ${server.concurrent.peakMiB.toFixed(0)} MiB`,
+    );
     console.log(`server creds p50 / CLI issue p50 (same run): ${(p50(server.creds) / p50(issues)).toFixed(2)}x`);
   } finally {
     await moto.stop();

@@ -52,8 +52,23 @@ async function main() {
   try {
     step("configure the mount with root credentials (secret read from stdin)");
     await run(
-      ["config", "write", "--access-key", moto.info.accessKey, "--secret-key-stdin", "--region", region,
-        "--iam-endpoint", endpoint, "--sts-endpoint", endpoint, "--lease", "1h", "--lease-max", "24h"],
+      [
+        "config",
+        "write",
+        "--access-key",
+        moto.info.accessKey,
+        "--secret-key-stdin",
+        "--region",
+        region,
+        "--iam-endpoint",
+        endpoint,
+        "--sts-endpoint",
+        endpoint,
+        "--lease",
+        "1h",
+        "--lease-max",
+        "24h",
+      ],
       moto.info.secretKey,
     );
     process.stdout.write((await run(["config", "read"])).replace(/^/gm, "  "));

@@ -91,18 +91,14 @@ export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise
     await exited;
     clearTimeout(timer);
   };
-  const { IAMClient, CreateUserCommand, AttachUserPolicyCommand, CreateAccessKeyCommand } = await import(
-    "@aws-sdk/client-iam"
-  );
+  const { IAMClient, CreateUserCommand, AttachUserPolicyCommand, CreateAccessKeyCommand } = await import("@aws-sdk/client-iam");
   const bootstrap = new IAMClient({
     endpoint,
     region,
     credentials: { accessKeyId: "bootstrap", secretAccessKey: "bootstrap" },
   });
   await bootstrap.send(new CreateUserCommand({ UserName: "root" }));
-  await bootstrap.send(
-    new AttachUserPolicyCommand({ UserName: "root", PolicyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }),
-  );
+  await bootstrap.send(new AttachUserPolicyCommand({ UserName: "root", PolicyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }));
   const key = await bootstrap.send(new CreateAccessKeyCommand({ UserName: "root" }));
   bootstrap.destroy();
   const info: MotoInfo = {
@@ -114,4 +110,3 @@ export async function startMoto(): Promise<{ info: MotoInfo; stop: () => Promise
   };
   return { info, stop };
 }
-

@@ -87,7 +87,12 @@ export function createVaultServer(opts: ServerOptions): VaultServer {
   let active = 0;
   let idle: (() => void) | undefined;
 
-  async function answer(req: IncomingMessage, url: URL, path: string, operation: Operation): Promise<{ answer: VaultAnswer; token?: TokenEntry; leaseId?: string }> {
+  async function answer(
+    req: IncomingMessage,
+    url: URL,
+    path: string,
+    operation: Operation,
+  ): Promise<{ answer: VaultAnswer; token?: TokenEntry; leaseId?: string }> {
     if (path === "sys/health") return { answer: healthAnswer(opts.ctx.now(), draining) };
     if (draining) throw new HttpError(503, "the server is shutting down");
     const sent = clientToken(req);

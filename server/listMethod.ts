@@ -187,7 +187,8 @@ export class ListRewriter {
         return this.isList;
       case "headerStart":
         if (c === CR) this.state = "headEndLf";
-        else if (!TCHAR[c]) return this.stop(); // obs-fold, bare LF, junk
+        else if (!TCHAR[c])
+          return this.stop(); // obs-fold, bare LF, junk
         else {
           this.name = String.fromCharCode(c).toLowerCase();
           this.state = "headerName";
@@ -221,7 +222,7 @@ export class ListRewriter {
         if (digit >= 0) {
           if (++this.chunkDigits > MAX_CHUNK_SIZE_DIGITS) return this.stop();
           this.chunkSize = this.chunkSize * 16 + digit;
-        } else if (this.chunkDigits === 0 || (c !== CR && c !== 0x3b /* ; */)) {
+        } else if (this.chunkDigits === 0 || (c !== CR && c !== 0x3b) /* ; */) {
           return this.stop(); // llhttp (strict) takes no spaces after the size
         } else this.state = c === CR ? "chunkSizeLf" : "chunkExt";
         return false;

@@ -69,7 +69,11 @@ export function requiredField(body: Record<string, unknown>, name: string): stri
 export function listField(body: Record<string, unknown>, name: string): string[] | undefined {
   const value = body[name];
   if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value === "string") return value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (typeof value === "string")
+    return value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
   throw new ValidationError([{ field: name, reason: "must be a list of strings or a comma-separated string" }]);
 }

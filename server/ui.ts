@@ -31,7 +31,14 @@ function fieldsJson(): string {
   return JSON.stringify({
     credentialTypes: CREDENTIAL_TYPES.map((t) => ({ name: t, renewable: CREDENTIAL_TYPE_RULES[t].renewable, revocable: CREDENTIAL_TYPE_RULES[t].revocable })),
     roleFields: ROLE_FIELDS.map((f) => ({ key: f.key, vault: f.vault, kind: f.kind, types: f.types, description: f.description })),
-    configFields: CONFIG_FIELDS.map((f) => ({ key: f.key, vault: f.vault, kind: f.kind, endpoint: f.endpoint, secret: !!f.secret, description: f.description })),
+    configFields: CONFIG_FIELDS.map((f) => ({
+      key: f.key,
+      vault: f.vault,
+      kind: f.kind,
+      endpoint: f.endpoint,
+      secret: !!f.secret,
+      description: f.description,
+    })),
   });
 }
 

@@ -65,7 +65,9 @@ export class ExpirationManager {
   start(): void {
     const loop = () => {
       if (this.stopped) return;
-      this.track(this.rescan().catch((err) => this.ctx.progress(`awslease: expiration: reading the lease table failed (retrying): ${(err as Error).message}`))).finally(() => {
+      this.track(
+        this.rescan().catch((err) => this.ctx.progress(`awslease: expiration: reading the lease table failed (retrying): ${(err as Error).message}`)),
+      ).finally(() => {
         if (!this.stopped) this.rescanTimer = setTimeout(loop, this.rescanMs);
       });
     };
@@ -183,13 +185,17 @@ export class ExpirationManager {
       void this.track(
         Promise.all([
           markIrrevocable(ctx, rec, error, attempts),
-          logLeaseEvents(ctx, [{ leaseId: rec.leaseId, role: rec.role, credentialType: rec.credentialType, username: rec.username, event: "irrevocable", by: "expiration" }]),
+          logLeaseEvents(ctx, [
+            { leaseId: rec.leaseId, role: rec.role, credentialType: rec.credentialType, username: rec.username, event: "irrevocable", by: "expiration" },
+          ]),
         ]).catch(() => undefined),
       );
       return;
     }
     const delay = Math.min(this.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_MS);
-    ctx.progress(`awslease: expiration: revoke of ${rec.leaseId} failed (attempt ${attempts} of ${this.maxAttempts}; next in ${Math.round(delay / 1000)}s): ${error}`);
+    ctx.progress(
+      `awslease: expiration: revoke of ${rec.leaseId} failed (attempt ${attempts} of ${this.maxAttempts}; next in ${Math.round(delay / 1000)}s): ${error}`,
+    );
     this.schedule(rec.leaseId, entry.expiresAt, delay, attempts);
   }
 

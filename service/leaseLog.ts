@@ -16,7 +16,8 @@ export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up" | "
 export type LeaseActor = "cli" | "sweep" | "credential-process" | "server" | "expiration";
 
 /** The non-secret facts of a lease the log keeps: part of its record. */
-export type LeaseLogFacts = Pick<LeaseRecord, "leaseId"> & Partial<Pick<LeaseRecord, "role" | "credentialType" | "username" | "arn" | "issuedAt" | "expiresAt">>;
+export type LeaseLogFacts = Pick<LeaseRecord, "leaseId"> &
+  Partial<Pick<LeaseRecord, "role" | "credentialType" | "username" | "arn" | "issuedAt" | "expiresAt">>;
 
 export interface LeaseEvent extends LeaseLogFacts {
   time: string;
@@ -72,7 +73,9 @@ export async function logLeaseEvents(ctx: ServiceContext, events: Omit<LeaseEven
     await appendLeaseEvents(ctx, events);
     return [];
   } catch (err) {
-    return [`the lease log could not be written (${(err as Error).message}); the ${events[0]?.event ?? ""} event of ${events.map((e) => e.leaseId).join(", ")} is missing from it`];
+    return [
+      `the lease log could not be written (${(err as Error).message}); the ${events[0]?.event ?? ""} event of ${events.map((e) => e.leaseId).join(", ")} is missing from it`,
+    ];
   }
 }
 

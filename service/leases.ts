@@ -258,9 +258,7 @@ export async function revokeByPrefix(
 /** What a revoke leaves valid: STS credentials cannot be revoked one by one in AWS. */
 function revokeWarnings(rec: LeaseRecord): string[] {
   if (rulesOf(rec.credentialType as CredentialType).revocable) return [];
-  return [
-    `${rec.leaseId}: ${rec.credentialType} credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${rec.expiresAt}`,
-  ];
+  return [`${rec.leaseId}: ${rec.credentialType} credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${rec.expiresAt}`];
 }
 
 /**

@@ -22,9 +22,7 @@ export async function requireMount(ctx: ServiceContext): Promise<ConfiguredMount
 /** The configured mount, or the "run config write first" error. */
 export function mountOrError(ctx: Pick<ServiceContext, "mount">, mount: MountState | undefined): ConfiguredMount {
   if (!mount?.config) {
-    throw new ValidationError([
-      { field: "mount", reason: `mount "${ctx.mount}" is not configured: run \`awslease config write\` first` },
-    ]);
+    throw new ValidationError([{ field: "mount", reason: `mount "${ctx.mount}" is not configured: run \`awslease config write\` first` }]);
   }
   return mount as ConfiguredMount;
 }
@@ -150,7 +148,8 @@ export async function disableMount(ctx: ServiceContext): Promise<void> {
   const failed = results.filter((r) => r.outcome === "failed").length + unreadable.length;
   if (failed > 0) throw new EngineError(`disable mount ${ctx.mount}: ${failed} lease(s) could not be revoked; the mount stays`);
   const left = await list(ctx);
-  if (left.unfinished.length > 0) throw new EngineError(`disable mount ${ctx.mount}: ${left.unfinished.length} unfinished issue(s) remain: run sweep, then disable again`);
+  if (left.unfinished.length > 0)
+    throw new EngineError(`disable mount ${ctx.mount}: ${left.unfinished.length} unfinished issue(s) remain: run sweep, then disable again`);
   // Static roles go too, with the keys awslease made (their users stay).
   const { deleteStaticRole, listStaticRoles } = await import("./staticRoles");
   for (const name of await listStaticRoles(ctx)) await deleteStaticRole(ctx, name);

@@ -100,12 +100,16 @@ async function reuseOrIssue(ctx: ServiceContext, roleName: string, input: LeaseI
     },
   });
   const warnings: string[] = [];
-  await writePointer(ctx, key, issued.lease.leaseId).catch((err) => warnings.push(`the reuse pointer could not be written (${(err as Error).message}); the next call reads the whole lease table`));
+  await writePointer(ctx, key, issued.lease.leaseId).catch((err) =>
+    warnings.push(`the reuse pointer could not be written (${(err as Error).message}); the next call reads the whole lease table`),
+  );
   // The leases this one replaces: iam_user users are deleted now (whoever still holds
   // their keys refreshes within the window); a failure is a warning, sweep retries.
   const replaced = mine.filter((r) => rulesOf(r.credentialType as CredentialType).revocable && !live.includes(r));
   await Promise.all(
-    replaced.map((r) => revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`))),
+    replaced.map((r) =>
+      revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`)),
+    ),
   );
   return { ...issued, reused: false, replaced: replaced.map((r) => r.leaseId), warnings };
 }
@@ -145,8 +149,7 @@ async function pointedRecord(ctx: ServiceContext, leaseId: string): Promise<Leas
 async function reuseLease(ctx: ServiceContext, rec: LeaseRecord): Promise<IssueResult | undefined> {
   const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).key);
   const creds = (await ctx.store.readSecretOutput(stackName, "credentials")) as
-    | { accessKey: string; secretKey: string; sessionToken?: string; region: string }
-    | undefined;
+    { accessKey: string; secretKey: string; sessionToken?: string; region: string } | undefined;
   if (!creds?.accessKey || !creds.secretKey) return undefined;
   const lease: IssuedLease = {
     leaseId: rec.leaseId,

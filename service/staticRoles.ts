@@ -42,7 +42,9 @@ export async function writeStaticRole(ctx: ServiceContext, name: string, input: 
   };
   const settings = validateStaticRole(name, merged);
   if (current && settings.username !== current.username) {
-    throw new ValidationError([{ field: "username", reason: `cannot be changed (static role "${name}" owns the keys of ${current.username}): delete the role and write it again` }]);
+    throw new ValidationError([
+      { field: "username", reason: `cannot be changed (static role "${name}" owns the keys of ${current.username}): delete the role and write it again` },
+    ]);
   }
   const mount = await requireMount(ctx);
   const stackName = staticRoleStackName(ctx.mount, name);
@@ -50,7 +52,12 @@ export async function writeStaticRole(ctx: ServiceContext, name: string, input: 
   if (!existed) await ctx.engine.initStack(stackName);
   ctx.progress(`awslease: ${existed ? "updating" : "creating"} static role "${name}" for IAM user ${settings.username} (pulumi up ${stackName})`);
   try {
-    const program = { mount: mount.config.settings, name, input: { username: settings.username, rotationPeriod: settings.rotationPeriod }, rotation: current?.rotation };
+    const program = {
+      mount: mount.config.settings,
+      name,
+      input: { username: settings.username, rotationPeriod: settings.rotationPeriod },
+      rotation: current?.rotation,
+    };
     return await ctx.engine.upStaticRole(stackName, program, { lock: { retryHint: retryHint(name) } });
   } catch (err) {
     // A failed first write made no key (the provider undoes its own): no role is left behind.
@@ -68,7 +75,11 @@ export async function readStaticRole(ctx: ServiceContext, name: string): Promise
 /** The mount's static role names, sorted. */
 export async function listStaticRoles(ctx: ServiceContext): Promise<string[]> {
   const stacks = await ctx.store.listStacks(`static-${ctx.mount}.`);
-  return stacks.map((s) => parseStaticRoleStackName(s)).filter((p) => p?.mount === ctx.mount).map((p) => p!.name).sort();
+  return stacks
+    .map((s) => parseStaticRoleStackName(s))
+    .filter((p) => p?.mount === ctx.mount)
+    .map((p) => p!.name)
+    .sort();
 }
 
 /** static-creds: read from the role's stack (no engine run, no AWS call). */
@@ -139,11 +150,15 @@ export function dueAction(record: StaticRoleRecord, now: number): "rotate" | "re
 export async function runDue(ctx: ServiceContext, opts: { parallel?: number } = {}): Promise<DueResult[]> {
   const names = await listStaticRoles(ctx);
   const records = (await Promise.all(names.map((n) => recordOf(ctx, n)))).filter((r): r is StaticRoleRecord => !!r);
-  const due = records.map((r) => ({ record: r, action: dueAction(r, ctx.now()) })).filter((d): d is { record: StaticRoleRecord; action: "rotate" | "retire" } => !!d.action);
+  const due = records
+    .map((r) => ({ record: r, action: dueAction(r, ctx.now()) }))
+    .filter((d): d is { record: StaticRoleRecord; action: "rotate" | "retire" } => !!d.action);
   const settled = await settleWithConcurrency(due, opts.parallel ?? 4, (d) => runOn(ctx, d.record, { now: false }));
   return due.map((d, i) => {
     const s = settled[i];
-    return s.status === "fulfilled" ? { name: d.record.name, action: d.action, record: s.value } : { name: d.record.name, action: d.action, error: (s.reason as Error).message };
+    return s.status === "fulfilled"
+      ? { name: d.record.name, action: d.action, record: s.value }
+      : { name: d.record.name, action: d.action, error: (s.reason as Error).message };
   });
 }
 

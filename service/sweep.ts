@@ -56,7 +56,11 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
 
   const expired = opts.skipExpired ? [] : table.stacks.map(recordOf).filter((r): r is LeaseRecord => !!r && Date.parse(r.expiresAt) <= now);
   result.expiredLeases.push(...expired.map((r) => r.leaseId));
-  await runAll(expired, (r) => r.leaseId, (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }));
+  await runAll(
+    expired,
+    (r) => r.leaseId,
+    (r) => revokeDirect(ctx, mount, r, { ignoreMissing: true, by: "sweep" }),
+  );
 
   const users = await ctx.aws(settings, (clients) => listTaggedUsers(clients, settings));
   const usersByKey = new Map<string, typeof users>();
@@ -98,6 +102,12 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
     return expiredUser || oldEnough(user.issuedAt);
   });
   result.orphanedUsers.push(...orphans.map((u) => u.username));
-  await ctx.aws(settings, (clients) => runAll(orphans, (u) => u.username, (u) => revokeIamUser(clients, u.username)));
+  await ctx.aws(settings, (clients) =>
+    runAll(
+      orphans,
+      (u) => u.username,
+      (u) => revokeIamUser(clients, u.username),
+    ),
+  );
   return result;
 }

@@ -21,7 +21,11 @@ export function remote(): import("../serverClient").ServerClient | undefined {
 }
 
 /** Revokes one lease, here or through the server; returns the warnings (e.g. STS credentials stay valid). */
-export async function revokeOne(argv: GlobalArgs, leaseId: string, opts: { ignoreMissing?: boolean; breakLock?: boolean } = {}): Promise<import("../../service/leases").RevokeResult> {
+export async function revokeOne(
+  argv: GlobalArgs,
+  leaseId: string,
+  opts: { ignoreMissing?: boolean; breakLock?: boolean } = {},
+): Promise<import("../../service/leases").RevokeResult> {
   const server = remote();
   if (server) return { outcome: "revoked" as const, ...(await server.revoke(leaseId)) };
   const { revoke } = await import("../../service/leases");
@@ -48,7 +52,12 @@ export const formatOption = (choices: readonly string[], defaultFormat = "table"
 export const fieldOption = { type: "string", describe: "Print only this field's value, raw (as `vault read -field=`)" } as const;
 
 /** `--shell` for `--format env`. */
-export const shellOption = { type: "string", choices: ["posix", "fish", "powershell"], default: "posix", describe: "The shell --format env writes for" } as const;
+export const shellOption = {
+  type: "string",
+  choices: ["posix", "fish", "powershell"],
+  default: "posix",
+  describe: "The shell --format env writes for",
+} as const;
 
 const READ_ERRORS: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", EISDIR: "is a directory" };
 

@@ -19,7 +19,14 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     y
       .options(
         Object.fromEntries(
-          CONFIG_FIELDS.map((f) => [f.flag, { type: f.kind === "number" ? "number" : "string", describe: f.description, ...(DEFAULTS[f.flag] ? { defaultDescription: DEFAULTS[f.flag] } : {}) } as const]),
+          CONFIG_FIELDS.map((f) => [
+            f.flag,
+            {
+              type: f.kind === "number" ? "number" : "string",
+              describe: f.description,
+              ...(DEFAULTS[f.flag] ? { defaultDescription: DEFAULTS[f.flag] } : {}),
+            } as const,
+          ]),
         ),
       )
       .option("secret-key-stdin", { type: "boolean", describe: "Read the root secret key from stdin (as docker login --password-stdin)" })

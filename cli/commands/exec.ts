@@ -68,9 +68,12 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
       .example("$0 exec deploy --ttl 15m -- aws s3 ls", "") as Argv<IssueArgs & { "--"?: string[]; _: (string | number)[] }>,
   handler: async (argv) => {
     const command = (argv["--"] ?? []).map(String);
-    if (command.length === 0) throw new ValidationError([{ field: "command", reason: "give the command after --, e.g. awslease exec ROLE -- aws sts get-caller-identity" }]);
+    if (command.length === 0)
+      throw new ValidationError([{ field: "command", reason: "give the command after --, e.g. awslease exec ROLE -- aws sts get-caller-identity" }]);
     if (process.env.AWSLEASE_EXEC) {
-      throw new ValidationError([{ field: "command", reason: `already inside awslease exec (lease ${process.env.AWSLEASE_EXEC}); nesting would shadow its credentials` }]);
+      throw new ValidationError([
+        { field: "command", reason: `already inside awslease exec (lease ${process.env.AWSLEASE_EXEC}); nesting would shadow its credentials` },
+      ]);
     }
     const { lease, region } = await issueFromArgs(argv);
     const env = childEnvironment(process.env, lease, region);

@@ -6,7 +6,6 @@ import type { IssueResult } from "../../service/leases";
 import { ISSUE_FORMATS } from "../output";
 import { ValidationError } from "../../provider/errors";
 
-
 export interface IssueArgs extends GlobalArgs {
   role: string;
   ttl?: string;
@@ -98,7 +97,17 @@ function checkOutputOptions(format: string, profile: string | undefined, output:
     throw new ValidationError([{ field: "format", reason: "--format github needs $GITHUB_ENV (run inside GitHub Actions)" }]);
   }
   if (format === "ini") {
-    const placeholder = { leaseId: "", credentialType: "iam_user" as const, accessKey: "", secretKey: "", issuedAt: "", expiresAt: "", leaseDuration: 0, renewable: false, warnings: [] };
+    const placeholder = {
+      leaseId: "",
+      credentialType: "iam_user" as const,
+      accessKey: "",
+      secretKey: "",
+      issuedAt: "",
+      expiresAt: "",
+      leaseDuration: 0,
+      renewable: false,
+      warnings: [],
+    };
     try {
       output.formatIssued(placeholder, "ini", { profile });
     } catch (err) {
@@ -118,7 +127,10 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
       .option("profile", { type: "string", describe: "Profile name for --format ini", default: "awslease" })
       .option("shell", shellOption)
       .option("field", fieldOption)
-      .option("reuse", { type: "boolean", describe: "Hand out a live lease of this role (and --session) issued with --reuse, if it has more than --refresh-window left" })
+      .option("reuse", {
+        type: "boolean",
+        describe: "Hand out a live lease of this role (and --session) issued with --reuse, if it has more than --refresh-window left",
+      })
       .check((a) => {
         for (const flag of ["session", "refresh-window"] as const) {
           if (a[flag] !== undefined && !a.reuse) throw new ValidationError([{ field: `--${flag}`, reason: "only goes with --reuse" }]);
@@ -142,7 +154,12 @@ export const issueCommand: CommandModule<GlobalArgs, IssueCommandArgs> = {
     const view = { ...lease, region };
     try {
       if (argv.field !== undefined) print(output.formatField(output.vaultSecretBody(view), argv.field));
-      else print(format === "github" ? output.githubActions(view, process.env) : output.formatIssued(view, format, { profile: argv.profile, shell: argv.shell as import("../output").Shell }));
+      else
+        print(
+          format === "github"
+            ? output.githubActions(view, process.env)
+            : output.formatIssued(view, format, { profile: argv.profile, shell: argv.shell as import("../output").Shell }),
+        );
     } catch (err) {
       // Credentials nobody received must not stay valid: revoke before reporting
       // (not a reused lease: others hold it).

@@ -52,7 +52,14 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
       );
     }
     const rows = unfinished.map((u) => ({ ...u, mount: ctx.mount }));
-    print(formatLeaseList(records.map((r) => leaseSummary(r, ctx.now())), argv.format as "table" | "json", new Date(), rows));
+    print(
+      formatLeaseList(
+        records.map((r) => leaseSummary(r, ctx.now())),
+        argv.format as "table" | "json",
+        new Date(),
+        rows,
+      ),
+    );
   },
 };
 
@@ -61,7 +68,10 @@ type IdArgs = GlobalArgs & { "lease-id": string; format: string };
 const lookup: CommandModule<GlobalArgs, IdArgs & { field?: string }> = {
   command: "lookup <lease-id>",
   describe: "Show one lease",
-  builder: (y) => y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<IdArgs & { field?: string }>,
+  builder: (y) =>
+    y.positional("lease-id", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<
+      IdArgs & { field?: string }
+    >,
   handler: async (argv) => {
     const { formatField, formatLookup, lookupBody } = await import("../output");
     const row = await lookupOne(argv, argv["lease-id"]);
@@ -141,7 +151,13 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
     // Unreadable stacks cannot be matched against the prefix: reported, and the run fails.
     warnUnreadable(unreadable);
     if (argv.format === "json") {
-      print(JSON.stringify(results.map((r) => ({ lease_id: r.leaseId, outcome: r.outcome, warnings: r.warnings, ...(r.error ? { error: r.error } : {}) })), null, 2));
+      print(
+        JSON.stringify(
+          results.map((r) => ({ lease_id: r.leaseId, outcome: r.outcome, warnings: r.warnings, ...(r.error ? { error: r.error } : {}) })),
+          null,
+          2,
+        ),
+      );
     }
     const failed = results.filter((r) => r.outcome === "failed").length + unreadable.length;
     if (failed > 0) throw new EngineError(`${failed} of ${results.length + unreadable.length} leases could not be revoked (they stay listed)`);
@@ -154,9 +170,7 @@ const log: CommandModule<GlobalArgs, LogArgs> = {
   command: "log",
   describe: "The mount's lease log: every lease issued, renewed and revoked, and by whom (kept after revoke; no secrets)",
   builder: (y) =>
-    y
-      .option("prefix", { type: "string", describe: "Only lease ids starting with this" })
-      .option("format", formatOption(LIST_FORMATS)) as Argv<LogArgs>,
+    y.option("prefix", { type: "string", describe: "Only lease ids starting with this" }).option("format", formatOption(LIST_FORMATS)) as Argv<LogArgs>,
   handler: async (argv) => {
     localOnly("lease log");
     const { readLeaseEvents, leaseHistories } = await import("../../service/leaseLog");

@@ -38,7 +38,9 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
       try {
         json = JSON.parse(text);
       } catch (err) {
-        throw new ValidationError([{ field: "--file", reason: `role JSON in ${argv.file === "-" ? "stdin" : argv.file} is not JSON: ${(err as Error).message}` }]);
+        throw new ValidationError([
+          { field: "--file", reason: `role JSON in ${argv.file === "-" ? "stdin" : argv.file} is not JSON: ${(err as Error).message}` },
+        ]);
       }
       input = roleFromVaultJson(json);
     }
@@ -85,7 +87,8 @@ function roleInputFromFlags(
 const read: CommandModule<GlobalArgs, NameArgs> = {
   command: "read <name>",
   describe: "Show a role",
-  builder: (y) => y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<NameArgs>,
+  builder: (y) =>
+    y.positional("name", { type: "string", demandOption: true }).option("format", formatOption(LIST_FORMATS)).option("field", fieldOption) as Argv<NameArgs>,
   handler: async (argv) => {
     const { formatField, formatKeyValues } = await import("../output");
     const server = remote();

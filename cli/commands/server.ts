@@ -34,7 +34,12 @@ export function parseListen(value: string, tls: boolean, insecure: boolean): { h
   if (!m || port > 65535) throw new ValidationError([{ field: "--listen", reason: `"${value}" is not host:port (e.g. 127.0.0.1:8200)` }]);
   const loopback = host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
   if (!loopback && !tls && !insecure) {
-    throw new ValidationError([{ field: "--listen", reason: `${host} is not a loopback address: give --tls-cert and --tls-key (or --insecure-no-tls to send tokens and credentials in clear text)` }]);
+    throw new ValidationError([
+      {
+        field: "--listen",
+        reason: `${host} is not a loopback address: give --tls-cert and --tls-key (or --insecure-no-tls to send tokens and credentials in clear text)`,
+      },
+    ]);
   }
   return { host, port };
 }
@@ -57,12 +62,29 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       .option("tls-key", { type: "string", describe: "PEM private key for HTTPS" })
       .option("insecure-no-tls", { type: "boolean", describe: "Allow plain HTTP on a non-loopback address" })
       .option("audit-log", { type: "string", describe: "Append one JSON line per request to this file (- for stdout); never a token or secret" })
-      .option("max-concurrent-issues", { type: "number", describe: "Engine runs at once; more requests queue", defaultDescription: String(defaultConcurrency()) })
+      .option("max-concurrent-issues", {
+        type: "number",
+        describe: "Engine runs at once; more requests queue",
+        defaultDescription: String(defaultConcurrency()),
+      })
       .option("max-queued", { type: "number", describe: "Requests waiting for an engine slot before 503s", defaultDescription: "8 per slot" })
-      .option("shutdown-grace", { type: "string", default: "30s", describe: "On SIGTERM, how long requests in flight may finish before their engine runs are cancelled" })
-      .option("expiration-rescan", { type: "string", default: "30s", describe: "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry), and at most how long until static roles are read again" })
+      .option("shutdown-grace", {
+        type: "string",
+        default: "30s",
+        describe: "On SIGTERM, how long requests in flight may finish before their engine runs are cancelled",
+      })
+      .option("expiration-rescan", {
+        type: "string",
+        default: "30s",
+        describe:
+          "How often the lease table is read for leases issued elsewhere (each lease is revoked at its expiry), and at most how long until static roles are read again",
+      })
       .option("sweep-interval", { type: "string", default: "10m", describe: "How often orphaned IAM users and unfinished issues are cleaned up (0 to never)" })
-      .option("warm-provider", { type: "boolean", default: true, describe: "Engine runs attach to one long-running provider process instead of starting one each (Linux; --no-warm-provider to spawn)" })
+      .option("warm-provider", {
+        type: "boolean",
+        default: true,
+        describe: "Engine runs attach to one long-running provider process instead of starting one each (Linux; --no-warm-provider to spawn)",
+      })
       .check((a) => {
         if (!a["tls-cert"] !== !a["tls-key"]) throw new ValidationError([{ field: "--tls-cert", reason: "--tls-cert and --tls-key go together" }]);
         return true;
@@ -74,7 +96,8 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     const tls = argv["tls-cert"] ? { cert: readPem(argv["tls-cert"], "--tls-cert"), key: readPem(argv["tls-key"]!, "--tls-key") } : undefined;
     const { host, port } = parseListen(argv.listen, !!tls, !!argv["insecure-no-tls"]);
     const maxConcurrent = argv["max-concurrent-issues"] ?? defaultConcurrency();
-    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new ValidationError([{ field: "--max-concurrent-issues", reason: "must be a whole number >= 1" }]);
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
+      throw new ValidationError([{ field: "--max-concurrent-issues", reason: "must be a whole number >= 1" }]);
     const maxQueued = argv["max-queued"] ?? maxConcurrent * 8;
     const graceMs = parseDuration(argv["shutdown-grace"] ?? "30s", "--shutdown-grace") * 1000;
     const rescanMs = parseDuration(argv["expiration-rescan"] ?? "30s", "--expiration-rescan") * 1000;
@@ -86,7 +109,8 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     engineEnv(context(argv));
     const { startWarmProvider, warmProviderSupported } = await import("../../service/pulumi/warmProvider");
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    if (argv["warm-provider"] && !warmProviderSupported()) log("awslease: no warm provider here (/proc/net/tcp cannot tell who calls it): engine runs spawn their own");
+    if (argv["warm-provider"] && !warmProviderSupported())
+      log("awslease: no warm provider here (/proc/net/tcp cannot tell who calls it): engine runs spawn their own");
     const warmProvider = argv["warm-provider"] && warmProviderSupported() ? await startWarmProvider({ log }) : undefined;
     const warm = warmProvider?.status();
     if (warm) log(`awslease: warm provider (pid ${warm.pid}, 127.0.0.1:${warm.port}): engine runs attach to it`);
@@ -99,7 +123,8 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       print(`Root token (shown once; only its hash is stored): ${root.token}`);
     } else if (root.created) ctx.progress("awslease: root token taken from AWSLEASE_ROOT_TOKEN");
 
-    const auditStream = argv["audit-log"] === "-" ? process.stdout : argv["audit-log"] ? createWriteStream(argv["audit-log"], { flags: "a", mode: 0o600 }) : undefined;
+    const auditStream =
+      argv["audit-log"] === "-" ? process.stdout : argv["audit-log"] ? createWriteStream(argv["audit-log"], { flags: "a", mode: 0o600 }) : undefined;
     const { createVaultServer } = await import("../../server/app");
     const vault = createVaultServer({
       ctx,
@@ -109,11 +134,14 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
       audit: (entry) => auditStream?.write(`${JSON.stringify(entry)}\n`),
     });
     await new Promise<void>((resolve, reject) => {
-      vault.server.once("error", (err) => reject(new ValidationError([{ field: "--listen", reason: `cannot listen on ${argv.listen}: ${(err as NodeJS.ErrnoException).code ?? err.message}` }])));
+      vault.server.once("error", (err) =>
+        reject(new ValidationError([{ field: "--listen", reason: `cannot listen on ${argv.listen}: ${(err as NodeJS.ErrnoException).code ?? err.message}` }])),
+      );
       vault.server.listen(port, host, () => resolve());
     });
     const address = vault.server.address();
-    const shown = typeof address === "object" && address ? `${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : argv.listen;
+    const shown =
+      typeof address === "object" && address ? `${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : argv.listen;
     ctx.progress(`awslease: server listening on ${tls ? "https" : "http"}://${shown} (engine runs at once: ${maxConcurrent})`);
 
     const { ExpirationManager } = await import("../../service/expiration");

@@ -19,7 +19,9 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .positional("name", { type: "string", demandOption: true, describe: "Static role name" })
-      .options(Object.fromEntries(STATIC_ROLE_FIELDS.map((f) => [f.flag, { type: "string", describe: f.description } satisfies Options])) as Record<string, Options>)
+      .options(
+        Object.fromEntries(STATIC_ROLE_FIELDS.map((f) => [f.flag, { type: "string", describe: f.description } satisfies Options])) as Record<string, Options>,
+      )
       .example("$0 static-role write deployer --username svc-deploy --rotation-period 24h", "") as unknown as Argv<WriteArgs>,
   handler: async (argv) => {
     localOnly("static-role write");
@@ -44,7 +46,13 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
     }
     const { readStaticRole, vaultStaticRoleView } = await import("../../service/staticRoles");
     const record = await readStaticRole(context(argv), argv.name);
-    const view = { ...vaultStaticRoleView(record), access_key: record.accessKey, rotated_at: record.rotatedAt, next_rotation: record.expiration, retired_key: record.retiredKey ?? null };
+    const view = {
+      ...vaultStaticRoleView(record),
+      access_key: record.accessKey,
+      rotated_at: record.rotatedAt,
+      next_rotation: record.expiration,
+      retired_key: record.retiredKey ?? null,
+    };
     print(formatKeyValues(view, argv.format as "table" | "json"));
   },
 };
@@ -95,11 +103,21 @@ const rotate: CommandModule<GlobalArgs, RotateArgs> = {
     const ctx = context(argv);
     if (argv.name) {
       const record = await service.rotateStaticRole(ctx, argv.name);
-      if (!argv.quiet) process.stderr.write(`awslease: static role "${argv.name}" rotated: new key ${record.accessKey}; the old one ${record.retiredKey ?? "(none)"} is deleted by the next run after a minute\n`);
+      if (!argv.quiet)
+        process.stderr.write(
+          `awslease: static role "${argv.name}" rotated: new key ${record.accessKey}; the old one ${record.retiredKey ?? "(none)"} is deleted by the next run after a minute\n`,
+        );
       return;
     }
     const results = await service.runDue(ctx);
-    if (argv.format === "json") print(`${JSON.stringify(results.map((r) => ({ name: r.name, action: r.action, ok: !r.error, error: r.error ?? null })), null, 2)}\n`);
+    if (argv.format === "json")
+      print(
+        `${JSON.stringify(
+          results.map((r) => ({ name: r.name, action: r.action, ok: !r.error, error: r.error ?? null })),
+          null,
+          2,
+        )}\n`,
+      );
     else for (const r of results) process.stderr.write(`awslease: ${r.name}: ${r.action} ${r.error ? `failed: ${r.error}` : "done"}\n`);
     if (results.length === 0 && !argv.quiet && argv.format !== "json") process.stderr.write("awslease: nothing is due\n");
     const failed = results.filter((r) => r.error);
@@ -133,8 +151,16 @@ export const staticCredsCommand: CommandModule<GlobalArgs, CredsArgs> = {
   handler: async (argv) => {
     const output = await import("../output");
     const server = remote();
-    const creds = server ? await server.staticCreds(context(argv).mount, argv.name) : await (await import("../../service/staticRoles")).staticCreds(context(argv), argv.name);
+    const creds = server
+      ? await server.staticCreds(context(argv).mount, argv.name)
+      : await (await import("../../service/staticRoles")).staticCreds(context(argv), argv.name);
     if (argv.field !== undefined) print(output.formatField(output.staticCredsBody(creds), argv.field));
-    else print(output.formatStaticCreds(creds, argv.format as Exclude<import("../output").IssueFormat, "github">, { profile: argv.profile, shell: argv.shell as import("../output").Shell }));
+    else
+      print(
+        output.formatStaticCreds(creds, argv.format as Exclude<import("../output").IssueFormat, "github">, {
+          profile: argv.profile,
+          shell: argv.shell as import("../output").Shell,
+        }),
+      );
   },
 };

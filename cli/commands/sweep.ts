@@ -28,7 +28,19 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs, parallel: parallelOption(argv.parallel) });
     const verb = argv["dry-run"] ? "would revoke" : "revoked";
     if (argv.format === "json") {
-      print(JSON.stringify({ dry_run: !!argv["dry-run"], expired_leases: result.expiredLeases, abandoned_issues: result.abandonedIssues, orphaned_users: result.orphanedUsers, failures: result.failures }, null, 2));
+      print(
+        JSON.stringify(
+          {
+            dry_run: !!argv["dry-run"],
+            expired_leases: result.expiredLeases,
+            abandoned_issues: result.abandonedIssues,
+            orphaned_users: result.orphanedUsers,
+            failures: result.failures,
+          },
+          null,
+          2,
+        ),
+      );
     } else {
       const lines = [
         ...result.expiredLeases.map((id) => `${verb} expired lease  ${id}`),

@@ -77,7 +77,6 @@ export function rootCredentials(engine: MountSettings): StaticCredentials | unde
   return undefined;
 }
 
-
 /** `awslease/<version>` in every request's user agent, so CloudTrail shows which calls were awslease's. */
 function userAgent(): [string, string][] {
   return [["awslease", awsleaseVersion()]];

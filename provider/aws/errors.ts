@@ -30,9 +30,7 @@ export function isEntityAlreadyExists(err: unknown): boolean {
 /** Rejected credentials: unknown, revoked or not yet propagated keys. */
 export function isInvalidCredentials(err: unknown): boolean {
   const code = err instanceof AwsCallError ? err.code : errorCode(err);
-  return ["InvalidClientTokenId", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure", "ExpiredToken"].includes(
-    code,
-  );
+  return ["InvalidClientTokenId", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure", "ExpiredToken"].includes(code);
 }
 
 export function isAccessDenied(err: unknown): boolean {

@@ -1,12 +1,7 @@
 // Session policies for the STS credential types: the role's own policy plus the
 // policies of its IAM groups (Vault's iam_policies.go). An STS session cannot join
 // a group, so a group's permissions are passed as session policy instead.
-import {
-  GetGroupPolicyCommand,
-  ListAttachedGroupPoliciesCommand,
-  ListGroupPoliciesCommand,
-  type IAMClient,
-} from "@aws-sdk/client-iam";
+import { GetGroupPolicyCommand, ListAttachedGroupPoliciesCommand, ListGroupPoliciesCommand, type IAMClient } from "@aws-sdk/client-iam";
 import type { RoleSettings } from "../types";
 import type { AwsClients } from "./clients";
 import { call } from "./errors";
@@ -47,18 +42,14 @@ async function inlinePolicyDocuments(iam: IAMClient, group: string): Promise<str
   const names: string[] = [];
   let marker: string | undefined;
   do {
-    const page = await groupCall("iam:ListGroupPolicies", group, () =>
-      iam.send(new ListGroupPoliciesCommand({ GroupName: group, Marker: marker })),
-    );
+    const page = await groupCall("iam:ListGroupPolicies", group, () => iam.send(new ListGroupPoliciesCommand({ GroupName: group, Marker: marker })));
     names.push(...(page.PolicyNames ?? []));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
 
   const documents: string[] = [];
   for (const policyName of names) {
-    const policy = await groupCall("iam:GetGroupPolicy", group, () =>
-      iam.send(new GetGroupPolicyCommand({ GroupName: group, PolicyName: policyName })),
-    );
+    const policy = await groupCall("iam:GetGroupPolicy", group, () => iam.send(new GetGroupPolicyCommand({ GroupName: group, PolicyName: policyName })));
     // IAM returns policy documents URL-encoded (RFC 3986).
     if (policy.PolicyDocument) documents.push(decodeURIComponent(policy.PolicyDocument));
   }
@@ -66,10 +57,7 @@ async function inlinePolicyDocuments(iam: IAMClient, group: string): Promise<str
 }
 
 /** The inline policy documents (decoded JSON) and managed policy ARNs of the given IAM groups. */
-export async function groupPolicies(
-  clients: Pick<AwsClients, "iam">,
-  groups: string[],
-): Promise<{ inlinePolicies: string[]; policyArns: string[] }> {
+export async function groupPolicies(clients: Pick<AwsClients, "iam">, groups: string[]): Promise<{ inlinePolicies: string[]; policyArns: string[] }> {
   const inlinePolicies: string[] = [];
   const policyArns: string[] = [];
   if (groups.length === 0) return { inlinePolicies, policyArns };
@@ -119,16 +107,11 @@ export function combinePolicyDocuments(documents: string[]): string | undefined 
  * document merged with its groups' inline policies, and the role's policy ARNs plus
  * its groups' managed policy ARNs (first occurrence kept).
  */
-export async function sessionPolicy(
-  clients: Pick<AwsClients, "iam">,
-  role: RoleSettings,
-): Promise<{ policy?: string; policyArns: string[] }> {
+export async function sessionPolicy(clients: Pick<AwsClients, "iam">, role: RoleSettings): Promise<{ policy?: string; policyArns: string[] }> {
   const fromGroups = await groupPolicies(clients, role.iamGroups);
   // Without group documents the role's (already compact) document is used as is, as in Vault.
   const policy =
-    fromGroups.inlinePolicies.length > 0
-      ? combinePolicyDocuments([role.policyDocument ?? "", ...fromGroups.inlinePolicies])
-      : role.policyDocument || undefined;
+    fromGroups.inlinePolicies.length > 0 ? combinePolicyDocuments([role.policyDocument ?? "", ...fromGroups.inlinePolicies]) : role.policyDocument || undefined;
   const policyArns = [...new Set([...role.policyArns, ...fromGroups.policyArns])];
   return { policy, policyArns };
 }

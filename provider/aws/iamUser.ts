@@ -128,21 +128,15 @@ export async function issueIamUser(
   );
   try {
     for (const policyArn of role.policyArns) {
-      await call("iam:AttachUserPolicy", () =>
-        iam.send(new AttachUserPolicyCommand({ UserName: username, PolicyArn: policyArn })),
-      );
+      await call("iam:AttachUserPolicy", () => iam.send(new AttachUserPolicyCommand({ UserName: username, PolicyArn: policyArn })));
     }
     if (role.policyDocument) {
       const document = role.policyDocument;
-      await call("iam:PutUserPolicy", () =>
-        iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })),
-      );
+      await call("iam:PutUserPolicy", () => iam.send(new PutUserPolicyCommand({ UserName: username, PolicyName: role.name, PolicyDocument: document })));
     }
     await putExpiryPolicy(iam, username, expiresAt);
     for (const group of role.iamGroups) {
-      await call("iam:AddUserToGroup", () =>
-        iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })),
-      );
+      await call("iam:AddUserToGroup", () => iam.send(new AddUserToGroupCommand({ UserName: username, GroupName: group })));
     }
     const key = await call("iam:CreateAccessKey", () => iam.send(new CreateAccessKeyCommand({ UserName: username })));
     const accessKey = key.AccessKey?.AccessKeyId;
@@ -366,8 +360,7 @@ export async function revokeIamUser(clients: Pick<AwsClients, "iam">, username: 
     },
     (c) => c.ServiceSpecificCredentialId,
     "iam:DeleteServiceSpecificCredential",
-    (ServiceSpecificCredentialId) =>
-      iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
+    (ServiceSpecificCredentialId) => iam.send(new DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId })),
   );
   await removeAll(
     "iam:ListAttachedUserPolicies",
@@ -410,12 +403,7 @@ export async function revokeIamUser(clients: Pick<AwsClients, "iam">, username: 
  * move, or neither does. The tag goes first (it only informs the sweep); if the policy
  * then cannot be written, the tag is put back to `previousExpiresAt`.
  */
-export async function renewIamUser(
-  clients: Pick<AwsClients, "iam">,
-  username: string,
-  expiresAt: Date,
-  previousExpiresAt: string,
-): Promise<void> {
+export async function renewIamUser(clients: Pick<AwsClients, "iam">, username: string, expiresAt: Date, previousExpiresAt: string): Promise<void> {
   const { iam } = clients;
   const tagExpiry = (value: string) =>
     call("iam:TagUser", () => iam.send(new TagUserCommand({ UserName: username, Tags: [{ Key: TAG_EXPIRES_AT, Value: value }] })));

@@ -11,7 +11,6 @@ import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseKey } from "../names";
 import { rulesOf } from "../credentialTypes";
 
-
 interface IssueContext {
   leaseId: string;
   ttlSeconds: number;
@@ -80,10 +79,7 @@ function iamUsername(lease: LeaseRef): string {
  * is success). STS credentials cannot be revoked one by one: nothing is deleted and
  * the message says when they expire.
  */
-export async function revokeLease(
-  clients: Pick<AwsClients, "iam">,
-  lease: LeaseRef & { expiresAt?: string },
-): Promise<{ revoked: boolean; message: string }> {
+export async function revokeLease(clients: Pick<AwsClients, "iam">, lease: LeaseRef & { expiresAt?: string }): Promise<{ revoked: boolean; message: string }> {
   if (!rulesOf(lease.credentialType).revocable) {
     return {
       revoked: false,

@@ -2,13 +2,7 @@
 // second key for the same IAM user, wait until it works, then delete the old key
 // with the new one. The old key is deleted only once the new key is proven usable,
 // so a failure part-way never leaves the engine without a working key.
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  GetUserCommand,
-  ListAccessKeysCommand,
-  type IAMClient,
-} from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, GetUserCommand, ListAccessKeysCommand, type IAMClient } from "@aws-sdk/client-iam";
 import type { MountSettings } from "../types";
 import { iamClient, rootCredentials, type AwsClients, type StaticCredentials } from "./clients";
 import { AwsCallError, call, isInvalidCredentials, isNoSuchEntity } from "./errors";
@@ -65,11 +59,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * deletes the old one. Refuses, before creating anything, when the user already has
  * two keys. The caller must store the returned key: the old one no longer works.
  */
-export async function rotateRootKey(
-  clients: Pick<AwsClients, "iam">,
-  engine: MountSettings,
-  options: RotateRootOptions = {},
-): Promise<RotatedRootKey> {
+export async function rotateRootKey(clients: Pick<AwsClients, "iam">, engine: MountSettings, options: RotateRootOptions = {}): Promise<RotatedRootKey> {
   const oldCredentials = rootCredentials(engine);
   if (!oldCredentials) throw new Error("rotate-root needs static root credentials (accessKey/secretKey)");
   const sleep = options.sleep ?? defaultSleep;
@@ -77,11 +67,7 @@ export async function rotateRootKey(
   const { iam } = clients;
   const self = await call("iam:GetUser", () => iam.send(new GetUserCommand({})));
   if (!self.User?.UserName) {
-    throw new AwsCallError(
-      "iam:GetUser",
-      "NotAnIamUser",
-      "the root credentials do not belong to an IAM user (account root keys cannot be rotated here)",
-    );
+    throw new AwsCallError("iam:GetUser", "NotAnIamUser", "the root credentials do not belong to an IAM user (account root keys cannot be rotated here)");
   }
   const name = self.User.UserName;
   const keys = await call("iam:ListAccessKeys", () => iam.send(new ListAccessKeysCommand({ UserName: name })));
@@ -121,9 +107,7 @@ export async function rotateRootKey(
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await call("iam:DeleteAccessKey", () =>
-          iamWithNewKey.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: rotated.oldAccessKey })),
-        );
+        await call("iam:DeleteAccessKey", () => iamWithNewKey.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: rotated.oldAccessKey })));
         break;
       } catch (err) {
         if (isNoSuchEntity(err)) break; // already gone: the goal is met
@@ -144,9 +128,7 @@ export async function rotateRootKey(
  */
 async function rollBackNewKey(iam: IAMClient, userName: string, newAccessKey: string): Promise<string> {
   try {
-    await call("iam:DeleteAccessKey", () =>
-      iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: newAccessKey })),
-    );
+    await call("iam:DeleteAccessKey", () => iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: newAccessKey })));
     return "it was deleted and the old key stays in use";
   } catch (err) {
     return (

@@ -51,7 +51,11 @@ export async function createStaticKey(
   while (keys.length - deleted.length >= KEYS_PER_USER) {
     const oldest = deletable.shift();
     if (!oldest?.AccessKeyId) {
-      throw new AwsCallError("iam:CreateAccessKey", "LimitExceeded", `user ${username} already has ${keys.length} access keys awslease must keep (${opts.keep.join(", ")})`);
+      throw new AwsCallError(
+        "iam:CreateAccessKey",
+        "LimitExceeded",
+        `user ${username} already has ${keys.length} access keys awslease must keep (${opts.keep.join(", ")})`,
+      );
     }
     await deleteStaticKey(clients, username, oldest.AccessKeyId);
     deleted.push(oldest.AccessKeyId);

@@ -1,13 +1,7 @@
 // The STS credential types (Vault's assumed_role, federation_token and session_token)
 // and the engine's own caller identity. STS leases are not renewable and cannot be
 // revoked one by one: they end when AWS expires them.
-import {
-  AssumeRoleCommand,
-  GetCallerIdentityCommand,
-  GetFederationTokenCommand,
-  GetSessionTokenCommand,
-  type Credentials,
-} from "@aws-sdk/client-sts";
+import { AssumeRoleCommand, GetCallerIdentityCommand, GetFederationTokenCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
 import { isoSeconds } from "../duration";
 import { ValidationError } from "../errors";
 import type { CredentialType, IssuedLease, LeaseRequest, RoleSettings } from "../types";
@@ -48,10 +42,7 @@ function leaseFrom(
   username: string | undefined,
 ): IssuedLease {
   const expiration = new Date(credentials.Expiration);
-  const leaseDuration = Math.max(
-    0,
-    Math.floor(expiration.getTime() / 1000) - Math.floor(opts.now.getTime() / 1000),
-  );
+  const leaseDuration = Math.max(0, Math.floor(expiration.getTime() / 1000) - Math.floor(opts.now.getTime() / 1000));
   return {
     leaseId: opts.leaseId,
     credentialType,
@@ -74,12 +65,7 @@ function sessionPolicyParams(policy: string | undefined, policyArns: string[]): 
 }
 
 /** sts:AssumeRole with the role's session policy, session tags and external id. */
-export async function issueAssumedRole(
-  clients: AwsClients,
-  role: RoleSettings,
-  request: LeaseRequest,
-  opts: StsIssueOptions,
-): Promise<IssuedLease> {
+export async function issueAssumedRole(clients: AwsClients, role: RoleSettings, request: LeaseRequest, opts: StsIssueOptions): Promise<IssuedLease> {
   if (!opts.roleArn) throw ValidationError.of("roleArn", "assumed_role needs a role ARN to assume");
   const { policy, policyArns } = await sessionPolicy(clients, role);
   const tags = Object.entries(role.sessionTags).map(([Key, Value]) => ({ Key, Value }));
@@ -107,19 +93,13 @@ export async function issueAssumedRole(
  * sts:GetFederationToken. Without any session policy the token would carry the
  * engine's own permissions, so that is refused (as Vault does).
  */
-export async function issueFederationToken(
-  clients: AwsClients,
-  role: RoleSettings,
-  _request: LeaseRequest,
-  opts: StsIssueOptions,
-): Promise<IssuedLease> {
+export async function issueFederationToken(clients: AwsClients, role: RoleSettings, _request: LeaseRequest, opts: StsIssueOptions): Promise<IssuedLease> {
   // The name's 32-character limit is enforced where it is rendered (usernameTemplate.ts).
   const { policy, policyArns } = await sessionPolicy(clients, role);
   if (!policy && policyArns.length === 0) {
     throw ValidationError.of(
       "policyDocument",
-      "federation_token needs a policyDocument, policyArns or iamGroups with policies; " +
-        "without one the token would have the engine's own permissions",
+      "federation_token needs a policyDocument, policyArns or iamGroups with policies; " + "without one the token would have the engine's own permissions",
     );
   }
   const { sts } = clients;
@@ -163,9 +143,7 @@ export async function issueSessionToken(
 }
 
 /** Who the engine's root credentials are (sts:GetCallerIdentity); validates them. */
-export async function callerIdentity(
-  clients: Pick<AwsClients, "sts">,
-): Promise<{ accountId: string; arn: string; userId: string }> {
+export async function callerIdentity(clients: Pick<AwsClients, "sts">): Promise<{ accountId: string; arn: string; userId: string }> {
   const { sts } = clients;
   const identity = await call("sts:GetCallerIdentity", () => sts.send(new GetCallerIdentityCommand({})));
   if (!identity.Account || !identity.Arn || !identity.UserId) {

@@ -48,11 +48,7 @@ function codeOf(err: unknown): string {
  * GetCallerIdentity needs no permission and works even under an explicit deny, so
  * the probe does not depend on what the key is allowed to do.
  */
-export async function waitUntilUsable(
-  engine: MountSettings,
-  credentials: StaticCredentials,
-  opts: WaitUntilUsableOptions = {},
-): Promise<void> {
+export async function waitUntilUsable(engine: MountSettings, credentials: StaticCredentials, opts: WaitUntilUsableOptions = {}): Promise<void> {
   const requiredSuccesses = opts.requiredSuccesses ?? DEFAULT_REQUIRED_SUCCESSES;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const baseDelayMs = opts.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;

@@ -61,18 +61,16 @@ async function issueCredentials(r: RouteRequest) {
 
 export const engineRoutes: Route[] = [
   // config/root and config/lease: the same handlers over their halves of CONFIG_FIELDS.
-  ...(["root", "lease"] as const).map(
-    (endpoint): Route => ({
-      pattern: new RegExp(`^${MOUNT}/config/${endpoint}$`),
-      handlers: {
-        read: async (r) => ({ data: configView((await requireMount(r.ctx)).config, endpoint) }),
-        update: async (r) => {
-          await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, endpoint));
-          return { status: 204 };
-        },
+  ...(["root", "lease"] as const).map((endpoint): Route => ({
+    pattern: new RegExp(`^${MOUNT}/config/${endpoint}$`),
+    handlers: {
+      read: async (r) => ({ data: configView((await requireMount(r.ctx)).config, endpoint) }),
+      update: async (r) => {
+        await writeConfig(r.ctx, mountConfigFromVaultJson(r.body, endpoint));
+        return { status: 204 };
       },
-    }),
-  ),
+    },
+  })),
   {
     pattern: new RegExp(`^${MOUNT}/config/rotate-root$`),
     handlers: {

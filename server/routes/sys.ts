@@ -82,7 +82,10 @@ async function revokePrefix(r: RouteRequest) {
   const { results, unreadable } = await revokeByPrefix({ ...r.ctx, mount }, prefix, { by: "server" });
   const failed = results.filter((x) => x.outcome === "failed");
   if (failed.length > 0 || unreadable.length > 0) {
-    throw new HttpError(500, `${failed.length + unreadable.length} of ${results.length + unreadable.length} leases could not be revoked (they stay listed): ${failed[0]?.error ?? unreadable[0]?.error}`);
+    throw new HttpError(
+      500,
+      `${failed.length + unreadable.length} of ${results.length + unreadable.length} leases could not be revoked (they stay listed): ${failed[0]?.error ?? unreadable[0]?.error}`,
+    );
   }
   return { status: 204 as const };
 }
@@ -100,7 +103,9 @@ async function listLeasePrefix(r: RouteRequest) {
       throw err;
     },
   );
-  const keys = [...new Set(records.map((rec) => rec.leaseId.slice(prefix.length)).map((rest) => (rest.includes("/") ? `${rest.split("/")[0]}/` : rest)))].sort();
+  const keys = [
+    ...new Set(records.map((rec) => rec.leaseId.slice(prefix.length)).map((rest) => (rest.includes("/") ? `${rest.split("/")[0]}/` : rest))),
+  ].sort();
   if (keys.length === 0) throw new HttpError(404, "");
   return { data: { keys } };
 }
@@ -109,7 +114,15 @@ async function listLeasePrefix(r: RouteRequest) {
 async function mountTable(r: RouteRequest) {
   const table: Record<string, unknown> = {};
   for (const mount of await listMounts(r.ctx)) {
-    table[`${mount}/`] = { type: "aws", description: "", accessor: `aws_${mount}`, config: { default_lease_ttl: 0, max_lease_ttl: 0 }, local: false, seal_wrap: false, options: null };
+    table[`${mount}/`] = {
+      type: "aws",
+      description: "",
+      accessor: `aws_${mount}`,
+      config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+      local: false,
+      seal_wrap: false,
+      options: null,
+    };
   }
   return table;
 }

@@ -36,8 +36,7 @@ export function engineEnv(ctx: EngineLocation, env: NodeJS.ProcessEnv = process.
     throw new ValidationError([
       {
         field: "secrets",
-        reason:
-          "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (it encrypts the secrets in the lease table), or pass --secrets-provider",
+        reason: "set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (it encrypts the secrets in the lease table), or pass --secrets-provider",
       },
     ]);
   }
@@ -87,7 +86,6 @@ export function pulumiBinary(env: NodeJS.ProcessEnv = process.env): string {
   return resolvedPulumi;
 }
 
-
 /** A throwaway work dir and the engine environment for one command's pulumi runs. */
 export interface Workspace {
   workDir: string;
@@ -101,11 +99,7 @@ export interface Workspace {
  * Automation API (and with it @pulumi/pulumi, ~0.5 s and ~100 MB to load) is loaded
  * only when there is an inline program to run.
  */
-export async function withWorkspace<T>(
-  ctx: EngineLocation,
-  program: automationTypes.PulumiFn | undefined,
-  fn: (ws: Workspace) => Promise<T>,
-): Promise<T> {
+export async function withWorkspace<T>(ctx: EngineLocation, program: automationTypes.PulumiFn | undefined, fn: (ws: Workspace) => Promise<T>): Promise<T> {
   mkdirSync(ctx.home, { recursive: true, mode: 0o700 });
   if (ctx.backend.startsWith("file://")) mkdirSync(ctx.backend.slice("file://".length), { recursive: true, mode: 0o700 });
   const workDir = mkdtempSync(join(tmpdir(), "awslease-"));
@@ -157,12 +151,7 @@ export class PulumiRunError extends Error {
  * Runs one pulumi command in the workspace, with the engine environment. An interrupt
  * cancels it with SIGINT (pulumi's graceful cancel) unless it is a cleanup run.
  */
-export function runPulumi(
-  ws: Workspace,
-  args: string[],
-  extraEnv: Record<string, string> = {},
-  opts: { cleanup?: boolean } = {},
-): Promise<CommandResult> {
+export function runPulumi(ws: Workspace, args: string[], extraEnv: Record<string, string> = {}, opts: { cleanup?: boolean } = {}): Promise<CommandResult> {
   const bin = pulumiBinary();
   const fullArgs = [...args, "--non-interactive"];
   return new Promise((resolvePromise, reject) => {
@@ -187,11 +176,7 @@ export function runPulumi(
 }
 
 /** Stack outputs as plain values (secrets decrypted), or undefined when the stack does not exist. */
-export async function readOutputs(
-  ws: Workspace,
-  stackName: string,
-  opts: { secrets: boolean },
-): Promise<Record<string, unknown> | undefined> {
+export async function readOutputs(ws: Workspace, stackName: string, opts: { secrets: boolean }): Promise<Record<string, unknown> | undefined> {
   try {
     const args = ["stack", "output", "--json", "--stack", stackName];
     if (opts.secrets) args.push("--show-secrets");
@@ -223,11 +208,7 @@ export async function listStacks(ws: Workspace): Promise<StackSummary[]> {
 }
 
 /** `pulumi up` of the workspace's inline program (see engineShortcuts.ts for what it skips). */
-export async function upInline(
-  ws: Workspace,
-  stackName: string,
-  opts: { create: boolean; onOutput?: (out: string) => void },
-): Promise<void> {
+export async function upInline(ws: Workspace, stackName: string, opts: { create: boolean; onOutput?: (out: string) => void }): Promise<void> {
   if (!ws.automation) throw new Error("upInline needs a workspace with a program");
   await leanUp(ws.automation, stackName, { ...opts, signal: engineSignal });
 }
@@ -236,12 +217,7 @@ export async function upInline(
  * `pulumi destroy`, then the stack removed with everything the backend kept of it
  * (see removeStack). No program is needed.
  */
-export async function destroyStack(
-  ws: Workspace,
-  stackName: string,
-  extraEnv: Record<string, string> = {},
-  opts: { cleanup?: boolean } = {},
-): Promise<void> {
+export async function destroyStack(ws: Workspace, stackName: string, extraEnv: Record<string, string> = {}, opts: { cleanup?: boolean } = {}): Promise<void> {
   await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], extraEnv, opts);
   await removeStack(ws, stackName);
 }
@@ -279,8 +255,7 @@ export function engineErrorLine(err: unknown): string {
   const lines = text.split("\n").map((l) => l.trim());
   const diagnosticsAt = lines.findIndex((l) => l === "Diagnostics:");
   const diagnostics = diagnosticsAt >= 0 ? lines.slice(diagnosticsAt) : [];
-  const isNoise = (l: string) =>
-    /^error: (update failed|preview failed|destroy failed|refresh failed|an unhandled error occurred: Program exited)/.test(l);
+  const isNoise = (l: string) => /^error: (update failed|preview failed|destroy failed|refresh failed|an unhandled error occurred: Program exited)/.test(l);
   const inline = /error: ((?:iam|sts):\w+ failed: .*?)(?=\s+(?:\+|-|~)?\s*pulumi|\s+Resources:|$)/.exec(text)?.[1];
   const pick =
     diagnostics.find((l) => l.startsWith("error:") && !isNoise(l)) ??

@@ -69,16 +69,19 @@ export function mountProgram(mount: string, desired: DesiredMount, onState: (sta
     if (!desired.config) {
       // No config yet: roles are kept as validated settings, and become AwsRole
       // resources with the first `config write`.
-      const roles = Object.fromEntries(
-        Object.entries(desired.roles).map(([name, input]) => [name, { input, settings: validateRole(name, input) }]),
-      );
+      const roles = Object.fromEntries(Object.entries(desired.roles).map(([name, input]) => [name, { input, settings: validateRole(name, input) }]));
       onState({ roles });
       return { roles };
     }
     const engine = new AwsEngineConfig(mount, { ...desired.config, mount, rotateRootTrigger: desired.rotateRootTrigger });
     const roles: Record<string, pulumiTypes.Output<{ input: RoleInput; settings: RoleSettings }>> = {};
     for (const [name, input] of Object.entries(desired.roles)) {
-      const role = new AwsRole(`role-${name}`, { engine, name, ...(input as Omit<RoleInput, "credentialType">), credentialType: input.credentialType as never });
+      const role = new AwsRole(`role-${name}`, {
+        engine,
+        name,
+        ...(input as Omit<RoleInput, "credentialType">),
+        credentialType: input.credentialType as never,
+      });
       roles[name] = role.settings.apply((settings) => ({ input, settings }));
     }
     const configInput = desired.config;
@@ -107,7 +110,13 @@ export function staticRoleProgram(args: StaticRoleProgram, onRecord: (record: St
   return async () => {
     const pulumi = require("@pulumi/pulumi") as typeof pulumiTypes;
     const { AwsStaticRole } = require("../../provider") as typeof import("../../provider");
-    const role = new AwsStaticRole("static-role", { engine: args.mount, name: args.name, username: args.input.username as string, rotationPeriod: args.input.rotationPeriod as string | number, rotation: args.rotation });
+    const role = new AwsStaticRole("static-role", {
+      engine: args.mount,
+      name: args.name,
+      username: args.input.username as string,
+      rotationPeriod: args.input.rotationPeriod as string | number,
+      rotation: args.rotation,
+    });
     const record = pulumi
       .all([role.settings, role.userId, role.accessKey, role.retiredKey, role.rotatedAt, role.expiration, role.keyMissing])
       .apply(([settings, userId, accessKey, retiredKey, rotatedAt, expiration, keyMissing]): StaticRoleRecord => ({
@@ -124,7 +133,9 @@ export function staticRoleProgram(args: StaticRoleProgram, onRecord: (record: St
         ...(args.rotation ? { rotation: args.rotation } : {}),
       }));
     record.apply(onRecord);
-    const credentials = pulumi.secret(pulumi.output({ accessKey: role.accessKey, secretKey: role.secretKey, expiration: role.expiration, region: args.mount.region }));
+    const credentials = pulumi.secret(
+      pulumi.output({ accessKey: role.accessKey, secretKey: role.secretKey, expiration: role.expiration, region: args.mount.region }),
+    );
     return { staticRole: record, credentials };
   };
 }

@@ -8,11 +8,32 @@ import { MOUNT_SETTINGS_ENV } from "../../provider/types";
 import { controlStackName, mountOfStack } from "../../provider/names";
 import type { DesiredMount, Engine, LeaseStore, LockPolicy, MountConfig, MountState } from "../ports";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
-import { destroyStack, engineErrorLine, initStack, listStacks, removeStack, runPulumi, upInline, withWorkspace, writeStackSettings, type EngineLocation, type Workspace } from "./automation";
+import {
+  destroyStack,
+  engineErrorLine,
+  initStack,
+  listStacks,
+  removeStack,
+  runPulumi,
+  upInline,
+  withWorkspace,
+  writeStackSettings,
+  type EngineLocation,
+  type Workspace,
+} from "./automation";
 import { withLockRecovery } from "./stackLocks";
 import { engineSignal } from "./interrupts";
 import { leaseProgram, mountProgram, staticRoleProgram } from "./programs";
-import { listMounts, stackNames, readLeaseStack, readLeaseTable, readSecretOutput, readStackOutputs, stackExists, stateEncryptionSalt } from "../store/leaseTable";
+import {
+  listMounts,
+  stackNames,
+  readLeaseStack,
+  readLeaseTable,
+  readSecretOutput,
+  readStackOutputs,
+  stackExists,
+  stateEncryptionSalt,
+} from "../store/leaseTable";
 import { createStackLike } from "../store/newStack";
 import { awsleaseFiles, backendStore } from "../store/backendStore";
 
@@ -66,7 +87,11 @@ export function pulumiEngine(at: EngineLocation): Engine {
   async function upWithResult<T>(stackName: string, program: (done: (result: T) => void) => PulumiFn, lock: LockPolicy | undefined, what: string): Promise<T> {
     let result: T | undefined;
     await withProvider(at, () =>
-      withWorkspace(at, program((r) => (result = r)), (ws) => onStack(ws, at, stackName, lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput }))),
+      withWorkspace(
+        at,
+        program((r) => (result = r)),
+        (ws) => onStack(ws, at, stackName, lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+      ),
     );
     if (result === undefined) throw new EngineError(`the update of stack ${stackName} finished without ${what}`);
     return result;
@@ -89,8 +114,10 @@ export function pulumiEngine(at: EngineLocation): Engine {
       let state: MountState | undefined;
       const stackName = controlStackName(mount);
       await withProvider(at, () =>
-        withWorkspace(at, mountProgram(mount, desired, (s) => (state = s)), (ws) =>
-          onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
+        withWorkspace(
+          at,
+          mountProgram(mount, desired, (s) => (state = s)),
+          (ws) => onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
         ),
       );
       if (!state) throw new EngineError("the control stack update finished without outputs");

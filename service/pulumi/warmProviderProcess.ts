@@ -40,7 +40,8 @@ grpc.Server.prototype.addService = function (service: Record<string, unknown>, i
       if (typeof method !== "function") continue;
       const bound = method.bind(impl);
       impl[name] = (call, callback) => {
-        if (!sameUser(call)) return callback({ code: grpc.status.PERMISSION_DENIED, details: "awslease warm provider: only processes of this user may call it" });
+        if (!sameUser(call))
+          return callback({ code: grpc.status.PERMISSION_DENIED, details: "awslease warm provider: only processes of this user may call it" });
         return bound(call, callback);
       };
     }

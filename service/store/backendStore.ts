@@ -41,7 +41,10 @@ export function backendStore(backend: string): Promise<BackendStore | undefined>
     store = backend.startsWith("file://") ? Promise.resolve(fileStore(backend)) : backend.startsWith("s3://") ? s3Store(backend) : Promise.resolve(undefined);
     // A failed probe (e.g. the bucket unreachable) is not cached, and neither is "not in
     // the project layout": a new backend gets its layout at the engine's first run.
-    store.then((found) => found ?? stores.delete(backend), () => stores.delete(backend));
+    store.then(
+      (found) => found ?? stores.delete(backend),
+      () => stores.delete(backend),
+    );
     stores.set(backend, store);
   }
   return store;
@@ -128,7 +131,8 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, "");
   const state = { bucket: url.hostname, prefix: path && !path.endsWith("/") ? `${path}/` : path, region, endpoint, forcePathStyle: pathStyle };
   const { stateBucketClient } = require("../../provider/aws/clients") as typeof import("../../provider/aws/clients");
-  const { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } =
+    require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
   const s3 = stateBucketClient(state);
   const bucket = state.bucket;
   const get = async (key: string) => {
@@ -169,7 +173,8 @@ async function s3Store(backend: string): Promise<BackendStore | undefined> {
         await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: state.prefix + key }));
         return true;
       } catch (err) {
-        if ((err as { name?: string }).name === "NotFound" || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        if ((err as { name?: string }).name === "NotFound" || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+          return false;
         throw err;
       }
     },

@@ -47,7 +47,11 @@ export async function passphraseKey(providerState: unknown, passphrase: string):
   const salt = (providerState as { salt?: unknown })?.salt;
   const m = typeof salt === "string" ? /^v1:([^:]+):v1:([^:]+):([^:]+)$/.exec(salt) : null;
   if (!m) throw new Error("unknown passphrase state format");
-  const id = createHash("sha256").update(salt as string).update("\0").update(passphrase).digest("hex");
+  const id = createHash("sha256")
+    .update(salt as string)
+    .update("\0")
+    .update(passphrase)
+    .digest("hex");
   const kept = derivedKeys.get(id);
   if (kept) return kept;
   const key = await pbkdf2Async(passphrase, Buffer.from(m[1], "base64"), ITERATIONS, 32, "sha256");

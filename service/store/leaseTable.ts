@@ -141,7 +141,13 @@ export async function readLeaseTable(ws: Workspace, backend: string, mount: stri
   settled.forEach((r, i) => {
     const s = stacks[i];
     if (r.status === "rejected") table.unreadable.push(unreadable(s.name, `stack ${s.name}`, r.reason));
-    else if (r.value) table.stacks.push({ stackName: s.name, key: parseLeaseStackName(s.name)!.key, lastUpdate: s.lastUpdate, record: r.value.lease as LeaseRecord | undefined });
+    else if (r.value)
+      table.stacks.push({
+        stackName: s.name,
+        key: parseLeaseStackName(s.name)!.key,
+        lastUpdate: s.lastUpdate,
+        record: r.value.lease as LeaseRecord | undefined,
+      });
   });
   return table;
 }
@@ -155,10 +161,7 @@ export async function readLeaseStack(ws: Workspace, backend: string, mount: stri
   const backendFiles = await backendStore(backend);
   if (backendFiles) {
     const store = stackFiles(backendFiles);
-    const [locked, stack] = await Promise.all([
-      lockedStacks(backendFiles, stackName),
-      readStackFile(store, stackName, key, checkpointFiles(stackName)),
-    ]);
+    const [locked, stack] = await Promise.all([lockedStacks(backendFiles, stackName), readStackFile(store, stackName, key, checkpointFiles(stackName))]);
     return stack && locked.has(stackName) ? { ...stack, locked: true } : stack;
   }
   let outs: Record<string, unknown> | undefined;

@@ -4,12 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  AttachUserPolicyCommand,
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  ListUsersCommand,
-} from "@aws-sdk/client-iam";
+import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreateUserCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { clients, moto, uniq, errorName } from "../support/aws";
 import {
@@ -187,15 +182,27 @@ describe("roles", () => {
   });
 
   const invalid: Array<[string, string[], RegExp]> = [
-    ["--role-arns on an iam_user role", ["role", "write", "bad1", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "--role-arns", roleArn], /^awslease: error: --role-arns: /],
+    [
+      "--role-arns on an iam_user role",
+      ["role", "write", "bad1", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "--role-arns", roleArn],
+      /^awslease: error: --role-arns: /,
+    ],
     [
       "default STS ttl above the max",
       ["role", "write", "bad2", "--credential-type", "assumed_role", "--role-arns", roleArn, "--default-sts-ttl", "2h", "--max-sts-ttl", "1h"],
       /^awslease: error: --default-sts-ttl: /,
     ],
-    ["a ttl that is not a duration", ["role", "write", "bad3", "--credential-type", "assumed_role", "--role-arns", roleArn, "--max-sts-ttl", "1x"], /^awslease: error: --max-sts-ttl: /],
+    [
+      "a ttl that is not a duration",
+      ["role", "write", "bad3", "--credential-type", "assumed_role", "--role-arns", roleArn, "--max-sts-ttl", "1x"],
+      /^awslease: error: --max-sts-ttl: /,
+    ],
     ["an assumed_role role without role ARNs", ["role", "write", "bad4", "--credential-type", "assumed_role"], /^awslease: error: --role-arns: /],
-    ["a policy document that is not JSON", ["role", "write", "bad5", "--credential-type", "iam_user", "--policy-document", "{not json"], /^awslease: error: --policy-document: /],
+    [
+      "a policy document that is not JSON",
+      ["role", "write", "bad5", "--credential-type", "iam_user", "--policy-document", "{not json"],
+      /^awslease: error: --policy-document: /,
+    ],
     ["an update that breaks an existing role", ["role", "write", "flagged", "--max-sts-ttl", "1h"], /^awslease: error: --max-sts-ttl: /],
   ];
   // Errors name the flag the user typed (--role-arns), not the program field (roleArns).

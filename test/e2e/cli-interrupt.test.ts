@@ -21,8 +21,11 @@ afterAll(() => runner?.cleanup());
 
 /** Provider processes whose environment names this runner's home (i.e. started by it). */
 function providerProcessesOf(home: string): number {
-  const out = execFileSync("sh", ["-c", "grep -l -a -s -- \"$0\" /proc/[0-9]*/environ || true", home], { encoding: "utf8" });
-  const pids = out.split("\n").filter(Boolean).map((p) => p.split("/")[2]);
+  const out = execFileSync("sh", ["-c", 'grep -l -a -s -- "$0" /proc/[0-9]*/environ || true', home], { encoding: "utf8" });
+  const pids = out
+    .split("\n")
+    .filter(Boolean)
+    .map((p) => p.split("/")[2]);
   return pids.filter((pid) => {
     try {
       return /dynamic-provider/.test(execFileSync("cat", [`/proc/${pid}/cmdline`], { encoding: "utf8" }));

@@ -189,7 +189,10 @@ describe("issue for an assumed_role role (STS)", () => {
     const vars = parseFileCommands(readFileSync(envFile, "utf8"));
     remember(vars.AWSLEASE_LEASE_ID, vars.AWS_SECRET_ACCESS_KEY, vars.AWS_SESSION_TOKEN);
     expect(vars.AWS_SESSION_TOKEN.length).toBeGreaterThan(20);
-    const masks = r.stdout.split("\n").filter((l) => l.startsWith("::add-mask::")).map((l) => l.slice("::add-mask::".length));
+    const masks = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("::add-mask::"))
+      .map((l) => l.slice("::add-mask::".length));
     expect(masks).toEqual([vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY, vars.AWS_SESSION_TOKEN]);
     expect(await callerArn(vars.AWS_ACCESS_KEY_ID, vars.AWS_SECRET_ACCESS_KEY, vars.AWS_SESSION_TOKEN)).toMatch(/:assumed-role\//);
   });
@@ -434,9 +437,7 @@ describe("exit codes and nothing left behind", () => {
 
   it("an AWS error during issue (policy ARN that does not exist): exit 2, one line naming the AWS action; no IAM user, no lease left", async () => {
     const role = uniq("broken");
-    await ok(
-      runner.run(["role", "write", role, "--credential-type", "iam_user", "--policy-arns", `arn:aws:iam::123456789012:policy/${uniq("missing")}`]),
-    );
+    await ok(runner.run(["role", "write", role, "--credential-type", "iam_user", "--policy-arns", `arn:aws:iam::123456789012:policy/${uniq("missing")}`]));
     const stacksBefore = leaseStackFiles(runner);
     expect(stacksBefore.length).toBeGreaterThan(0);
     const r = await runner.run(["issue", role, "--format", "json", "--quiet"]);
@@ -456,9 +457,13 @@ describe("exit codes and nothing left behind", () => {
     expect(leaseStackFiles(runner)).toEqual(stacksBefore);
   });
 
-  it("lease lookup / renew / revoke of an unknown lease: exit 1 \"no such lease\"; revoke --ignore-missing: exit 0", async () => {
+  it('lease lookup / renew / revoke of an unknown lease: exit 1 "no such lease"; revoke --ignore-missing: exit 0', async () => {
     const unknown = "aws/creds/dev/NoSuchLease0000000000000";
-    for (const args of [["lease", "lookup", unknown], ["lease", "renew", unknown], ["lease", "revoke", unknown]]) {
+    for (const args of [
+      ["lease", "lookup", unknown],
+      ["lease", "renew", unknown],
+      ["lease", "revoke", unknown],
+    ]) {
       const r = await runner.run(args);
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stdout).toBe("");

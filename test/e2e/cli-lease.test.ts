@@ -91,7 +91,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Best effort: nothing of this file stays in moto.
-  if (foreign) await rootClients().iam.send(new DeleteUserCommand({ UserName: foreign })).catch(() => undefined);
+  if (foreign)
+    await rootClients()
+      .iam.send(new DeleteUserCommand({ UserName: foreign }))
+      .catch(() => undefined);
   await runner?.run(["lease", "revoke", "--prefix", `${mount}/`, "--quiet"]).catch(() => undefined);
   runner?.cleanup();
 });
@@ -99,7 +102,11 @@ afterAll(async () => {
 describe("lease list", () => {
   it("json: every lease with lease_id, role, credential_type, issued_at, expires_at, renewable", async () => {
     const rows = await listJson();
-    expect(ids(rows)).toEqual(Object.values(leases).map((l) => l.lease_id).sort());
+    expect(ids(rows)).toEqual(
+      Object.values(leases)
+        .map((l) => l.lease_id)
+        .sort(),
+    );
     for (const [name, lease] of Object.entries(leases)) {
       const row = rows.find((r) => r.lease_id === lease.lease_id)!;
       expect(row).toMatchObject({

@@ -8,16 +8,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { clients, moto, uniq, errorName } from "../support/aws";
-import {
-  allowPolicy,
-  cliRunner,
-  configureMount,
-  filesContaining,
-  ok,
-  taggedUsers,
-  userExists,
-  type Runner,
-} from "../support/cli";
+import { allowPolicy, cliRunner, configureMount, filesContaining, ok, taggedUsers, userExists, type Runner } from "../support/cli";
 
 const mount = uniq("shared");
 const bucket = uniq("awslease-state");
@@ -45,7 +36,12 @@ beforeAll(async () => {
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: stateUser }))).AccessKey!;
   const stateCreds = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
   // The bucket is made with the root keys; the runners only ever get stateCreds.
-  const admin = new S3Client({ endpoint: m.endpoint, region: m.region, forcePathStyle: true, credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey } });
+  const admin = new S3Client({
+    endpoint: m.endpoint,
+    region: m.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey },
+  });
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   admin.destroy();
   s3 = new S3Client({ endpoint: m.endpoint, region: m.region, forcePathStyle: true, credentials: stateCreds });
@@ -116,15 +112,16 @@ describe("two runners sharing an S3 backend", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`revoked ${lease.lease_id}`);
     expect(await userExists(lease.data.arn.split("/").pop()!)).toBe(false);
-    expect(await errorName(clients(lease.data.access_key, lease.data.secret_key).sts.send(new GetCallerIdentityCommand({})))).toBe(
-      "InvalidClientTokenId",
-    );
+    expect(await errorName(clients(lease.data.access_key, lease.data.secret_key).sts.send(new GetCallerIdentityCommand({})))).toBe("InvalidClientTokenId");
     expect(await listIds(runnerA)).toEqual([]);
     // Nothing of the revoked lease stays in the bucket (no stack file, backup or history)
     // but its two lease log entries.
     const key = lease.lease_id.split("/").pop()!;
     const left = (await bucketObjects()).filter(([k]) => k.includes(key));
-    expect(left.map(([k]) => k.replace(/\/\d{8}T\d+Z-(\w+)-.*$/, "/$1"))).toEqual([`.awslease/lease-log/${mount}/issued`, `.awslease/lease-log/${mount}/revoked`]);
+    expect(left.map(([k]) => k.replace(/\/\d{8}T\d+Z-(\w+)-.*$/, "/$1"))).toEqual([
+      `.awslease/lease-log/${mount}/issued`,
+      `.awslease/lease-log/${mount}/revoked`,
+    ]);
     // Runner A reads the log B wrote to: who issued and who revoked, no secret.
     const log = JSON.parse(await ok(runnerA.run(["lease", "log", "--format", "json"])));
     expect(log).toEqual([expect.objectContaining({ lease_id: lease.lease_id, revoked_by: "cli", username: lease.data.arn.split("/").pop() })]);

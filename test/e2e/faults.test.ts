@@ -88,10 +88,17 @@ beforeAll(async () => {
   // Every step of an iam_user issue: managed policy, inline policy, expiry policy, group, key.
   await ok(
     runner.run([
-      "role", "write", "all", "--credential-type", "iam_user",
-      "--policy-document", allowPolicy(["iam:ListUsers"]),
-      "--policy-arns", "arn:aws:iam::aws:policy/ReadOnlyAccess",
-      "--iam-groups", group,
+      "role",
+      "write",
+      "all",
+      "--credential-type",
+      "iam_user",
+      "--policy-document",
+      allowPolicy(["iam:ListUsers"]),
+      "--policy-arns",
+      "arn:aws:iam::aws:policy/ReadOnlyAccess",
+      "--iam-groups",
+      group,
     ]),
   );
   await ok(runner.run(["role", "write", "plain", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:ListUsers"])]));
@@ -112,7 +119,9 @@ afterAll(async () => {
   proxy?.clear();
   await runner?.run(["lease", "revoke", "--prefix", `${mount}/`, "--quiet"]).catch(() => undefined);
   await runner?.run(["sweep", "--min-age", "0s", "--quiet"]).catch(() => undefined);
-  await rootClients().iam.send(new DeleteGroupCommand({ GroupName: group })).catch(() => undefined);
+  await rootClients()
+    .iam.send(new DeleteGroupCommand({ GroupName: group }))
+    .catch(() => undefined);
   await proxy?.close();
   runner?.cleanup();
 });
@@ -220,10 +229,21 @@ describe("bulk revokes run in parallel; one lease's failure is its own line", ()
     const r = await runner.run(["lease", "revoke", "--prefix", `${mount}/creds/plain/`, "--parallel", "3", "--format", "json"]);
     expect(r.code).toBe(2);
     const rows = JSON.parse(r.stdout) as { lease_id: string; outcome: string; error?: string }[];
-    expect(rows.filter((x) => x.outcome === "revoked").map((x) => x.lease_id).sort()).toEqual(
-      leases.filter((l) => l !== refused).map((l) => l.lease_id).sort(),
+    expect(
+      rows
+        .filter((x) => x.outcome === "revoked")
+        .map((x) => x.lease_id)
+        .sort(),
+    ).toEqual(
+      leases
+        .filter((l) => l !== refused)
+        .map((l) => l.lease_id)
+        .sort(),
     );
-    expect(rows.find((x) => x.lease_id === refused.lease_id)).toMatchObject({ outcome: "failed", error: expect.stringContaining("iam:ListAccessKeys failed: AccessDenied") });
+    expect(rows.find((x) => x.lease_id === refused.lease_id)).toMatchObject({
+      outcome: "failed",
+      error: expect.stringContaining("iam:ListAccessKeys failed: AccessDenied"),
+    });
     const lines = r.stderr.split("\n").filter((l) => l.startsWith("awslease: error: "));
     expect(lines).toEqual([
       expect.stringContaining(`revoke of ${refused.lease_id} failed`),
@@ -238,9 +258,7 @@ describe("bulk revokes run in parallel; one lease's failure is its own line", ()
 
 describe("renew moves everything or nothing", () => {
   const expiryPolicy = async (username: string) =>
-    decodeURIComponent(
-      (await rootClients().iam.send(new GetUserPolicyCommand({ UserName: username, PolicyName: "awslease-expiry" }))).PolicyDocument!,
-    );
+    decodeURIComponent((await rootClients().iam.send(new GetUserPolicyCommand({ UserName: username, PolicyName: "awslease-expiry" }))).PolicyDocument!);
   const expiryTag = async (username: string) =>
     (await rootClients().iam.send(new ListUserTagsCommand({ UserName: username }))).Tags?.find((t) => t.Key === TAG_EXPIRES_AT)?.Value;
 

@@ -71,7 +71,21 @@ beforeAll(async () => {
   ]) {
     await ok(
       runner.run(
-        ["config", "write", "--mount", mount, "--access-key", m.accessKey, "--secret-key-stdin", "--region", m.region, "--iam-endpoint", endpoint, "--sts-endpoint", endpoint],
+        [
+          "config",
+          "write",
+          "--mount",
+          mount,
+          "--access-key",
+          m.accessKey,
+          "--secret-key-stdin",
+          "--region",
+          m.region,
+          "--iam-endpoint",
+          endpoint,
+          "--sts-endpoint",
+          endpoint,
+        ],
         { stdin: `${m.secretKey}\n` },
       ),
     );
@@ -241,12 +255,16 @@ describe("credential_process with the real AWS CLI", () => {
   });
 
   it("credentials handed out again are decrypted in-process exactly as pulumi decrypts them", async () => {
-    const first = JSON.parse(await ok(runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet", "--no-wait"])));
+    const first = JSON.parse(
+      await ok(runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet", "--no-wait"])),
+    );
     const again = JSON.parse(await ok(runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet"])));
     expect(again).toEqual(first);
     secrets.push(first.SecretAccessKey);
     // The stack that holds it, read by the real engine.
-    const stacks = readdirSync(join(runner.home, "state", ".pulumi", "stacks", "awslease")).filter((f) => f.startsWith(`lease-${mountB}-`) && f.endsWith(".json"));
+    const stacks = readdirSync(join(runner.home, "state", ".pulumi", "stacks", "awslease")).filter(
+      (f) => f.startsWith(`lease-${mountB}-`) && f.endsWith(".json"),
+    );
     const project = projectDir();
     const outputs = stacks.map((f) =>
       JSON.parse(
@@ -260,7 +278,9 @@ describe("credential_process with the real AWS CLI", () => {
     const held = outputs.find((o) => o.credentials?.accessKey === first.AccessKeyId);
     expect(held.credentials).toMatchObject({ accessKey: first.AccessKeyId, secretKey: first.SecretAccessKey, region: moto().region });
     // With the wrong passphrase nothing is handed out (and nothing decrypted).
-    const wrong = await runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet"], { env: { PULUMI_CONFIG_PASSPHRASE: "wrong" } });
+    const wrong = await runner.run(["credential-process", "ci", "--mount", mountB, "--ttl", "1h", "--session", "decrypt", "--quiet"], {
+      env: { PULUMI_CONFIG_PASSPHRASE: "wrong" },
+    });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stdout).toBe("");
   });
@@ -276,10 +296,14 @@ describe("credential_process with the real AWS CLI", () => {
   });
 
   it("issue --reuse shares the lease with credential-process by session; another session gets its own", async () => {
-    const same = JSON.parse(await ok(runner.run(["issue", "ci", "--mount", mountB, "--reuse", "--session", "cli-test", "--ttl", "1h", "--format", "json", "--quiet"])));
+    const same = JSON.parse(
+      await ok(runner.run(["issue", "ci", "--mount", mountB, "--reuse", "--session", "cli-test", "--ttl", "1h", "--format", "json", "--quiet"])),
+    );
     const byProcess = JSON.parse((await awsCli(config(), ["sts", "get-caller-identity"], "lease")).stdout).Arn as string;
     expect(same.data.arn).toBe(byProcess);
-    const other = JSON.parse(await ok(runner.run(["issue", "ci", "--mount", mountB, "--reuse", "--session", "other", "--ttl", "1h", "--format", "json", "--quiet"])));
+    const other = JSON.parse(
+      await ok(runner.run(["issue", "ci", "--mount", mountB, "--reuse", "--session", "other", "--ttl", "1h", "--format", "json", "--quiet"])),
+    );
     expect(other.data.arn).not.toBe(byProcess);
     secrets.push(same.data.secret_key, other.data.secret_key);
   });

@@ -55,7 +55,10 @@ describe("a lease stack written without `pulumi stack init`", () => {
     expect(keyPaths(direct).sort()).toEqual(keyPaths(byInit).sort());
     expect(direct.version).toBe(byInit.version);
     expect(direct.checkpoint.stack).toBe("organization/awslease/lease-aws-direct");
-    expect(direct.checkpoint.latest.manifest).toMatchObject({ version: byInit.checkpoint.latest.manifest.version, magic: byInit.checkpoint.latest.manifest.magic });
+    expect(direct.checkpoint.latest.manifest).toMatchObject({
+      version: byInit.checkpoint.latest.manifest.version,
+      magic: byInit.checkpoint.latest.manifest.magic,
+    });
     expect(direct.checkpoint.latest.secrets_providers).toEqual(stackFile("mount-aws").checkpoint.latest.secrets_providers);
 
     const listed = JSON.parse(pulumi(["stack", "ls", "--json"])) as { name: string }[];
@@ -87,7 +90,9 @@ describe("a lease stack written without `pulumi stack init`", () => {
     const stack = stackFile(`lease-aws-${key}`);
     // `stack init` would have made a new salt; this stack shares the mount's.
     expect(stack.checkpoint.latest.secrets_providers).toEqual(stackFile("mount-aws").checkpoint.latest.secrets_providers);
-    expect(stack.checkpoint.latest.resources.some((r: { type: string }) => r.type.includes("AwsLease") || r.type === "pulumi-nodejs:dynamic:Resource")).toBe(true);
+    expect(stack.checkpoint.latest.resources.some((r: { type: string }) => r.type.includes("AwsLease") || r.type === "pulumi-nodejs:dynamic:Resource")).toBe(
+      true,
+    );
     await ok(runner.run(["lease", "revoke", lease.lease_id, "--quiet"]));
     expect(JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"])))).toEqual([]);
   });

@@ -22,7 +22,12 @@ const pulumiDir = dirname(realpathSync(execFileSync("which", ["pulumi"], { encod
 const pathFor = (withPulumi: boolean) => [dirname(process.execPath), ...(withPulumi ? [pulumiDir] : []), "/usr/local/bin", "/usr/bin", "/bin"].join(":");
 
 function npm(args: string[], cwd: string): string {
-  return execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, encoding: "utf8", env: { ...process.env, PATH: pathFor(false) }, timeout: 300_000 });
+  return execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, PATH: pathFor(false) },
+    timeout: 300_000,
+  });
 }
 
 /** Runs the installed CLI with only what a user's shell would have. */
@@ -58,8 +63,18 @@ describe("the npm package", () => {
   it("holds only what runs: bin, the compiled cli/provider/server/service, the UI, LICENSE; no dev scripts, tests or source maps", () => {
     const paths = listing.map((f) => f.path);
     console.log(`tarball: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    for (const p of paths) expect(p).toMatch(/^(package\.json|README\.md|LICENSE|bin\/awslease\.js|dist\/(cli|provider|server|service)\/.+\.(js|d\.ts)|server\/ui\/[^/]+)$/);
-    for (const needed of ["LICENSE", "bin/awslease.js", "dist/cli/main.js", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/runtime.js", "dist/service/pulumi/warmProviderProcess.js", "server/ui/index.html"]) {
+    for (const p of paths)
+      expect(p).toMatch(/^(package\.json|README\.md|LICENSE|bin\/awslease\.js|dist\/(cli|provider|server|service)\/.+\.(js|d\.ts)|server\/ui\/[^/]+)$/);
+    for (const needed of [
+      "LICENSE",
+      "bin/awslease.js",
+      "dist/cli/main.js",
+      "dist/provider/index.js",
+      "dist/provider/index.d.ts",
+      "dist/provider/runtime.js",
+      "dist/service/pulumi/warmProviderProcess.js",
+      "server/ui/index.html",
+    ]) {
       expect(paths).toContain(needed);
     }
     expect(paths.some((p) => p.endsWith(".map") || p.startsWith("dist/scripts/") || p.startsWith("test/"))).toBe(false);
@@ -69,7 +84,23 @@ describe("the npm package", () => {
     const version = await installed(["--version"]);
     expect(version.stdout.trim()).toBe(require("../../package.json").version);
     const m = moto();
-    const write = await installed(["config", "write", "--access-key", m.accessKey, "--secret-key-stdin", "--region", m.region, "--iam-endpoint", m.endpoint, "--sts-endpoint", m.endpoint, "-q"], { stdin: `${m.secretKey}\n` });
+    const write = await installed(
+      [
+        "config",
+        "write",
+        "--access-key",
+        m.accessKey,
+        "--secret-key-stdin",
+        "--region",
+        m.region,
+        "--iam-endpoint",
+        m.endpoint,
+        "--sts-endpoint",
+        m.endpoint,
+        "-q",
+      ],
+      { stdin: `${m.secretKey}\n` },
+    );
     expect(write.code, write.stderr).toBe(0);
     const role = await installed(["role", "write", "pkg", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "-q"]);
     expect(role.code, role.stderr).toBe(0);
@@ -83,7 +114,9 @@ describe("the npm package", () => {
   });
 
   it("without pulumi on PATH: one line saying how to install it (not `npm run setup`), exit 2", async () => {
-    const r = await installed(["role", "write", "nopulumi", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "-q"], { pulumi: false });
+    const r = await installed(["role", "write", "nopulumi", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "-q"], {
+      pulumi: false,
+    });
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split("\n");
     expect(lines, r.stderr).toHaveLength(1);
@@ -94,7 +127,10 @@ describe("the npm package", () => {
   it("a user's project that depends on @pulumi/pulumi gets one copy of it (a peer dependency)", () => {
     const project = join(work, "user-project");
     mkdirSync(project);
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, dependencies: { "@pulumi/pulumi": "3.259.0", awslease: `file:${tarball}` } }));
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "user-project", private: true, dependencies: { "@pulumi/pulumi": "3.259.0", awslease: `file:${tarball}` } }),
+    );
     npm(["install", "--ignore-scripts"], project);
     const copies = (function find(dir: string): string[] {
       return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -188,7 +188,15 @@ describe("examples/all-types: one lease of each credential type", () => {
   it("refresh keeps all four leases; the next up would change nothing", async () => {
     await project.refresh();
     const state = await project.exportStack();
-    expect(resourcesOfType(state, "AwsLease").map((r) => r.id).sort()).toEqual(Object.values(outputs).map((c) => c.leaseId).sort());
+    expect(
+      resourcesOfType(state, "AwsLease")
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(
+      Object.values(outputs)
+        .map((c) => c.leaseId)
+        .sort(),
+    );
     await project.pulumi(["preview", "--expect-no-changes", "--non-interactive"]);
   });
 

@@ -54,9 +54,7 @@ async function issue(runner: Runner, role: string, extra: string[] = []): Promis
 }
 
 async function listed(runner: Runner, extra: string[] = []): Promise<string[]> {
-  return (JSON.parse(await ok(runner.run(["lease", "list", "--format", "json", ...extra]))) as { lease_id: string }[])
-    .map((l) => l.lease_id)
-    .sort();
+  return (JSON.parse(await ok(runner.run(["lease", "list", "--format", "json", ...extra]))) as { lease_id: string }[]).map((l) => l.lease_id).sort();
 }
 
 const usernameOf = (l: Issued) => l.data.arn!.split("/").pop()!;
@@ -92,11 +90,16 @@ describe("corrupted state: one bad lease stack is reported by name; every other 
     const r = await runner.run(["lease", "list", "--format", "json"]);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { lease_id: string }[]).map((l) => l.lease_id)).toEqual([good.lease_id]);
-    expect(errorLines(r.stderr)).toEqual([expect.stringContaining(`warning: lease stack lease-${mount}-${bad.lease_id.split("/").pop()} is unreadable and left out: ${badFile}:`)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringContaining(`warning: lease stack lease-${mount}-${bad.lease_id.split("/").pop()} is unreadable and left out: ${badFile}:`),
+    ]);
   });
 
   it("lease revoke of the bad lease: exit 2, one line naming the file; lookup the same", async () => {
-    for (const args of [["lease", "revoke", bad.lease_id], ["lease", "lookup", bad.lease_id]]) {
+    for (const args of [
+      ["lease", "revoke", bad.lease_id],
+      ["lease", "lookup", bad.lease_id],
+    ]) {
       const r = await runner.run([...args, "--quiet"]);
       expect(r.code).toBe(2);
       expect(errorLines(r.stderr)).toEqual([expect.stringContaining(`cannot be read (${badFile}:`)]);
@@ -138,10 +141,17 @@ describe("a wrong passphrase", () => {
 
   it("issue, revoke, config read: exit 2, one line saying the passphrase is wrong; no stack left behind, nothing changed", async () => {
     const stacksBefore = leaseStackFiles(runner, mount);
-    for (const args of [["issue", "r"], ["lease", "revoke", lease.lease_id], ["config", "read"], ["role", "write", "r2", "--credential-type", "session_token"]]) {
+    for (const args of [
+      ["issue", "r"],
+      ["lease", "revoke", lease.lease_id],
+      ["config", "read"],
+      ["role", "write", "r2", "--credential-type", "session_token"],
+    ]) {
       const r = await runner.run([...args, "--quiet"], { env: { PULUMI_CONFIG_PASSPHRASE: "not-the-passphrase" } });
       expect(r.code, args.join(" ")).toBe(2);
-      expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^awslease: error: cannot read mount "[^"]+" \(stack mount-[^)]+\): failed to decrypt: incorrect passphrase/)]);
+      expect(errorLines(r.stderr)).toEqual([
+        expect.stringMatching(/^awslease: error: cannot read mount "[^"]+" \(stack mount-[^)]+\): failed to decrypt: incorrect passphrase/),
+      ]);
     }
     expect(leaseStackFiles(runner, mount)).toEqual(stacksBefore);
     expect(await listed(runner)).toEqual([lease.lease_id]);
@@ -220,7 +230,20 @@ describe("the mount's control stack", () => {
     const runner = runnerFor(uniq("first"));
     const m = moto();
     const failed = await runner.run(
-      ["config", "write", "--access-key", m.accessKey, "--secret-key-stdin", "--region", m.region, "--iam-endpoint", "http://127.0.0.1:1", "--sts-endpoint", "http://127.0.0.1:1", "--quiet"],
+      [
+        "config",
+        "write",
+        "--access-key",
+        m.accessKey,
+        "--secret-key-stdin",
+        "--region",
+        m.region,
+        "--iam-endpoint",
+        "http://127.0.0.1:1",
+        "--sts-endpoint",
+        "http://127.0.0.1:1",
+        "--quiet",
+      ],
       { stdin: `${m.secretKey}\n`, env: { AWSLEASE_AWS_TIMEOUT: "2s" } },
     );
     expect(failed.code).toBe(2);
@@ -236,7 +259,9 @@ describe("the mount's control stack", () => {
     const runner = runnerFor(uniq("typo"));
     const failed = await configureMount(runner, { secretKey: "not-the-secret", args: ["--quiet"] });
     expect(failed.code).toBe(2);
-    expect(errorLines(failed.stderr)).toEqual([expect.stringMatching(/config write failed: sts:GetCallerIdentity failed: (SignatureDoesNotMatch|InvalidClientTokenId)/)]);
+    expect(errorLines(failed.stderr)).toEqual([
+      expect.stringMatching(/config write failed: sts:GetCallerIdentity failed: (SignatureDoesNotMatch|InvalidClientTokenId)/),
+    ]);
     await ok(configureMount(runner));
   });
 
@@ -315,7 +340,16 @@ describe("a lease's IAM user changed behind awslease's back", () => {
     const m = moto();
     // An admin removes the user (and what IAM requires gone first) by hand.
     const { revokeIamUser } = await import("../../provider/aws/iamUser");
-    const admin = { mount, region: m.region, iamEndpoint: m.endpoint, accessKey: m.accessKey, secretKey: m.secretKey, maxRetries: 0, leaseSeconds: 0, leaseMaxSeconds: 0 };
+    const admin = {
+      mount,
+      region: m.region,
+      iamEndpoint: m.endpoint,
+      accessKey: m.accessKey,
+      secretKey: m.secretKey,
+      maxRetries: 0,
+      leaseSeconds: 0,
+      leaseMaxSeconds: 0,
+    };
     await revokeIamUser(clientsFor(admin), usernameOf(lease));
     expect(await userExists(usernameOf(lease))).toBe(false);
     const r = await runner.run(["lease", "revoke", lease.lease_id]);

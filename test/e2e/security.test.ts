@@ -146,9 +146,16 @@ describe("no secret in plaintext, anywhere", () => {
   it("stderr never holds one, and stdout only where the format prints credentials (issue --format json)", () => {
     expect(results.length).toBeGreaterThan(10);
     for (const { args, result } of results) {
-      expect(secrets.filter((s) => result.stderr.includes(s)), `stderr of ${args.join(" ")}`).toEqual([]);
+      expect(
+        secrets.filter((s) => result.stderr.includes(s)),
+        `stderr of ${args.join(" ")}`,
+      ).toEqual([]);
       const printsCredentials = args[0] === "issue";
-      if (!printsCredentials) expect(secrets.filter((s) => result.stdout.includes(s)), `stdout of ${args.join(" ")}`).toEqual([]);
+      if (!printsCredentials)
+        expect(
+          secrets.filter((s) => result.stdout.includes(s)),
+          `stdout of ${args.join(" ")}`,
+        ).toEqual([]);
     }
   });
 });

@@ -45,7 +45,12 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60
 
 beforeAll(async () => {
   const m = moto();
-  const admin = new S3Client({ endpoint: m.endpoint, region: m.region, forcePathStyle: true, credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey } });
+  const admin = new S3Client({
+    endpoint: m.endpoint,
+    region: m.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey },
+  });
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   admin.destroy();
   backend = `s3://${bucket}?endpoint=${encodeURIComponent(m.endpoint)}&use_path_style=true&region=${m.region}`;
@@ -56,7 +61,13 @@ beforeAll(async () => {
   await startServer(runners[1]);
   const a = servers[0].addr;
   await apiOk(a, "POST", `sys/mounts/${mount}`, { type: "aws" });
-  await apiOk(a, "POST", `${mount}/config/root`, { access_key: m.accessKey, secret_key: m.secretKey, region: m.region, iam_endpoint: m.endpoint, sts_endpoint: m.endpoint });
+  await apiOk(a, "POST", `${mount}/config/root`, {
+    access_key: m.accessKey,
+    secret_key: m.secretKey,
+    region: m.region,
+    iam_endpoint: m.endpoint,
+    sts_endpoint: m.endpoint,
+  });
   await apiOk(a, "POST", `${mount}/roles/ci`, { credential_type: "iam_user", policy_document: allowPolicy(["iam:ListUsers"]) });
 }, 180_000);
 

@@ -43,7 +43,22 @@ function warm(): { pid: number; port: number } {
 
 /** A gRPC call to the provider with curl (HTTP/2 without TLS), optionally as another user; its grpc-status. */
 function grpcStatus(port: number, asUid?: number): string | undefined {
-  const args = ["-s", "--http2-prior-knowledge", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@-", "-D", "-", "-o", "/dev/null"];
+  const args = [
+    "-s",
+    "--http2-prior-knowledge",
+    "-X",
+    "POST",
+    "-H",
+    "content-type: application/grpc",
+    "-H",
+    "te: trailers",
+    "--data-binary",
+    "@-",
+    "-D",
+    "-",
+    "-o",
+    "/dev/null",
+  ];
   const url = `http://127.0.0.1:${port}/pulumirpc.ResourceProvider/GetPluginInfo`;
   // An empty message (google.protobuf.Empty): one gRPC frame header, uncompressed, length 0.
   const r = spawnSync("curl", [...args, url], { input: Buffer.alloc(5), ...(asUid === undefined ? {} : { uid: asUid, gid: asUid }) });

@@ -100,7 +100,10 @@ describe("awslease server through node-vault", () => {
     expect(rootToken).toMatch(/^hvs\.[0-9A-Za-z]{32}$/);
     const health = await root.health();
     expect(health).toMatchObject({ initialized: true, sealed: false, standby: false });
-    const state = readFileSync(join(runner.home, "state", ".awslease", "auth", "tokens", readdirSync(join(runner.home, "state", ".awslease", "auth", "tokens"))[0]), "utf8");
+    const state = readFileSync(
+      join(runner.home, "state", ".awslease", "auth", "tokens", readdirSync(join(runner.home, "state", ".awslease", "auth", "tokens"))[0]),
+      "utf8",
+    );
     expect(state).not.toContain(rootToken);
   });
 
@@ -108,14 +111,23 @@ describe("awslease server through node-vault", () => {
     const m = moto();
     await root.mount({ mount_point: mount, type: "aws" });
     expect(Object.keys(await root.mounts())).toContain(`${mount}/`);
-    await root.write(`${mount}/config/root`, { access_key: m.accessKey, secret_key: m.secretKey, region: m.region, iam_endpoint: m.endpoint, sts_endpoint: m.endpoint });
+    await root.write(`${mount}/config/root`, {
+      access_key: m.accessKey,
+      secret_key: m.secretKey,
+      region: m.region,
+      iam_endpoint: m.endpoint,
+      sts_endpoint: m.endpoint,
+    });
     await root.write(`${mount}/config/lease`, { lease: "1h", lease_max: "2h" });
     const cfg = await root.read(`${mount}/config/root`);
     expect(cfg.data).toMatchObject({ access_key: m.accessKey, region: m.region, iam_endpoint: m.endpoint });
     expect(JSON.stringify(cfg)).not.toContain(m.secretKey);
     expect((await root.read(`${mount}/config/lease`)).data).toEqual({ lease: "1h0m0s", lease_max: "2h0m0s" });
     // A second enable of the same path is Vault's 400.
-    expect(await failure(root.mount({ mount_point: mount, type: "aws" }))).toMatchObject({ status: 400, message: expect.stringContaining("path is already in use") });
+    expect(await failure(root.mount({ mount_point: mount, type: "aws" }))).toMatchObject({
+      status: 400,
+      message: expect.stringContaining("path is already in use"),
+    });
   });
 
   it("writes, lists (LIST method) and reads roles with Vault's field names", async () => {
@@ -170,7 +182,10 @@ describe("awslease server through node-vault", () => {
     expect(await userExists(username)).toBe(true);
     await client(scopedToken).revoke({ lease_id: issued.lease_id! });
     expect(await userExists(username)).toBe(false);
-    expect(await failure(root.write("sys/leases/lookup", { lease_id: issued.lease_id }))).toMatchObject({ status: 400, message: expect.stringContaining("no such lease") });
+    expect(await failure(root.write("sys/leases/lookup", { lease_id: issued.lease_id }))).toMatchObject({
+      status: 400,
+      message: expect.stringContaining("no such lease"),
+    });
   });
 
   it("the expiration manager revokes a 5-second lease at its expiry, with no sweep run", async () => {
@@ -183,11 +198,19 @@ describe("awslease server through node-vault", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     // The IAM user goes first, then the lease's stack (revokeDirect): the lookup fails once both are gone.
-    while ((await root.write("sys/leases/lookup", { lease_id: lease!.lease_id }).then(() => 200, (e: { response?: { statusCode?: number } }) => e.response?.statusCode)) === 200) {
+    while (
+      (await root.write("sys/leases/lookup", { lease_id: lease!.lease_id }).then(
+        () => 200,
+        (e: { response?: { statusCode?: number } }) => e.response?.statusCode,
+      )) === 200
+    ) {
       if (Date.now() > deadline) throw new Error(`${lease!.lease_id} is still listed a minute after its IAM user went`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(await failure(root.write("sys/leases/lookup", { lease_id: lease!.lease_id }))).toMatchObject({ status: 400, message: expect.stringContaining("no such lease") });
+    expect(await failure(root.write("sys/leases/lookup", { lease_id: lease!.lease_id }))).toMatchObject({
+      status: 400,
+      message: expect.stringContaining("no such lease"),
+    });
     const events = readFileSync(auditFile(), "utf8");
     expect(events).toContain(lease!.lease_id);
   });
@@ -255,7 +278,10 @@ describe("raw HTTP: Vault's status codes and error shapes", () => {
     expect((await raw("GET", `${mount}/nothing/here`, { token: rootToken })).status).toBe(404);
     expect((await raw("DELETE", `${mount}/creds/deploy`, { token: rootToken })).status).toBe(405);
     expect(await raw("PATCH", `${mount}/roles/deploy`, { token: rootToken })).toMatchObject({ status: 405 });
-    expect(await raw("POST", `${mount}/roles/deploy`, { token: rootToken, body: "{not json" })).toEqual({ status: 400, body: { errors: ["failed to parse JSON input"] } });
+    expect(await raw("POST", `${mount}/roles/deploy`, { token: rootToken, body: "{not json" })).toEqual({
+      status: 400,
+      body: { errors: ["failed to parse JSON input"] },
+    });
     const listed = await raw("GET", `${mount}/roles?list=true`, { token: rootToken });
     expect(listed.status).toBe(200);
     expect(listed.body.data.keys).toEqual(["deploy", "other"]);
@@ -277,7 +303,10 @@ describe("static roles through node-vault", () => {
     const user = uniq("svc");
     await iam.send(new CreateUserCommand({ UserName: user }));
     await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: "whoami", PolicyDocument: allowPolicy(["sts:GetCallerIdentity"]) }));
-    expect(await failure(root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "10s" }))).toMatchObject({ status: 400, message: expect.stringMatching(/at least 1m/) });
+    expect(await failure(root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "10s" }))).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/at least 1m/),
+    });
     await root.write(`${mount}/static-roles/svc`, { username: user, rotation_period: "1m" });
     expect((await root.read(`${mount}/static-roles/svc`)).data).toMatchObject({ name: "svc", username: user, rotation_period: "1m0s" });
     expect((await root.list(`${mount}/static-roles`)).data).toEqual({ keys: ["svc"] });
@@ -320,7 +349,10 @@ describe("static roles through node-vault", () => {
 
 describe("the audit log and shutdown", () => {
   it("has a line per request with the token's accessor, never a token or a secret", async () => {
-    const lines = readFileSync(auditFile(), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(auditFile(), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(10);
     const creds = lines.find((l) => l.path === `${mount}/creds/deploy` && l.status === 200);
     expect(creds).toMatchObject({ operation: "read", display_name: "token-ci", lease_id: issued.lease_id });
@@ -343,4 +375,3 @@ describe("the audit log and shutdown", () => {
     for (const secret of [rootToken, scopedToken, moto().secretKey]) expect(result.stderr).not.toContain(secret);
   });
 });
-

@@ -4,7 +4,14 @@
 // re-created behind awslease's back, delete keeping the user, and a reader polling
 // static-creds through rotations.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, ListAccessKeysCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  ListAccessKeysCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { allowPolicy, cliRunner, configureMount, errorLines, filesContaining, ok, rootClients, type Runner } from "../support/cli";
 import { clients, errorName, uniq } from "../support/aws";

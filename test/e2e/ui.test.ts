@@ -120,7 +120,9 @@ describe("the web UI in headless Chromium", () => {
     expect(await page.getByLabel("user_path", { exact: true }).isVisible()).toBe(false);
     await page.getByLabel("role_arns", { exact: true }).fill(roleArn);
     await page.getByRole("button", { name: "Create role" }).click();
-    await expect.poll(async () => `${await page.getByRole("heading").first().textContent()} | ${await page.locator("#message").textContent()}`, { timeout: 60_000 }).toMatch(/^Role assume \|/);
+    await expect
+      .poll(async () => `${await page.getByRole("heading").first().textContent()} | ${await page.locator("#message").textContent()}`, { timeout: 60_000 })
+      .toMatch(/^Role assume \|/);
     await go(page, `/m/${mount}/roles`, `Roles of ${mount}/`);
     await page.getByRole("link", { name: "assume" }).waitFor();
     expect(await page.getByRole("link", { name: "deploy" }).count()).toBe(1);
@@ -159,16 +161,29 @@ describe("the web UI in headless Chromium", () => {
     await expect.poll(() => page.locator(`tr[data-lease="${leaseId}"] td`).nth(4).textContent(), { timeout: 60_000 }).not.toBe(expiresBefore);
     const user = (await clients().iam.send(new ListUsersCommand({}))).Users!.find((u) => u.UserName!.includes("-deploy-"))?.UserName;
     expect(user && (await userExists(user))).toBe(true);
-    await page.locator(`tr[data-lease="${leaseId}"]`).getByRole("button", { name: `Revoke ${leaseId}` }).click();
+    await page
+      .locator(`tr[data-lease="${leaseId}"]`)
+      .getByRole("button", { name: `Revoke ${leaseId}` })
+      .click();
     await expect.poll(() => page.locator(`tr[data-lease="${leaseId}"]`).count(), { timeout: 60_000 }).toBe(0);
     expect(await userExists(user!)).toBe(false);
   });
 
   it("a token that may use one role sees no others, and a 403 is a clear message", async () => {
     const policy = { path: { [`${mount}/roles/deploy`]: { capabilities: ["read"] }, [`${mount}/creds/deploy`]: { capabilities: ["update"] } } };
-    const put = await fetch(`${addr}/v1/sys/policies/acl/ui-deploy`, { method: "PUT", headers: { "X-Vault-Token": rootToken }, body: JSON.stringify({ policy: JSON.stringify(policy) }) });
+    const put = await fetch(`${addr}/v1/sys/policies/acl/ui-deploy`, {
+      method: "PUT",
+      headers: { "X-Vault-Token": rootToken },
+      body: JSON.stringify({ policy: JSON.stringify(policy) }),
+    });
     expect(put.status).toBe(204);
-    const created = (await (await fetch(`${addr}/v1/auth/token/create`, { method: "POST", headers: { "X-Vault-Token": rootToken }, body: JSON.stringify({ policies: ["ui-deploy"], display_name: "ui" }) })).json()) as { auth: { client_token: string } };
+    const created = (await (
+      await fetch(`${addr}/v1/auth/token/create`, {
+        method: "POST",
+        headers: { "X-Vault-Token": rootToken },
+        body: JSON.stringify({ policies: ["ui-deploy"], display_name: "ui" }),
+      })
+    ).json()) as { auth: { client_token: string } };
     const scoped = await browser.newPage();
     scoped.on("dialog", (d) => void d.accept());
     await signIn(scoped, created.auth.client_token);

@@ -190,7 +190,13 @@ describe("iam_user leases on moto", () => {
     const group = uniq("oob-group");
     await root.send(new CreateGroupCommand({ GroupName: group }));
     await root.send(new CreateLoginProfileCommand({ UserName, Password: "Very-Secret-Passw0rd!" }));
-    await root.send(new PutUserPolicyCommand({ UserName, PolicyName: "oob-inline", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] }) }));
+    await root.send(
+      new PutUserPolicyCommand({
+        UserName,
+        PolicyName: "oob-inline",
+        PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] }),
+      }),
+    );
     await root.send(new AttachUserPolicyCommand({ UserName, PolicyArn: managed.Policy!.Arn! }));
     await root.send(new AddUserToGroupCommand({ UserName, GroupName: group }));
     const second = await root.send(new CreateAccessKeyCommand({ UserName }));

@@ -1,12 +1,7 @@
 // rotate-root against moto: each test rotates the key of its own IAM user, used as
 // the engine's root credentials, never the shared bootstrap root.
 import { describe, expect, it } from "vitest";
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  ListAccessKeysCommand,
-  PutUserPolicyCommand,
-} from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateUserCommand, ListAccessKeysCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { rotateRootKey } from "../../provider/aws/rootKeys";
 import { clients, motoMountSettings, moto, uniq } from "../support/aws";
@@ -40,7 +35,10 @@ async function keyIds(userName: string): Promise<string[]> {
 describe("rotateRootKey", () => {
   it("replaces the key: the old one is rejected afterwards and the new one works", async () => {
     const user = await createEngineUser();
-    const rotated = await rotateRootKey(clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey }));
+    const rotated = await rotateRootKey(
+      clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })),
+      motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey }),
+    );
 
     expect(rotated.oldAccessKey).toBe(user.accessKey);
     expect(rotated.accessKey).not.toBe(user.accessKey);
@@ -61,14 +59,20 @@ describe("rotateRootKey", () => {
     const second = await iam.send(new CreateAccessKeyCommand({ UserName: user.name }));
 
     await expect(
-      rotateRootKey(clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })), motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })),
+      rotateRootKey(
+        clientsFor(motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey })),
+        motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey }),
+      ),
     ).rejects.toThrow(`IAM user "${user.name}" already has 2 access keys; delete one first`);
     expect((await keyIds(user.name)).sort()).toEqual([user.accessKey, second.AccessKey!.AccessKeyId!].sort());
   });
 
   it("needs static root credentials", async () => {
-    await expect(rotateRootKey(clientsFor(motoMountSettings({ accessKey: undefined, secretKey: undefined })), motoMountSettings({ accessKey: undefined, secretKey: undefined }))).rejects.toThrow(
-      "rotate-root needs static root credentials (accessKey/secretKey)",
-    );
+    await expect(
+      rotateRootKey(
+        clientsFor(motoMountSettings({ accessKey: undefined, secretKey: undefined })),
+        motoMountSettings({ accessKey: undefined, secretKey: undefined }),
+      ),
+    ).rejects.toThrow("rotate-root needs static root credentials (accessKey/secretKey)");
   });
 });

@@ -111,9 +111,7 @@ describe("issueAssumedRole", () => {
     const lease = await issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [guarded], externalId: "ext-42" }), request(), opts);
     expect(lease.arn).toContain(guarded.split("/").pop());
 
-    const wrong = await errorOf(
-      issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts),
-    );
+    const wrong = await errorOf(issueAssumedRole(clientsFor(motoMountSettings()), role({ roleArns: [guarded], externalId: "ext-other" }), request(), opts));
     expect(wrong.action).toBe("sts:AssumeRole");
     expect(wrong.code).toBe("AccessDenied");
   });
@@ -148,7 +146,8 @@ describe("issueSessionToken", () => {
     // moto enforces a permission for sts:GetSessionToken (AWS does not); the user gets it.
     const user = await createUser(["iam:ListUsers", "sts:GetSessionToken"]);
     const engine = motoMountSettings({ accessKey: user.accessKey, secretKey: user.secretKey });
-    const lease = await issueSessionToken(clientsFor(engine),
+    const lease = await issueSessionToken(
+      clientsFor(engine),
       role({ credentialType: "session_token" }),
       // moto's session keys are fixed example keys it rejects itself: no probe here.
       request({ waitUntilUsable: false }),
@@ -162,7 +161,8 @@ describe("issueSessionToken", () => {
     // Issued with the user's keys: a user without the permission is refused by moto.
     const other = await createUser(["iam:ListUsers"]);
     const refused = await errorOf(
-      issueSessionToken(clientsFor(motoMountSettings({ accessKey: other.accessKey, secretKey: other.secretKey })),
+      issueSessionToken(
+        clientsFor(motoMountSettings({ accessKey: other.accessKey, secretKey: other.secretKey })),
         role({ credentialType: "session_token" }),
         request({ waitUntilUsable: false }),
         { leaseId: "aws/sts/st/2", ttlSeconds: 1800, sessionName: "unused", now: new Date() },
@@ -188,7 +188,8 @@ describe("issueFederationToken", () => {
   it("returns a token for the requested name, expiring after the TTL", async () => {
     const name = uniq("fed").slice(0, 32);
     const now = new Date();
-    const lease = await issueFederationToken(clientsFor(motoMountSettings()),
+    const lease = await issueFederationToken(
+      clientsFor(motoMountSettings()),
       role({ credentialType: "federation_token", policyDocument: allow(["iam:ListUsers"]) }),
       request(),
       { leaseId: "aws/sts/fed/1", ttlSeconds: 3000, sessionName: name, now },
@@ -230,7 +231,8 @@ describe("sessionPolicy from real IAM groups", () => {
     await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }));
 
     const own = allow(["iam:ListUsers"]);
-    const merged = await sessionPolicy(clientsFor(motoMountSettings()),
+    const merged = await sessionPolicy(
+      clientsFor(motoMountSettings()),
       role({ policyDocument: own, policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"], iamGroups: [group] }),
     );
     expect(merged.policyArns).toEqual(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);

@@ -4,11 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  GetUserCommand,
-  ListUsersCommand,
-  ListUserTagsCommand,
-} from "@aws-sdk/client-iam";
+import { GetUserCommand, ListUsersCommand, ListUserTagsCommand } from "@aws-sdk/client-iam";
 import { expect } from "vitest";
 import { allowPolicy, clients, moto } from "./aws";
 
@@ -139,10 +135,7 @@ export async function ok(result: Promise<CliResult> | CliResult): Promise<string
  * `config write` for the moto of this run: the given keys (default the bootstrapped
  * root user's), secret from stdin, IAM and STS endpoints pointed at moto.
  */
-export async function configureMount(
-  runner: Runner,
-  opts: { accessKey?: string; secretKey?: string; args?: string[] } = {},
-): Promise<CliResult> {
+export async function configureMount(runner: Runner, opts: { accessKey?: string; secretKey?: string; args?: string[] } = {}): Promise<CliResult> {
   const m = moto();
   return runner.run(
     [
@@ -231,7 +224,9 @@ export function leaseStackFiles(runner: Runner, mount = "aws"): string[] {
   const dir = join(runner.home, "state", ".pulumi", "stacks", "awslease");
   if (!existsSync(dir)) return [];
   const pattern = new RegExp(`^lease-${mount}-[A-Za-z0-9]+\\.json(\\.gz)?$`);
-  return readdirSync(dir).filter((f) => pattern.test(f)).sort();
+  return readdirSync(dir)
+    .filter((f) => pattern.test(f))
+    .sort();
 }
 
 /** Number of files under dir (to show a secret scan looked at something). */
@@ -263,7 +258,6 @@ export function expectOneLineError(r: CliResult, code: number, pattern: RegExp):
   expect(lines[0]).toMatch(/^awslease: error: /);
   expect(lines[0]).toMatch(pattern);
 }
-
 
 /** Provider and pulumi processes started by a runner (their environment names its home). */
 export function engineProcessesOf(home: string): string[] {

@@ -137,7 +137,11 @@ export class FaultProxy {
       case "error500":
         return this.answer(res, 500, errorXml("ServiceFailure", "injected server error"));
       case "error":
-        return this.answer(res, (rule.code ?? "AccessDenied") === "AccessDenied" ? 403 : 400, errorXml(rule.code ?? "AccessDenied", `injected ${rule.code ?? "AccessDenied"} for ${action}`));
+        return this.answer(
+          res,
+          (rule.code ?? "AccessDenied") === "AccessDenied" ? 403 : 400,
+          errorXml(rule.code ?? "AccessDenied", `injected ${rule.code ?? "AccessDenied"} for ${action}`),
+        );
       case "drop":
         res.socket?.destroy();
         return;

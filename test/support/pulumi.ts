@@ -5,9 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export default function setup() {
-  const sdkVersion = JSON.parse(
-    readFileSync(join(__dirname, "../../node_modules/@pulumi/pulumi/package.json"), "utf8"),
-  ).version as string;
+  const sdkVersion = JSON.parse(readFileSync(join(__dirname, "../../node_modules/@pulumi/pulumi/package.json"), "utf8")).version as string;
   let version: string;
   try {
     version = execFileSync("pulumi", ["version"], {

@@ -56,11 +56,11 @@ describe("parsePolicy", () => {
 
   it("a deny in a rule leaves deny alone; the old `policy` shorthand maps as in Vault", () => {
     const p = policy("p", {
-      "a": ["read", "deny", "update"],
-      "b": { policy: "write" },
-      "c": { policy: "read", capabilities: ["update", "sudo"] },
-      "d": { policy: "deny", capabilities: ["read"] },
-      "e": { policy: "sudo" },
+      a: ["read", "deny", "update"],
+      b: { policy: "write" },
+      c: { policy: "read", capabilities: ["update", "sudo"] },
+      d: { policy: "deny", capabilities: ["read"] },
+      e: { policy: "sudo" },
     });
     expect(p.paths.map((r) => r.capabilities)).toEqual([
       ["deny"],
@@ -75,9 +75,9 @@ describe("parsePolicy", () => {
     const failure = failureOf(() => policy("p", { "aws/creds/x": ["read", "raed"] }));
     expect(failure.failures).toEqual([{ field: "policy", reason: expect.stringContaining('path "aws/creds/x": invalid capability "raed"') }]);
     // Capabilities are case-sensitive in Vault.
-    expect(messageOf(() => policy("p", { "a": ["Read"] }))).toContain('invalid capability "Read"');
-    expect(messageOf(() => policy("p", { "a": { policy: "admin" } }))).toContain('path "a": invalid policy "admin"');
-    expect(messageOf(() => policy("p", { "a": { policy: "constructor" } }))).toContain('path "a": invalid policy "constructor"');
+    expect(messageOf(() => policy("p", { a: ["Read"] }))).toContain('invalid capability "Read"');
+    expect(messageOf(() => policy("p", { a: { policy: "admin" } }))).toContain('path "a": invalid policy "admin"');
+    expect(messageOf(() => policy("p", { a: { policy: "constructor" } }))).toContain('path "a": invalid policy "constructor"');
   });
 
   it("a * anywhere but at the end names the path; so does Vault's forbidden +*", () => {
@@ -98,7 +98,11 @@ describe("parsePolicy", () => {
   });
 
   it("a document that is not an object is refused, and so is HCL", () => {
-    for (const bad of ["[1]", "null", "7", '"path"']) expect(messageOf(() => parsePolicy("p", bad)), bad).toMatch(/^policy: must be a JSON object/);
+    for (const bad of ["[1]", "null", "7", '"path"'])
+      expect(
+        messageOf(() => parsePolicy("p", bad)),
+        bad,
+      ).toMatch(/^policy: must be a JSON object/);
     expect(messageOf(() => parsePolicy("p", [] as object))).toContain("got a list");
     expect(messageOf(() => parsePolicy("p", 'path "aws/*" { capabilities = ["read"] }'))).toMatch(/^policy: is not JSON .*HCL is not supported$/);
     expect(messageOf(() => parsePolicy("p", "  "))).toBe("policy: policy is empty");
@@ -107,18 +111,18 @@ describe("parsePolicy", () => {
 
   it("refuses unknown keys, and constraints it cannot enforce unless the rule denies", () => {
     expect(messageOf(() => parsePolicy("p", { paths: {} }))).toContain('invalid key "paths"');
-    expect(messageOf(() => policy("p", { "a": { capability: ["read"] } }))).toBe('policy: path "a": invalid key "capability"');
-    expect(messageOf(() => policy("p", { "a": { capabilities: ["update"], allowed_parameters: { ttl: [] } } }))).toContain(
+    expect(messageOf(() => policy("p", { a: { capability: ["read"] } }))).toBe('policy: path "a": invalid key "capability"');
+    expect(messageOf(() => policy("p", { a: { capabilities: ["update"], allowed_parameters: { ttl: [] } } }))).toContain(
       'path "a": "allowed_parameters" is not supported',
     );
     // Vault skips the parameters of a deny rule, so they cannot widen anything here.
-    expect(policy("p", { "a": { capabilities: ["deny"], denied_parameters: { "*": [] } } }).paths[0].capabilities).toEqual(["deny"]);
-    expect(policy("p", { "a": { comment: "why", capabilities: ["read"] } }).paths[0].capabilities).toEqual(["read"]);
+    expect(policy("p", { a: { capabilities: ["deny"], denied_parameters: { "*": [] } } }).paths[0].capabilities).toEqual(["deny"]);
+    expect(policy("p", { a: { comment: "why", capabilities: ["read"] } }).paths[0].capabilities).toEqual(["read"]);
     expect(messageOf(() => policy("p", { "secret/{{identity.entity.id}}/*": ["read"] }))).toContain("templated paths");
   });
 
   it("reports every bad path of one policy in one error", () => {
-    const failure = failureOf(() => policy("p", { "a": ["nope"], "b": ["read"], "c/*/d": ["read"] }));
+    const failure = failureOf(() => policy("p", { a: ["nope"], b: ["read"], "c/*/d": ["read"] }));
     expect(failure.failures.map((f) => f.reason.split(":")[0])).toEqual(['path "a"', 'path "c/*/d"']);
     expect(failure.message).toMatch(/\(and 1 more\)$/);
   });
@@ -211,7 +215,12 @@ describe("Acl matching", () => {
 
   // vault/acl_test.go TestACL_SegmentWildcardPriority: in each pair the update rule wins.
   const priorityCases: Array<{ why: string; read: string; update: string; path: string }> = [
-    { why: "'*' is more specific both because of first wildcard position (0 vs -1/infinity) and #wildcards", read: "+/*", update: "*", path: "foo/bar/bar/baz" },
+    {
+      why: "'*' is more specific both because of first wildcard position (0 vs -1/infinity) and #wildcards",
+      read: "+/*",
+      update: "*",
+      path: "foo/bar/bar/baz",
+    },
     { why: "'+/*' is less specific because of first wildcard position", read: "+/*", update: "foo/+/*", path: "foo/bar/bar/baz" },
     { why: "more wildcard segments is lower priority", read: "foo/+/+/*", update: "foo/+/bar/baz", path: "foo/bar/bar/baz" },
     { why: "more wildcard segments is lower priority", read: "foo/+/+/baz", update: "foo/+/bar/baz", path: "foo/bar/bar/baz" },
@@ -222,7 +231,10 @@ describe("Acl matching", () => {
   for (const c of priorityCases) {
     it(`priority: ${c.update} over ${c.read} (${c.why})`, () => {
       // Both orders of the rules: the winner must not depend on it.
-      for (const rules of [{ [c.read]: ["read"], [c.update]: ["update"] }, { [c.update]: ["update"], [c.read]: ["read"] }]) {
+      for (const rules of [
+        { [c.read]: ["read"], [c.update]: ["update"] },
+        { [c.update]: ["update"], [c.read]: ["read"] },
+      ]) {
         const a = acl(policy("p", rules));
         expect(a.allowed(c.path, "update")).toBe(true);
         expect(a.allowed(c.path, "read")).toBe(false);

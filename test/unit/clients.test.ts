@@ -11,7 +11,14 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mountSettings } from "../support/fixtures";
 
-const engine = mountSettings({ accessKey: "AKIAEXAMPLE", secretKey: "secret", region: "eu-west-1", iamEndpoint: "http://127.0.0.1:1", stsEndpoint: "http://127.0.0.1:1", leaseMaxSeconds: 0 });
+const engine = mountSettings({
+  accessKey: "AKIAEXAMPLE",
+  secretKey: "secret",
+  region: "eu-west-1",
+  iamEndpoint: "http://127.0.0.1:1",
+  stsEndpoint: "http://127.0.0.1:1",
+  leaseMaxSeconds: 0,
+});
 const version = (JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as { version: string }).version;
 
 describe("AWS clients", () => {
@@ -74,10 +81,13 @@ describe("AWS clients", () => {
     const proxy = createServer((req, res) => {
       proxied.push(req.url ?? "");
       const target = new URL(req.url ?? "");
-      const upstream = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const upstream = request(
+        { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));

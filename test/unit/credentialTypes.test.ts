@@ -33,7 +33,12 @@ describe("credential types", () => {
     }
     for (const type of CREDENTIAL_TYPES.filter((t) => !rulesOf(t).renewable)) {
       await expect(
-        renewLease(noAws, { mount: "aws", region: "us-east-1", maxRetries: 0, leaseSeconds: 0, leaseMaxSeconds: 0 }, { credentialType: type, issuedAt: "", expiresAt: "" }, 60),
+        renewLease(
+          noAws,
+          { mount: "aws", region: "us-east-1", maxRetries: 0, leaseSeconds: 0, leaseMaxSeconds: 0 },
+          { credentialType: type, issuedAt: "", expiresAt: "" },
+          60,
+        ),
       ).rejects.toThrow(/^credentialType: lease is not renewable/);
     }
     // And an IAM user lease is both: revoke goes to AWS.

@@ -33,7 +33,9 @@ describe("exec child environment", () => {
 
   it("withholds the lease table's keys and every other identity's credentials", () => {
     const env = childEnvironment(parent, lease, "eu-west-1");
-    const withheld = Object.keys(parent).filter((k) => !["PATH", "HOME", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL"].includes(k) && !k.startsWith("AWS_ACCESS") && !k.startsWith("AWS_SECRET"));
+    const withheld = Object.keys(parent).filter(
+      (k) => !["PATH", "HOME", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL"].includes(k) && !k.startsWith("AWS_ACCESS") && !k.startsWith("AWS_SECRET"),
+    );
     for (const k of withheld) expect(env[k], k).toBeUndefined();
     expect(Object.values(env)).not.toContain("table-passphrase");
     expect(Object.values(env)).not.toContain("parent-secret");

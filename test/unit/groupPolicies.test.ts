@@ -1,12 +1,7 @@
 // Group policy reading and merging (Vault's iam_policies.go).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import {
-  GetGroupPolicyCommand,
-  IAMClient,
-  ListAttachedGroupPoliciesCommand,
-  ListGroupPoliciesCommand,
-} from "@aws-sdk/client-iam";
+import { GetGroupPolicyCommand, IAMClient, ListAttachedGroupPoliciesCommand, ListGroupPoliciesCommand } from "@aws-sdk/client-iam";
 import { combinePolicyDocuments, groupPolicies, sessionPolicy } from "../../provider/aws/groupPolicies";
 import type { RoleSettings } from "../../provider/types";
 import { clientsFor } from "../support/clients";
@@ -24,10 +19,7 @@ afterEach(() => iam.reset());
 
 describe("combinePolicyDocuments", () => {
   it("concatenates statements, turning a single Statement object into a list", () => {
-    const merged = combinePolicyDocuments([
-      doc([allow("s3:GetObject"), allow("s3:PutObject")]),
-      doc(allow("iam:ListUsers")),
-    ]);
+    const merged = combinePolicyDocuments([doc([allow("s3:GetObject"), allow("s3:PutObject")]), doc(allow("iam:ListUsers"))]);
     expect(merged).toBe(
       JSON.stringify({
         Version: "2012-10-17",
@@ -146,9 +138,10 @@ describe("sessionPolicy", () => {
       policy: role.policyDocument,
       policyArns: role.policyArns,
     });
-    await expect(
-      sessionPolicy(clientsFor(engine), { ...role, iamGroups: [], policyDocument: undefined, policyArns: [] }),
-    ).resolves.toEqual({ policy: undefined, policyArns: [] });
+    await expect(sessionPolicy(clientsFor(engine), { ...role, iamGroups: [], policyDocument: undefined, policyArns: [] })).resolves.toEqual({
+      policy: undefined,
+      policyArns: [],
+    });
     expect(iam.calls()).toHaveLength(0);
   });
 });

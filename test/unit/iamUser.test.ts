@@ -5,15 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MalformedPolicyDocumentException, ServiceFailureException, LimitExceededException } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
-import {
-  EXPIRY_POLICY_NAME,
-  checkIamUser,
-  expiryDenyPolicy,
-  issueIamUser,
-  listTaggedUsers,
-  renewIamUser,
-  revokeIamUser,
-} from "../../provider/aws/iamUser";
+import { EXPIRY_POLICY_NAME, checkIamUser, expiryDenyPolicy, issueIamUser, listTaggedUsers, renewIamUser, revokeIamUser } from "../../provider/aws/iamUser";
 import { AwsCallError } from "../../provider/aws/errors";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
 import { ACCOUNT, FakeIam } from "./support/fakeIam";
@@ -162,7 +154,12 @@ describe("issueIamUser", () => {
     const lease = await issue();
     expect(lease.username).toBe(USERNAME);
     expect(lease.arn).toBe(`arn:aws:iam::${ACCOUNT}:user/awslease/${USERNAME}`);
-    expect(iam.commandNames().filter((n) => n !== "ListUserTags").slice(0, 2)).toEqual(["CreateUser", "GetUser"]);
+    expect(
+      iam
+        .commandNames()
+        .filter((n) => n !== "ListUserTags")
+        .slice(0, 2),
+    ).toEqual(["CreateUser", "GetUser"]);
     expect(iam.user(USERNAME).keys).toEqual([lease.accessKey]);
   });
 
@@ -199,11 +196,7 @@ describe("issueIamUser", () => {
         iam.overrides.set("PutUserPolicy", () => {
           throw new MalformedPolicyDocumentException({ message: "Syntax errors in policy.", $metadata: {} });
         }),
-      removed: [
-        "DetachUserPolicy arn:aws:iam::aws:policy/ReadOnlyAccess",
-        `DetachUserPolicy arn:aws:iam::${ACCOUNT}:policy/deploy`,
-        "DeleteUser",
-      ],
+      removed: ["DetachUserPolicy arn:aws:iam::aws:policy/ReadOnlyAccess", `DetachUserPolicy arn:aws:iam::${ACCOUNT}:policy/deploy`, "DeleteUser"],
     },
     {
       step: "PutUserPolicy of the expiry deny policy",
@@ -269,7 +262,9 @@ describe("issueIamUser", () => {
 
   it("a key that never becomes usable is rolled back (key included) and the timeout is thrown", async () => {
     sts.reset();
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }));
     const err: Error = await issue().catch((e) => e);
 
     expect(err.message).toBe("new access key was not usable after 60s (sts:GetCallerIdentity kept failing: InvalidClientTokenId)");
@@ -304,7 +299,9 @@ describe("issueIamUser", () => {
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
     iam.failing.set("DeleteUser", new ServiceFailureException({ message: "Internal failure", $metadata: {} }));
     const err: Error = await issue().catch((e) => e);
-    expect(err.message).toMatch(/^new access key was not usable after 60s \(sts:GetCallerIdentity kept failing: AccessDenied\); rollback failed: iam:DeleteUser failed/);
+    expect(err.message).toMatch(
+      /^new access key was not usable after 60s \(sts:GetCallerIdentity kept failing: AccessDenied\); rollback failed: iam:DeleteUser failed/,
+    );
     expect(err.message).not.toContain("secret-of-");
   });
 });
@@ -348,7 +345,10 @@ describe("revokeIamUser", () => {
       "ListUserPolicies",
       "ListGroupsForUser",
     ]) {
-      expect(iam.inputsOf(list).map((i) => i.Marker), list).toEqual([undefined, "1"]);
+      expect(
+        iam.inputsOf(list).map((i) => i.Marker),
+        list,
+      ).toEqual([undefined, "1"]);
     }
     expect(describeMutations()).toEqual([
       "DeleteAccessKey AKIA1",
@@ -396,10 +396,13 @@ describe("revokeIamUser", () => {
   // Emulator gap: moto does not implement ListServiceSpecificCredentials; it answers
   // with a bare HTML 500 page that the SDK fails to parse.
   const motoUnimplemented = () =>
-    Object.assign(new Error("char 'D' is not expected.:1:1\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object."), {
-      name: "Error",
-      $metadata: { httpStatusCode: 500 },
-    });
+    Object.assign(
+      new Error("char 'D' is not expected.:1:1\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object."),
+      {
+        name: "Error",
+        $metadata: { httpStatusCode: 500 },
+      },
+    );
 
   it("an unimplemented ListServiceSpecificCredentials (moto) counts as none", async () => {
     iam.addUser("on-moto", { keys: ["AKIA1"] });
@@ -432,9 +435,7 @@ describe("revokeIamUser", () => {
     const err = await revokeIamUser(clientsFor(engine), "conflict").catch((e) => e);
     expect(err).toBeInstanceOf(AwsCallError);
     expect(err.action).toBe("iam:DeleteUser");
-    expect(err.message).toBe(
-      "iam:DeleteUser failed: DeleteConflictException: Cannot delete entity, must delete service-specific credentials first.",
-    );
+    expect(err.message).toBe("iam:DeleteUser failed: DeleteConflictException: Cannot delete entity, must delete service-specific credentials first.");
     expect(iam.users.has("conflict")).toBe(true);
   });
 
@@ -450,7 +451,12 @@ describe("revokeIamUser", () => {
 
 describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
   it("renew rewrites the expiry deny policy and the expires-at tag", async () => {
-    iam.addUser("u", { tags: [{ Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" }, { Key: "awslease:mount", Value: "aws" }] });
+    iam.addUser("u", {
+      tags: [
+        { Key: "awslease:expires-at", Value: "2030-01-01T00:00:00Z" },
+        { Key: "awslease:mount", Value: "aws" },
+      ],
+    });
     await renewIamUser(clientsFor(engine), "u", new Date("2030-02-03T04:05:06.789Z"), "2030-01-01T00:00:00Z");
     expect(iam.users.get("u")!.inline.get(EXPIRY_POLICY_NAME)).toBe(expiryDenyPolicy(new Date("2030-02-03T04:05:06Z")));
     expect(iam.users.get("u")!.tags).toEqual([
@@ -523,9 +529,20 @@ describe("renewIamUser / checkIamUser / listTaggedUsers", () => {
     });
     iam.addUser("other-mount", { tags: [{ Key: "awslease:mount", Value: "aws-prod" }] });
     iam.addUser("untagged");
-    iam.addUser("mine-too", { tags: [{ Key: "team", Value: "x" }, { Key: "awslease:mount", Value: "aws" }, { Key: "awslease:table", Value: "table-1" }] });
+    iam.addUser("mine-too", {
+      tags: [
+        { Key: "team", Value: "x" },
+        { Key: "awslease:mount", Value: "aws" },
+        { Key: "awslease:table", Value: "table-1" },
+      ],
+    });
     // Same account and mount name, another lease table (another AWSLEASE_HOME or backend).
-    iam.addUser("other-table", { tags: [{ Key: "awslease:mount", Value: "aws" }, { Key: "awslease:table", Value: "table-2" }] });
+    iam.addUser("other-table", {
+      tags: [
+        { Key: "awslease:mount", Value: "aws" },
+        { Key: "awslease:table", Value: "table-2" },
+      ],
+    });
     iam.addUser("no-table", { tags: [{ Key: "awslease:mount", Value: "aws" }] });
 
     await expect(listTaggedUsers(clientsFor({ ...engine, tableId: "table-1" }), { ...engine, tableId: "table-1" })).resolves.toEqual([

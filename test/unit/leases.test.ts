@@ -1,13 +1,7 @@
 // The lease dispatcher: ids, names, TTL warnings, dispatch per credential type,
 // revoke / renew / check semantics.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  AssumeRoleCommand,
-  GetCallerIdentityCommand,
-  GetFederationTokenCommand,
-  GetSessionTokenCommand,
-  STSClient,
-} from "@aws-sdk/client-sts";
+import { AssumeRoleCommand, GetCallerIdentityCommand, GetFederationTokenCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { checkLease, issueLease, renewLease, revokeLease } from "../../provider/aws/leases";
 import { EXPIRY_POLICY_NAME, expiryDenyPolicy } from "../../provider/aws/iamUser";
@@ -57,7 +51,9 @@ describe("issueLease", () => {
   });
 
   it("uses the given lease key and the engine's username template", async () => {
-    const lease = await issueLease(clientsFor({ ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' }), { ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' },
+    const lease = await issueLease(
+      clientsFor({ ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' }),
+      { ...engine, usernameTemplate: '{{ printf "%s-%s" .Type .PolicyName }}' },
       baseRole,
       { ttl: 0, waitUntilUsable: false },
       { now: NOW, leaseKey: "fixedfixedfixedfixedfixe" },
@@ -146,9 +142,7 @@ describe("revokeLease", () => {
   });
 
   it("STS: nothing to delete; the message says when they expire", async () => {
-    await expect(
-      revokeLease(clientsFor(engine), { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" }),
-    ).resolves.toEqual({
+    await expect(revokeLease(clientsFor(engine), { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" })).resolves.toEqual({
       revoked: false,
       message: "STS credentials cannot be revoked individually; they expire at 2030-01-02T04:04:05Z",
     });
@@ -197,7 +191,13 @@ describe("renewLease", () => {
   });
 
   it("refuses once the lease has lived leaseMax (e.g. after leaseMax was lowered)", async () => {
-    const err = await renewLease(clientsFor({ ...engine, leaseMaxSeconds: 1800 }), { ...engine, leaseMaxSeconds: 1800 }, lease, 600, new Date("2030-01-01T00:40:00Z")).catch((e) => e);
+    const err = await renewLease(
+      clientsFor({ ...engine, leaseMaxSeconds: 1800 }),
+      { ...engine, leaseMaxSeconds: 1800 },
+      lease,
+      600,
+      new Date("2030-01-01T00:40:00Z"),
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.message).toBe("increment: lease reached the engine's leaseMax 30m0s at 2030-01-01T00:30:00Z; issue a new one");
     expect(iam.applied).toEqual([]);

@@ -170,11 +170,10 @@ describe("formatIssued env", () => {
     const out = formatIssued(iamLease(), "env");
     expect(out).not.toContain("export AWS_SESSION_TOKEN");
     expect(out).not.toContain("AWS_REGION");
-    const printed = bashAfterEval(
-      out,
-      'echo "${AWS_SESSION_TOKEN-unset} ${AWS_SECURITY_TOKEN-unset} $AWS_ACCESS_KEY_ID"',
-      { AWS_SESSION_TOKEN: "stale", AWS_SECURITY_TOKEN: "stale" },
-    );
+    const printed = bashAfterEval(out, 'echo "${AWS_SESSION_TOKEN-unset} ${AWS_SECURITY_TOKEN-unset} $AWS_ACCESS_KEY_ID"', {
+      AWS_SESSION_TOKEN: "stale",
+      AWS_SECURITY_TOKEN: "stale",
+    });
     expect(printed).toBe("unset unset AKIAEXAMPLEKEY123456\n");
   });
 
@@ -327,16 +326,8 @@ describe("githubActions", () => {
     const stdout = githubActions(lease, env);
 
     const lines = stdout.split("\n");
-    expect(lines.slice(0, 3)).toEqual([
-      "::add-mask::ASIAEXAMPLEKEY123456",
-      "::add-mask::wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+=",
-      `::add-mask::${TOKEN}`,
-    ]);
-    expect(lines.slice(3)).toEqual([
-      "::warning::ttl clamped",
-      `awslease: exported lease ${lease.leaseId} to $GITHUB_ENV and $GITHUB_OUTPUT`,
-      "",
-    ]);
+    expect(lines.slice(0, 3)).toEqual(["::add-mask::ASIAEXAMPLEKEY123456", "::add-mask::wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+=", `::add-mask::${TOKEN}`]);
+    expect(lines.slice(3)).toEqual(["::warning::ttl clamped", `awslease: exported lease ${lease.leaseId} to $GITHUB_ENV and $GITHUB_OUTPUT`, ""]);
     // No secret outside the add-mask lines.
     const rest = lines.slice(3).join("\n");
     for (const secret of [lease.accessKey, lease.secretKey, TOKEN]) expect(rest).not.toContain(secret);
@@ -457,7 +448,13 @@ function summary(overrides: Partial<LeaseSummary> = {}): LeaseSummary {
 describe("formatLeaseList", () => {
   it("json: array of snake_case objects with the documented keys", () => {
     const parsed = JSON.parse(
-      formatLeaseList([summary(), summary({ leaseId: "aws/creds/dev/x", role: "dev", credentialType: "iam_user", username: "u1", renewable: true, expired: true, arn: undefined })], "json"),
+      formatLeaseList(
+        [
+          summary(),
+          summary({ leaseId: "aws/creds/dev/x", role: "dev", credentialType: "iam_user", username: "u1", renewable: true, expired: true, arn: undefined }),
+        ],
+        "json",
+      ),
     );
     expect(parsed).toHaveLength(2);
     expect(Object.keys(parsed[0])).toEqual([
@@ -520,7 +517,16 @@ describe("formatLeaseList", () => {
 
   it("table: aligned columns with the time left and an expired marker", () => {
     const out = formatLeaseList(
-      [summary(), summary({ leaseId: "aws/creds/a-much-longer-role-name/id", role: "a-much-longer-role-name", credentialType: "iam_user", renewable: true, expired: true })],
+      [
+        summary(),
+        summary({
+          leaseId: "aws/creds/a-much-longer-role-name/id",
+          role: "a-much-longer-role-name",
+          credentialType: "iam_user",
+          renewable: true,
+          expired: true,
+        }),
+      ],
       "table",
       new Date("2026-01-01T00:15:30Z"),
     );
@@ -629,12 +635,20 @@ describe("formatNameList", () => {
   });
 });
 
-
 describe("env for fish and PowerShell (--shell)", () => {
   it("fish: sourced by the real fish, every variable comes back exactly, a stale session token is erased", () => {
     const file = join(dir, "lease.fish");
     writeFileSync(file, formatIssued(iamLease({ secretKey: NASTY_SECRET, region: "eu-west-1" }), "env", { shell: "fish" }));
-    const out = execFileSync("fish", ["--no-config", "-c", 'set -gx AWS_SESSION_TOKEN stale; source $argv[1]; printf "%s\\n" $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_REGION; set -q AWS_SESSION_TOKEN; and echo token-set; or echo token-unset', file], { encoding: "utf8" });
+    const out = execFileSync(
+      "fish",
+      [
+        "--no-config",
+        "-c",
+        'set -gx AWS_SESSION_TOKEN stale; source $argv[1]; printf "%s\\n" $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_REGION; set -q AWS_SESSION_TOKEN; and echo token-set; or echo token-unset',
+        file,
+      ],
+      { encoding: "utf8" },
+    );
     expect(out.split("\n").slice(0, 4)).toEqual(["AKIAEXAMPLEKEY123456", NASTY_SECRET, "eu-west-1", "token-unset"]);
   });
 
@@ -647,7 +661,13 @@ describe("env for fish and PowerShell (--shell)", () => {
 
   it("static-creds use the same formats (Vault's JSON has no lease)", () => {
     const creds = { accessKey: "AKIASTATIC", secretKey: NASTY_SECRET, expiration: "2026-12-03T00:00:00Z" };
-    expect(JSON.parse(formatStaticCreds(creds, "json"))).toEqual({ lease_id: "", lease_duration: 0, renewable: false, data: { access_key: "AKIASTATIC", secret_key: NASTY_SECRET, expiration: creds.expiration }, warnings: null });
+    expect(JSON.parse(formatStaticCreds(creds, "json"))).toEqual({
+      lease_id: "",
+      lease_duration: 0,
+      renewable: false,
+      data: { access_key: "AKIASTATIC", secret_key: NASTY_SECRET, expiration: creds.expiration },
+      warnings: null,
+    });
     expect(formatStaticCreds(creds, "env", { shell: "fish" })).toContain("set -gx AWS_ACCESS_KEY_ID 'AKIASTATIC'");
     expect(staticCredsBody(creds)).toMatchObject({ data: { access_key: "AKIASTATIC" } });
   });

@@ -62,7 +62,11 @@ describe("ROLE_FIELDS", () => {
   it("Vault role JSON: every field by its Vault name reaches the role", () => {
     for (const field of ROLE_FIELDS.filter((f) => f.key !== "credentialType")) {
       const type = field.types[0];
-      const json = { credential_type: type, ...Object.fromEntries(Object.entries(BASE[type]).map(([k, v]) => [ROLE_FIELDS.find((f) => f.key === k)!.vault, v])), [field.vault]: SAMPLES[field.key] };
+      const json = {
+        credential_type: type,
+        ...Object.fromEntries(Object.entries(BASE[type]).map(([k, v]) => [ROLE_FIELDS.find((f) => f.key === k)!.vault, v])),
+        [field.vault]: SAMPLES[field.key],
+      };
       const role = validateRole("r", roleFromVaultJson(json));
       expect(role[field.key], field.vault).toBeDefined();
       expect(role[field.key], field.vault).not.toEqual([]);

@@ -4,13 +4,7 @@
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  GetUserCommand,
-  IAMClient,
-  ListAccessKeysCommand,
-} from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, GetUserCommand, IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { OldRootKeyNotDeletedError, rotateRootKey } from "../../provider/aws/rootKeys";
 import { clientsFor } from "../support/clients";
@@ -47,7 +41,9 @@ async function keyOf(getClient: () => { config: { credentials: () => Promise<{ a
 }
 
 function mockHappyIam() {
-  iam.on(GetUserCommand).resolves({ User: { UserName: "engine", UserId: "AIDA", Arn: "arn:aws:iam::123456789012:user/engine", Path: "/", CreateDate: new Date() } });
+  iam
+    .on(GetUserCommand)
+    .resolves({ User: { UserName: "engine", UserId: "AIDA", Arn: "arn:aws:iam::123456789012:user/engine", Path: "/", CreateDate: new Date() } });
   iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [{ AccessKeyId: OLD_KEY, UserName: "engine" }] });
   iam.on(CreateAccessKeyCommand).resolves({
     AccessKey: { AccessKeyId: NEW_KEY, SecretAccessKey: NEW_SECRET, UserName: "engine", Status: "Active" },
@@ -95,9 +91,7 @@ describe("rotateRootKey", () => {
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [{ AccessKeyId: OLD_KEY }, { AccessKeyId: "AKIAOTHER" }],
     });
-    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(
-      /IAM user "engine" already has 2 access keys; delete one first/,
-    );
+    await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(/IAM user "engine" already has 2 access keys; delete one first/);
     expect(iam.commandCalls(CreateAccessKeyCommand)).toHaveLength(0);
     expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(0);
   });
@@ -170,14 +164,16 @@ describe("rotateRootKey", () => {
   });
 
   it("needs static root credentials", async () => {
-    await expect(rotateRootKey(clientsFor({ ...engine, accessKey: undefined, secretKey: undefined }), { ...engine, accessKey: undefined, secretKey: undefined })).rejects.toThrow(
-      "rotate-root needs static root credentials (accessKey/secretKey)",
-    );
+    await expect(
+      rotateRootKey(clientsFor({ ...engine, accessKey: undefined, secretKey: undefined }), { ...engine, accessKey: undefined, secretKey: undefined }),
+    ).rejects.toThrow("rotate-root needs static root credentials (accessKey/secretKey)");
     expect(iam.calls()).toHaveLength(0);
   });
 
   it("refuses credentials that are not an IAM user's (GetUser without a user name)", async () => {
-    iam.on(GetUserCommand).resolves({ User: { UserName: undefined, UserId: "123", Arn: "arn:aws:iam::123456789012:root", Path: "/", CreateDate: new Date() } } as never);
+    iam
+      .on(GetUserCommand)
+      .resolves({ User: { UserName: undefined, UserId: "123", Arn: "arn:aws:iam::123456789012:root", Path: "/", CreateDate: new Date() } } as never);
     await expect(rotateRootKey(clientsFor(engine), engine, fakeTime())).rejects.toThrow(/^iam:GetUser failed: NotAnIamUser/);
     expect(iam.commandCalls(CreateAccessKeyCommand)).toHaveLength(0);
   });

@@ -53,7 +53,13 @@ describe("the server's request pipeline", () => {
     await start();
     const r = await call("POST", "aws/creds/deploy", { token: root, body: { ttl: "1h" } });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ lease_duration: 3600, renewable: false, data: { credential_type: "federation_token", region: "us-east-1" }, wrap_info: null, mount_type: "aws" });
+    expect(r.body).toMatchObject({
+      lease_duration: 3600,
+      renewable: false,
+      data: { credential_type: "federation_token", region: "us-east-1" },
+      wrap_info: null,
+      mount_type: "aws",
+    });
     expect(r.body.lease_id).toMatch(/^aws\/sts\/deploy\//);
     expect(r.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await call("LIST", "aws/roles", { token: root })).body.data).toEqual({ keys: ["deploy"] });

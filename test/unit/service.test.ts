@@ -75,7 +75,9 @@ describe("mounts", () => {
 
   it("a failed first apply removes the stack it created", async () => {
     engine.failing.set("applyMount", "iam:GetUser failed: AccessDenied");
-    await expect(writeConfig({ ...ctx, mount: "fresh" }, { region: "us-east-1" } as never)).rejects.toThrow("config write failed: iam:GetUser failed: AccessDenied");
+    await expect(writeConfig({ ...ctx, mount: "fresh" }, { region: "us-east-1" } as never)).rejects.toThrow(
+      "config write failed: iam:GetUser failed: AccessDenied",
+    );
     expect(engine.runs).toContain("destroyStack mount-fresh");
   });
 });
@@ -111,7 +113,9 @@ describe("issue", () => {
   it("a cleanup that fails too names the lease id to revoke", async () => {
     engine.failing.set("upLease", "interrupted");
     engine.failing.set("destroyStack", "backend unreachable");
-    await expect(issue(ctx, "deploy", {})).rejects.toThrow(/issue failed: interrupted \(cleanup failed: revoke what it left with `awslease lease revoke aws\/creds\/deploy\/\w{24}`\)/);
+    await expect(issue(ctx, "deploy", {})).rejects.toThrow(
+      /issue failed: interrupted \(cleanup failed: revoke what it left with `awslease lease revoke aws\/creds\/deploy\/\w{24}`\)/,
+    );
   });
 });
 
@@ -138,7 +142,9 @@ describe("renew and revoke", () => {
   it("a failed revoke leaves the lease listed for a retry", async () => {
     const { lease } = await issue(ctx, "deploy", {});
     engine.failing.set("destroyStack", "iam:DeleteUser failed: ServiceFailure");
-    await expect(revoke(ctx, lease.leaseId)).rejects.toThrow(`revoke of ${lease.leaseId} failed (the lease stays listed; retry): iam:DeleteUser failed: ServiceFailure`);
+    await expect(revoke(ctx, lease.leaseId)).rejects.toThrow(
+      `revoke of ${lease.leaseId} failed (the lease stays listed; retry): iam:DeleteUser failed: ServiceFailure`,
+    );
     expect((await list(ctx)).records.map((r) => r.leaseId)).toEqual([lease.leaseId]);
     engine.failing.clear();
     expect((await revoke(ctx, lease.leaseId)).outcome).toBe("revoked");

@@ -48,7 +48,9 @@ describe("createStaticKey", () => {
 
   it("a new key that never works is deleted, not handed out, and the old one stays", async () => {
     iam.addUser("svc", { keys: ["AKIACURRENT"] });
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" }));
     await expect(createStaticKey(clientsFor(engine), engine, "svc", { keep: ["AKIACURRENT"], wait: fakeWait(5_000) })).rejects.toThrow();
     expect(iam.user("svc").keys).toEqual(["AKIACURRENT"]);
   });

@@ -71,7 +71,10 @@ describe("static roles", () => {
     expect((await runDue(ctx)).map((r) => [r.name, r.action])).toEqual([["a", "rotate"]]);
     // An hour on, a is due again (a rotation also drops the retired key) and b's two hours are up.
     clock.ms += 3600_000;
-    expect((await runDue(ctx)).map((r) => [r.name, r.action]).sort()).toEqual([["a", "rotate"], ["b", "rotate"]]);
+    expect((await runDue(ctx)).map((r) => [r.name, r.action]).sort()).toEqual([
+      ["a", "rotate"],
+      ["b", "rotate"],
+    ]);
   });
 
   it("a failing rotation is reported per role and the others go on", async () => {

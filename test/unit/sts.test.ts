@@ -5,26 +5,9 @@
 // it does not accept itself.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import {
-  AssumeRoleCommand,
-  GetCallerIdentityCommand,
-  GetFederationTokenCommand,
-  GetSessionTokenCommand,
-  STSClient,
-} from "@aws-sdk/client-sts";
-import {
-  GetGroupPolicyCommand,
-  IAMClient,
-  ListAttachedGroupPoliciesCommand,
-  ListGroupPoliciesCommand,
-} from "@aws-sdk/client-iam";
-import {
-  callerIdentity,
-  issueAssumedRole,
-  issueFederationToken,
-  issueSessionToken,
-  type StsIssueOptions,
-} from "../../provider/aws/sts";
+import { AssumeRoleCommand, GetCallerIdentityCommand, GetFederationTokenCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetGroupPolicyCommand, IAMClient, ListAttachedGroupPoliciesCommand, ListGroupPoliciesCommand } from "@aws-sdk/client-iam";
+import { callerIdentity, issueAssumedRole, issueFederationToken, issueSessionToken, type StsIssueOptions } from "../../provider/aws/sts";
 import type { LeaseRequest, RoleSettings } from "../../provider/types";
 import { roleSettings, mountSettings } from "../support/fixtures";
 import { clientsFor } from "../support/clients";
@@ -90,7 +73,8 @@ describe("issueAssumedRole", () => {
       Credentials: credentials,
       AssumedRoleUser: { Arn: "arn:aws:sts::123456789012:assumed-role/deploy/vault-1714564800-abc", AssumedRoleId: "AROA:x" },
     });
-    const lease = await issueAssumedRole(clientsFor(engine),
+    const lease = await issueAssumedRole(
+      clientsFor(engine),
       role({
         policyDocument: readBucket,
         policyArns: ["arn:aws:iam::123456789012:policy/shared", "arn:aws:iam::123456789012:policy/own"],
@@ -171,12 +155,10 @@ describe("issueAssumedRole", () => {
   });
 
   it("names the group and action when reading group policies fails", async () => {
-    iam
-      .on(ListAttachedGroupPoliciesCommand)
-      .rejects(Object.assign(new Error("The group with name missing cannot be found."), { name: "NoSuchEntity" }));
-    await expect(
-      issueAssumedRole(clientsFor(engine), role({ iamGroups: ["missing"] }), request, opts({ roleArn: ROLE_ARN })),
-    ).rejects.toThrow(/iam:ListAttachedGroupPolicies failed: NoSuchEntity: group "missing"/);
+    iam.on(ListAttachedGroupPoliciesCommand).rejects(Object.assign(new Error("The group with name missing cannot be found."), { name: "NoSuchEntity" }));
+    await expect(issueAssumedRole(clientsFor(engine), role({ iamGroups: ["missing"] }), request, opts({ roleArn: ROLE_ARN }))).rejects.toThrow(
+      /iam:ListAttachedGroupPolicies failed: NoSuchEntity: group "missing"/,
+    );
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
   });
 
@@ -200,7 +182,8 @@ describe("issueFederationToken", () => {
       Credentials: credentials,
       FederatedUser: { Arn: "arn:aws:sts::123456789012:federated-user/vault-fed", FederatedUserId: "123456789012:vault-fed" },
     });
-    const lease = await issueFederationToken(clientsFor(engine),
+    const lease = await issueFederationToken(
+      clientsFor(engine),
       role({ credentialType: "federation_token", policyDocument: readBucket, iamGroups: ["ops"] }),
       request,
       opts({ sessionName: "vault-fed", ttlSeconds: 900 }),
@@ -212,10 +195,7 @@ describe("issueFederationToken", () => {
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }, listUsers.Statement],
       }),
-      PolicyArns: [
-        { arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" },
-        { arn: "arn:aws:iam::123456789012:policy/shared" },
-      ],
+      PolicyArns: [{ arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }, { arn: "arn:aws:iam::123456789012:policy/shared" }],
     });
     expect(lease).toMatchObject({
       credentialType: "federation_token",
@@ -230,7 +210,8 @@ describe("issueFederationToken", () => {
 
   it("sends only PolicyArns when the role has ARNs but no document", async () => {
     sts.on(GetFederationTokenCommand).resolves({ Credentials: credentials, FederatedUser: { Arn: "arn:x", FederatedUserId: "y" } });
-    await issueFederationToken(clientsFor(engine),
+    await issueFederationToken(
+      clientsFor(engine),
       role({ credentialType: "federation_token", policyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"] }),
       request,
       opts({ sessionName: "vault-fed" }),
@@ -253,11 +234,7 @@ describe("issueFederationToken", () => {
     iam.on(ListAttachedGroupPoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
     iam.on(ListGroupPoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
     await expect(
-      issueFederationToken(clientsFor(engine),
-        role({ credentialType: "federation_token", iamGroups: ["empty"] }),
-        request,
-        opts({ sessionName: "vault-fed" }),
-      ),
+      issueFederationToken(clientsFor(engine), role({ credentialType: "federation_token", iamGroups: ["empty"] }), request, opts({ sessionName: "vault-fed" })),
     ).rejects.toThrow(/^policyDocument: /);
     expect(sts.calls()).toHaveLength(0);
   });
@@ -265,7 +242,8 @@ describe("issueFederationToken", () => {
   it("makes no usability probe even when asked (moto rejects its own federation keys; AWS checks them on use)", async () => {
     sts.on(GetFederationTokenCommand).resolves({ Credentials: credentials, FederatedUser: { Arn: "arn:x", FederatedUserId: "y" } });
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("invalid"), { name: "InvalidClientTokenId" }));
-    const lease = await issueFederationToken(clientsFor(engine),
+    const lease = await issueFederationToken(
+      clientsFor(engine),
       role({ credentialType: "federation_token", policyDocument: readBucket }),
       { ...request, waitUntilUsable: true },
       opts({ sessionName: "vault-fed" }),
@@ -278,7 +256,8 @@ describe("issueFederationToken", () => {
 describe("issueSessionToken", () => {
   it("sends SerialNumber and TokenCode for an MFA role (moto cannot check MFA codes)", async () => {
     sts.on(GetSessionTokenCommand).resolves({ Credentials: credentials });
-    const lease = await issueSessionToken(clientsFor(engine),
+    const lease = await issueSessionToken(
+      clientsFor(engine),
       role({ credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/ci" }),
       { ...request, mfaCode: "123456" },
       opts({ ttlSeconds: 1800 }),
@@ -302,11 +281,7 @@ describe("issueSessionToken", () => {
 
   it("asks for the MFA code before calling AWS", async () => {
     await expect(
-      issueSessionToken(clientsFor(engine),
-        role({ credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/ci" }),
-        request,
-        opts(),
-      ),
+      issueSessionToken(clientsFor(engine), role({ credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/ci" }), request, opts()),
     ).rejects.toThrow(/^mfaCode: /);
     expect(sts.calls()).toHaveLength(0);
   });

@@ -85,7 +85,9 @@ describe("policies", () => {
     await writePolicy(ctx, "Deploy", JSON.stringify({ path: { "aws/creds/deploy": { capabilities: ["read"] } } }));
     expect(await listPolicies(ctx)).toEqual(["default", "deploy", "root"]);
     expect(await readPolicy(ctx, "deploy")).toContain("aws/creds/deploy");
-    await expect(writePolicy(ctx, "bad", JSON.stringify({ path: { "aws/*/x": { capabilities: ["read"] } } }))).rejects.toThrow(/only allowed as the last character/);
+    await expect(writePolicy(ctx, "bad", JSON.stringify({ path: { "aws/*/x": { capabilities: ["read"] } } }))).rejects.toThrow(
+      /only allowed as the last character/,
+    );
     await expect(writePolicy(ctx, "root", "{}")).rejects.toThrow(/cannot update the "root" policy/);
     await expect(deletePolicy(ctx, "default")).rejects.toThrow(/cannot delete/);
     const acl = await aclOf(ctx, ["default", "deploy", "gone"]);

@@ -1,12 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_USERNAME_TEMPLATE,
-  normaliseName,
-  parseUsernameTemplate,
-  renderUsername,
-  type UsernameContext,
-} from "../../provider/usernameTemplate";
+import { DEFAULT_USERNAME_TEMPLATE, normaliseName, parseUsernameTemplate, renderUsername, type UsernameContext } from "../../provider/usernameTemplate";
 import { failureOf } from "../support/fixtures";
 
 // Vault's default username_template, verbatim from path_config_root.go.
@@ -143,7 +137,7 @@ describe("renderUsername fields and functions", () => {
     expect(render(template, { mount: "b" })).toBe("ab");
     expect(render(template, { mount: "c" })).toBe("c");
     expect(render(template, { mount: "d" })).toBe("other");
-    expect(render('{{ if .Mount }}set{{ end }}x')).toBe("setx");
+    expect(render("{{ if .Mount }}set{{ end }}x")).toBe("setx");
   });
 
   it("supports nested ifs", () => {
@@ -188,9 +182,7 @@ describe("renderUsername limits (an error, never a silent cut)", () => {
   });
 
   it("rejects an empty name", () => {
-    expect(failureOf(() => renderUsername('{{ if eq .Type "STS" }}x{{ end }}', iam)).message).toBe(
-      "usernameTemplate: rendered an empty name",
-    );
+    expect(failureOf(() => renderUsername('{{ if eq .Type "STS" }}x{{ end }}', iam)).message).toBe("usernameTemplate: rendered an empty name");
   });
 
   it("rejects a one-character STS name (AWS minimum is 2)", () => {
@@ -234,14 +226,10 @@ describe("parseUsernameTemplate errors", () => {
   });
 
   it("reports the character position of the problem", () => {
-    expect(failureOf(() => parseUsernameTemplate("abc{{ nope }}")).message).toBe(
-      'usernameTemplate: template error at character 7: unknown function "nope"',
-    );
+    expect(failureOf(() => parseUsernameTemplate("abc{{ nope }}")).message).toBe('usernameTemplate: template error at character 7: unknown function "nope"');
   });
 
   it("type-checks a piped value against the function's last parameter", () => {
-    expect(failureOf(() => parseUsernameTemplate("{{ 5 | truncate 3 }}")).message).toContain(
-      "truncate argument 2 must be a string, got a number",
-    );
+    expect(failureOf(() => parseUsernameTemplate("{{ 5 | truncate 3 }}")).message).toContain("truncate argument 2 must be a string, got a number");
   });
 });

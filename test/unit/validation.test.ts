@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { MountSettings, RoleSettings } from "../../provider/types";
-import { checkIssueRequest, parseKeyValueList, parseList, resolveTtl, roleFromVaultJson, validateEngineConfig, validateLease, validateRole } from "../../provider/validation";
+import {
+  checkIssueRequest,
+  parseKeyValueList,
+  parseList,
+  resolveTtl,
+  roleFromVaultJson,
+  validateEngineConfig,
+  validateLease,
+  validateRole,
+} from "../../provider/validation";
 import type { RoleInput } from "../../provider/validation";
 import { IAM_USER_POLICY_DOCUMENT_MAX } from "../../provider/credentialTypes";
 import { expiryDenyPolicy } from "../../provider/expiryPolicy";
@@ -176,9 +185,10 @@ describe("validateRole", () => {
 
   it("accepts federation_token and session_token roles", () => {
     expect(validateRole("fed", { credentialType: "federation_token", policyArns: [POLICY_ARN], maxStsTtl: 3600 }).maxStsTtl).toBe(3600);
-    expect(
-      validateRole("sess", { credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/jane", defaultStsTtl: 900 }),
-    ).toMatchObject({ mfaSerialNumber: "arn:aws:iam::123456789012:mfa/jane", defaultStsTtl: 900 });
+    expect(validateRole("sess", { credentialType: "session_token", mfaSerialNumber: "arn:aws:iam::123456789012:mfa/jane", defaultStsTtl: 900 })).toMatchObject({
+      mfaSerialNumber: "arn:aws:iam::123456789012:mfa/jane",
+      defaultStsTtl: 900,
+    });
     expect(validateRole("sess", { credentialType: "session_token", mfaSerialNumber: "GAHT12345678" }).mfaSerialNumber).toBe("GAHT12345678");
   });
 
@@ -248,7 +258,11 @@ describe("validateRole", () => {
     ["a userPath without the final slash", { credentialType: "iam_user", userPath: "/team" }, "userPath"],
     ["a userPath with a space", { credentialType: "iam_user", userPath: "/a b/" }, "userPath"],
     ["a userPath over 512", { credentialType: "iam_user", userPath: `/${"a".repeat(511)}/` }, "userPath"],
-    ["permissionsBoundaryArn on session_token", { credentialType: "session_token", permissionsBoundaryArn: "arn:aws:iam::aws:policy/X" }, "permissionsBoundaryArn"],
+    [
+      "permissionsBoundaryArn on session_token",
+      { credentialType: "session_token", permissionsBoundaryArn: "arn:aws:iam::aws:policy/X" },
+      "permissionsBoundaryArn",
+    ],
     ["a boundary in another service", { credentialType: "iam_user", permissionsBoundaryArn: "arn:aws:s3:::policy/x" }, "permissionsBoundaryArn"],
     ["a boundary that is a role", { credentialType: "iam_user", permissionsBoundaryArn: ROLE_ARN }, "permissionsBoundaryArn"],
     ["a boundary that is not an ARN", { credentialType: "iam_user", permissionsBoundaryArn: "boundary" }, "permissionsBoundaryArn"],
@@ -303,9 +317,7 @@ describe("validateRole", () => {
     );
     expect(error.failures.map((f) => f.field).sort()).toEqual(["externalId", "name", "policyArns", "roleArns", "userPath"]);
     expect(error.message).toMatch(/\(and 4 more\)$/);
-    expect(error.failures.find((f) => f.field === "roleArns")?.reason).toBe(
-      "only valid for credentialType assumed_role (this role is session_token)",
-    );
+    expect(error.failures.find((f) => f.field === "roleArns")?.reason).toBe("only valid for credentialType assumed_role (this role is session_token)");
   });
 });
 
@@ -332,7 +344,9 @@ describe("policy document size and role names", () => {
 
   it("iam_user: the document and the expiry policy share the 2,048-character quota of a user's inline policies", () => {
     expect(IAM_USER_POLICY_DOCUMENT_MAX).toBe(2048 - expiryDenyPolicy(new Date()).length);
-    expect(validateRole("r", { credentialType: "iam_user", policyDocument: policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX) }).policyDocument).toHaveLength(IAM_USER_POLICY_DOCUMENT_MAX);
+    expect(validateRole("r", { credentialType: "iam_user", policyDocument: policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX) }).policyDocument).toHaveLength(
+      IAM_USER_POLICY_DOCUMENT_MAX,
+    );
     expect(failure(() => validateRole("r", { credentialType: "iam_user", policyDocument: policyOfSize(IAM_USER_POLICY_DOCUMENT_MAX + 1) }))).toMatch(
       new RegExp(`^policyDocument: is ${IAM_USER_POLICY_DOCUMENT_MAX + 1} characters; an IAM user's inline policies may total 2048`),
     );
@@ -514,10 +528,7 @@ describe("resolveTtl", () => {
   it("STS: a maxStsTtl under 900 s is capped, then raised to the AWS minimum, with both warnings", () => {
     const result = resolveTtl(engine, sts("assumed_role", { maxStsTtl: 600 }), 0);
     expect(result.seconds).toBe(900);
-    expect(result.warnings).toEqual([
-      "ttl 1h0m0s capped at the role's maxStsTtl 10m0s",
-      "ttl 10m0s raised to 15m0s, the AWS minimum for assumed_role",
-    ]);
+    expect(result.warnings).toEqual(["ttl 1h0m0s capped at the role's maxStsTtl 10m0s", "ttl 10m0s raised to 15m0s, the AWS minimum for assumed_role"]);
   });
 
   it("refuses a negative or fractional TTL", () => {
@@ -578,7 +589,16 @@ describe("roleFromVaultJson", () => {
   });
 
   it("unwraps a whole `vault read -format=json` response", () => {
-    const response = { request_id: "8d2e6c8a", lease_id: "", renewable: false, lease_duration: 0, data: vaultRead, wrap_info: null, warnings: null, auth: null };
+    const response = {
+      request_id: "8d2e6c8a",
+      lease_id: "",
+      renewable: false,
+      lease_duration: 0,
+      data: vaultRead,
+      wrap_info: null,
+      warnings: null,
+      auth: null,
+    };
     expect(roleFromVaultJson(response)).toEqual(roleFromVaultJson(vaultRead));
   });
 
@@ -602,7 +622,10 @@ describe("roleFromVaultJson", () => {
       userPath: "/awslease/",
       permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/boundary",
     });
-    const sts = validateRole("s", roleFromVaultJson({ credential_type: "session_token", default_sts_ttl: "15m", max_sts_ttl: "1h", mfa_serial_number: "GAHT12345678" }));
+    const sts = validateRole(
+      "s",
+      roleFromVaultJson({ credential_type: "session_token", default_sts_ttl: "15m", max_sts_ttl: "1h", mfa_serial_number: "GAHT12345678" }),
+    );
     expect(sts).toMatchObject({ defaultStsTtl: 900, maxStsTtl: 3600, mfaSerialNumber: "GAHT12345678" });
     expect(roleFromVaultJson({ credential_type: "assumed_role", role_arns: ROLE_ARN, session_tags: "a=1,b=2" })).toEqual({
       credentialType: "assumed_role",

@@ -70,10 +70,7 @@ export class FakeIam {
   readonly mock = mockClient(IAMClient);
   readonly users = new Map<string, FakeUser>();
   readonly groups = new Set<string>(["devs", "ops"]);
-  readonly policies = new Set<string>([
-    `arn:aws:iam::aws:policy/ReadOnlyAccess`,
-    `arn:aws:iam::${ACCOUNT}:policy/deploy`,
-  ]);
+  readonly policies = new Set<string>([`arn:aws:iam::aws:policy/ReadOnlyAccess`, `arn:aws:iam::${ACCOUNT}:policy/deploy`]);
   /** Command name -> error it throws (every time) instead of acting. */
   readonly failing = new Map<IamCommandName, Error>();
   /** Command name -> handler that replaces the fake's behaviour (e.g. to emulate moto). */
@@ -195,7 +192,11 @@ export class FakeIam {
 
     this.handle("ListAccessKeys", ListAccessKeysCommand, (i) => {
       const p = this.page(this.user(i.UserName).keys, i.Marker);
-      return { AccessKeyMetadata: p.items.map((AccessKeyId) => ({ AccessKeyId, UserName: i.UserName, Status: "Active" })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        AccessKeyMetadata: p.items.map((AccessKeyId) => ({ AccessKeyId, UserName: i.UserName, Status: "Active" })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("DeleteAccessKey", DeleteAccessKeyCommand, (i) => {
       const u = this.user(i.UserName);
@@ -211,7 +212,11 @@ export class FakeIam {
     });
     this.handle("ListMFADevices", ListMFADevicesCommand, (i) => {
       const p = this.page(this.user(i.UserName).mfa, i.Marker);
-      return { MFADevices: p.items.map((SerialNumber) => ({ SerialNumber, UserName: i.UserName, EnableDate: new Date() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        MFADevices: p.items.map((SerialNumber) => ({ SerialNumber, UserName: i.UserName, EnableDate: new Date() })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("DeactivateMFADevice", DeactivateMFADeviceCommand, (i) => {
       const u = this.user(i.UserName);
@@ -221,7 +226,11 @@ export class FakeIam {
     });
     this.handle("ListSigningCertificates", ListSigningCertificatesCommand, (i) => {
       const p = this.page(this.user(i.UserName).certs, i.Marker);
-      return { Certificates: p.items.map((CertificateId) => ({ CertificateId, UserName: i.UserName, CertificateBody: "x", Status: "Active" })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        Certificates: p.items.map((CertificateId) => ({ CertificateId, UserName: i.UserName, CertificateBody: "x", Status: "Active" })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("DeleteSigningCertificate", DeleteSigningCertificateCommand, (i) => {
       const u = this.user(i.UserName);
@@ -230,7 +239,11 @@ export class FakeIam {
     });
     this.handle("ListSSHPublicKeys", ListSSHPublicKeysCommand, (i) => {
       const p = this.page(this.user(i.UserName).ssh, i.Marker);
-      return { SSHPublicKeys: p.items.map((SSHPublicKeyId) => ({ SSHPublicKeyId, UserName: i.UserName, Status: "Active", UploadDate: new Date() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        SSHPublicKeys: p.items.map((SSHPublicKeyId) => ({ SSHPublicKeyId, UserName: i.UserName, Status: "Active", UploadDate: new Date() })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("DeleteSSHPublicKey", DeleteSSHPublicKeyCommand, (i) => {
       const u = this.user(i.UserName);
@@ -259,7 +272,11 @@ export class FakeIam {
     });
     this.handle("ListAttachedUserPolicies", ListAttachedUserPoliciesCommand, (i) => {
       const p = this.page(this.user(i.UserName).managed, i.Marker);
-      return { AttachedPolicies: p.items.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split("/").pop() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        AttachedPolicies: p.items.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split("/").pop() })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("DetachUserPolicy", DetachUserPolicyCommand, (i) => {
       const u = this.user(i.UserName);
@@ -277,7 +294,17 @@ export class FakeIam {
     });
     this.handle("ListGroupsForUser", ListGroupsForUserCommand, (i) => {
       const p = this.page(this.user(i.UserName).groups, i.Marker);
-      return { Groups: p.items.map((GroupName) => ({ GroupName, Path: "/", GroupId: "AGPA", Arn: `arn:aws:iam::${ACCOUNT}:group/${GroupName}`, CreateDate: new Date() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        Groups: p.items.map((GroupName) => ({
+          GroupName,
+          Path: "/",
+          GroupId: "AGPA",
+          Arn: `arn:aws:iam::${ACCOUNT}:group/${GroupName}`,
+          CreateDate: new Date(),
+        })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("RemoveUserFromGroup", RemoveUserFromGroupCommand, (i) => {
       const u = this.user(i.UserName);
@@ -306,7 +333,11 @@ export class FakeIam {
     });
     this.handle("ListUsers", ListUsersCommand, (i) => {
       const p = this.page([...this.users.values()], i.Marker);
-      return { Users: p.items.map((u) => ({ UserName: u.name, Path: u.path, UserId: "AIDA", Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`, CreateDate: new Date() })), IsTruncated: p.IsTruncated, Marker: p.Marker };
+      return {
+        Users: p.items.map((u) => ({ UserName: u.name, Path: u.path, UserId: "AIDA", Arn: `arn:aws:iam::${ACCOUNT}:user/${u.name}`, CreateDate: new Date() })),
+        IsTruncated: p.IsTruncated,
+        Marker: p.Marker,
+      };
     });
     this.handle("GetUser", GetUserCommand, (i) => {
       const u = this.user(i.UserName);

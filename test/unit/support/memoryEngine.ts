@@ -11,7 +11,17 @@ import { validateEngineConfig, validateLease, validateRole, resolveTtl } from ".
 import { EngineError, StackLockedError } from "../../../provider/errors";
 import { controlStackName, leaseIdFor, leaseStackName, parseControlStackName, parseLeaseStackName } from "../../../provider/names";
 import { rulesOf } from "../../../provider/credentialTypes";
-import type { DesiredMount, Engine, LeaseProgram, LeaseRecord, LeaseStack, LeaseStore, MountState, StaticRoleProgram, StaticRoleRecord } from "../../../service/ports";
+import type {
+  DesiredMount,
+  Engine,
+  LeaseProgram,
+  LeaseRecord,
+  LeaseStack,
+  LeaseStore,
+  MountState,
+  StaticRoleProgram,
+  StaticRoleRecord,
+} from "../../../service/ports";
 import { validateStaticRole } from "../../../provider/validation";
 import { staticRoleDue } from "../../../provider/staticRole";
 import { leaseRecord } from "../../../service/leaseRecord";
@@ -76,7 +86,13 @@ export class MemoryEngine implements Engine, LeaseStore {
         ...validateEngineConfig(desired.config, { mount, env: {} }),
         tableId: existing?.mount?.config?.settings.tableId ?? randomBytes(8).toString("hex"),
       };
-      state.config = { input: desired.config, settings, accountId: "123456789012", callerArn: "arn:aws:iam::123456789012:user/root", rotateRootTrigger: desired.rotateRootTrigger };
+      state.config = {
+        input: desired.config,
+        settings,
+        accountId: "123456789012",
+        callerArn: "arn:aws:iam::123456789012:user/root",
+        rotateRootTrigger: desired.rotateRootTrigger,
+      };
     }
     this.stacks.set(stackName, { mount: state, lastUpdate: this.stamp() });
     return state;
@@ -162,7 +178,14 @@ export class MemoryEngine implements Engine, LeaseStore {
     const key = () => `AKIA${randomBytes(8).toString("hex").toUpperCase()}`;
     const due = prev ? staticRoleDue(prev, this.now()) : "rotate";
     const rotate = !prev || program.rotation !== stack.rotation || due === "rotate";
-    const base = prev ?? { mount: program.mount.mount, name: settings.name, username: settings.username, userId: `AIDA-${settings.username}`, accessKey: "", rotatedAt: this.stamp() };
+    const base = prev ?? {
+      mount: program.mount.mount,
+      name: settings.name,
+      username: settings.username,
+      userId: `AIDA-${settings.username}`,
+      accessKey: "",
+      rotatedAt: this.stamp(),
+    };
     const next: StaticRoleRecord = rotate
       ? { ...base, rotationPeriod: settings.rotationPeriod, accessKey: key(), retiredKey: prev?.accessKey, rotatedAt: this.stamp(), expiration: "" }
       : { ...base, rotationPeriod: settings.rotationPeriod, retiredKey: due === "retire" ? undefined : prev!.retiredKey, expiration: "" };
@@ -185,13 +208,17 @@ export class MemoryEngine implements Engine, LeaseStore {
   }
 
   async listMounts() {
-    return [...this.stacks.keys()].map(parseControlStackName).filter((m): m is string => !!m).sort();
+    return [...this.stacks.keys()]
+      .map(parseControlStackName)
+      .filter((m): m is string => !!m)
+      .sort();
   }
 
   async readSecretOutput(stackName: string, name: string) {
     const stack = this.stacks.get(stackName);
     if (name === "staticRole") return stack?.staticRole;
-    if (name === "credentials" && stack?.staticRole) return { accessKey: stack.staticRole.accessKey, secretKey: `secret-of-${stack.staticRole.accessKey}`, expiration: stack.staticRole.expiration };
+    if (name === "credentials" && stack?.staticRole)
+      return { accessKey: stack.staticRole.accessKey, secretKey: `secret-of-${stack.staticRole.accessKey}`, expiration: stack.staticRole.expiration };
     return name === "credentials" ? stack?.credentials : undefined;
   }
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { moto, uniq } from "../support/aws";
 import { faultProxy, type FaultProxy } from "../support/faultProxy";
-import { allowPolicy, cliEntry, cliRunner, filesContaining, ok, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliEntry, cliRunner, configWriteArgs, filesContaining, ok, taggedUsers, userExists, type Runner } from "../support/cli";
 
 const mountA = uniq("tbl");
 /** Shares mountA's name as a prefix: its stacks are `lease-<mountA>-x-...`. */
@@ -69,26 +69,7 @@ beforeAll(async () => {
     [mountA, proxy.url],
     [mountB, m.endpoint],
   ]) {
-    await ok(
-      runner.run(
-        [
-          "config",
-          "write",
-          "--mount",
-          mount,
-          "--access-key",
-          m.accessKey,
-          "--secret-key-stdin",
-          "--region",
-          m.region,
-          "--iam-endpoint",
-          endpoint,
-          "--sts-endpoint",
-          endpoint,
-        ],
-        { stdin: `${m.secretKey}\n` },
-      ),
-    );
+    await ok(runner.run([...configWriteArgs(m.accessKey, endpoint), "--mount", mount], { stdin: `${m.secretKey}\n` }));
     await ok(runner.run(["role", "write", "ci", "--mount", mount, "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:ListUsers"])]));
   }
 });

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { moto } from "../support/aws";
-import { allowPolicy, repoRoot } from "../support/cli";
+import { allowPolicy, configWriteArgs, repoRoot } from "../support/cli";
 
 const work = mkdtempSync(join(tmpdir(), "awslease-package-"));
 const prefix = join(work, "prefix");
@@ -83,24 +83,7 @@ describe("the npm package", () => {
   it("npm install -g gives a working awslease: --version, then config, role, issue and revoke against moto", async () => {
     const version = await installed(["--version"]);
     expect(version.stdout.trim()).toBe(require("../../package.json").version);
-    const m = moto();
-    const write = await installed(
-      [
-        "config",
-        "write",
-        "--access-key",
-        m.accessKey,
-        "--secret-key-stdin",
-        "--region",
-        m.region,
-        "--iam-endpoint",
-        m.endpoint,
-        "--sts-endpoint",
-        m.endpoint,
-        "-q",
-      ],
-      { stdin: `${m.secretKey}\n` },
-    );
+    const write = await installed([...configWriteArgs(), "-q"], { stdin: `${moto().secretKey}\n` });
     expect(write.code, write.stderr).toBe(0);
     const role = await installed(["role", "write", "pkg", "--credential-type", "iam_user", "--policy-document", allowPolicy(["iam:GetUser"]), "-q"]);
     expect(role.code, role.stderr).toBe(0);

@@ -24,6 +24,7 @@ import {
   allowPolicy,
   cliRunner,
   configureMount,
+  configWriteArgs,
   errorLines,
   leaseStackFiles,
   ok,
@@ -229,23 +230,10 @@ describe("the mount's control stack", () => {
   it("a failed first config write leaves the mount as it was; the next write works", async () => {
     const runner = runnerFor(uniq("first"));
     const m = moto();
-    const failed = await runner.run(
-      [
-        "config",
-        "write",
-        "--access-key",
-        m.accessKey,
-        "--secret-key-stdin",
-        "--region",
-        m.region,
-        "--iam-endpoint",
-        "http://127.0.0.1:1",
-        "--sts-endpoint",
-        "http://127.0.0.1:1",
-        "--quiet",
-      ],
-      { stdin: `${m.secretKey}\n`, env: { AWSLEASE_AWS_TIMEOUT: "2s" } },
-    );
+    const failed = await runner.run([...configWriteArgs(m.accessKey, "http://127.0.0.1:1"), "--quiet"], {
+      stdin: `${m.secretKey}\n`,
+      env: { AWSLEASE_AWS_TIMEOUT: "2s" },
+    });
     expect(failed.code).toBe(2);
     expect(errorLines(failed.stderr)).toEqual([expect.stringMatching(/^awslease: error: config write failed: sts:GetCallerIdentity failed: .*ECONNREFUSED/)]);
     const read = await runner.run(["config", "read"]);

@@ -136,24 +136,24 @@ export async function ok(result: Promise<CliResult> | CliResult): Promise<string
  * root user's), secret from stdin, IAM and STS endpoints pointed at moto.
  */
 export async function configureMount(runner: Runner, opts: { accessKey?: string; secretKey?: string; args?: string[] } = {}): Promise<CliResult> {
-  const m = moto();
-  return runner.run(
-    [
-      "config",
-      "write",
-      "--access-key",
-      opts.accessKey ?? m.accessKey,
-      "--secret-key-stdin",
-      "--region",
-      m.region,
-      "--iam-endpoint",
-      m.endpoint,
-      "--sts-endpoint",
-      m.endpoint,
-      ...(opts.args ?? []),
-    ],
-    { stdin: `${opts.secretKey ?? m.secretKey}\n` },
-  );
+  return runner.run([...configWriteArgs(opts.accessKey), ...(opts.args ?? [])], { stdin: `${opts.secretKey ?? moto().secretKey}\n` });
+}
+
+/** `config write` for this run's moto (or another endpoint) with the given access key (default the root user's); the secret goes on stdin. */
+export function configWriteArgs(accessKey = moto().accessKey, endpoint = moto().endpoint): string[] {
+  return [
+    "config",
+    "write",
+    "--access-key",
+    accessKey,
+    "--secret-key-stdin",
+    "--region",
+    moto().region,
+    "--iam-endpoint",
+    endpoint,
+    "--sts-endpoint",
+    endpoint,
+  ];
 }
 
 /** An IAM policy document allowing exactly these actions. */

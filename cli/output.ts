@@ -18,11 +18,22 @@ function leaseStatus(r: LeaseSummary): "active" | "expired" | "pending" | "irrev
   return r.pending ? "pending" : r.irrevocable ? "irrevocable" : r.expired ? "expired" : "active";
 }
 
-export type IssueFormat = "table" | "json" | "env" | "dotenv" | "credential-process" | "ini" | "github";
-export type ListFormat = "table" | "json";
+export type IssueFormat = "table" | "json" | "yaml" | "env" | "dotenv" | "credential-process" | "ini" | "github";
+export type ListFormat = "table" | "json" | "yaml";
 
-export const ISSUE_FORMATS: readonly IssueFormat[] = ["table", "json", "env", "dotenv", "credential-process", "ini", "github"];
-export const LIST_FORMATS: readonly ListFormat[] = ["table", "json"];
+export const ISSUE_FORMATS: readonly IssueFormat[] = ["table", "json", "yaml", "env", "dotenv", "credential-process", "ini", "github"];
+export const LIST_FORMATS: readonly ListFormat[] = ["table", "json", "yaml"];
+
+/**
+ * An answer in a structured format: JSON (2-space indent) or the same value as YAML
+ * (the `yaml` package). Written with YAML 1.1's rules, so strings such as `yes`, `on`
+ * or `0123` are quoted and read back as strings by 1.1 parsers (PyYAML) and 1.2 ones.
+ */
+export function structured(value: unknown, format: string): string {
+  if (format === "json") return `${JSON.stringify(value, null, 2)}\n`;
+  if (format === "yaml") return (require("yaml") as typeof import("yaml")).stringify(value, { version: "1.1" });
+  throw new Error(`unknown output format ${JSON.stringify(format)} (use one of ${LIST_FORMATS.join(", ")})`);
+}
 
 /** Profile section written by `--format ini` when none is given. */
 export const DEFAULT_INI_PROFILE = "awslease";
@@ -34,7 +45,8 @@ export const DEFAULT_INI_PROFILE = "awslease";
 export function formatIssued(lease: LeaseView, format: Exclude<IssueFormat, "github">, opts: { profile?: string; shell?: Shell } = {}): string {
   switch (format) {
     case "json":
-      return vaultJson(lease);
+    case "yaml":
+      return structured(vaultSecretBody(lease), format);
     case "credential-process":
       return credentialProcessJson(lease);
     case "env":
@@ -68,7 +80,7 @@ export function formatStaticCreds(
   opts: { profile?: string; shell?: Shell } = {},
 ): string {
   const data = { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
-  if (format === "json") return `${JSON.stringify(staticCredsBody(creds), null, 2)}\n`;
+  if (format === "json" || format === "yaml") return structured(staticCredsBody(creds), format);
   if (format === "table") return keyValueTable(Object.entries(data));
   const view: LeaseView = {
     leaseId: "",
@@ -95,10 +107,6 @@ export function vaultSecretBody(lease: LeaseView): Record<string, unknown> {
     data: vaultSecretData(lease),
     warnings: [...lease.warnings],
   };
-}
-
-function vaultJson(lease: LeaseView): string {
-  return `${JSON.stringify(vaultSecretBody(lease), null, 2)}\n`;
 }
 
 /**
@@ -315,13 +323,11 @@ function escapeCommandData(value: string): string {
  * `sweep` cleans it up). JSON has leases only, so every row has a lease id.
  */
 export function formatLeaseList(rows: LeaseSummary[], format: ListFormat, now: Date = new Date(), unfinished: UnfinishedIssue[] = []): string {
-  if (format === "json") {
-    return `${JSON.stringify(
+  if (format !== "table")
+    return structured(
       rows.map((r) => leaseSummaryJson(r, now)),
-      null,
-      2,
-    )}\n`;
-  }
+      format,
+    );
   assertListFormat(format);
   if (rows.length === 0 && unfinished.length === 0) return "No leases.\n";
   const table = [
@@ -390,7 +396,7 @@ export function lookupBody(row: LeaseSummary, now: Date = new Date()): Record<st
 
 export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = new Date()): string {
   const body = lookupBody(row, now);
-  if (format === "json") return `${JSON.stringify(body, null, 2)}\n`;
+  if (format !== "table") return structured(body, format);
   assertListFormat(format);
   return keyValueTable(Object.entries(body).map(([key, value]) => [key, displayValue(value)]));
 }
@@ -400,7 +406,7 @@ export function formatLookup(row: LeaseSummary, format: ListFormat, now: Date = 
 
 /** `lease log`: one row per lease, from its issue to its revoke (JSON: with every event). */
 export function formatLeaseLog(rows: LeaseHistory[], format: ListFormat): string {
-  if (format === "json") {
+  if (format !== "table") {
     const body = rows.map((h) => ({
       lease_id: h.leaseId,
       role: h.role ?? null,
@@ -413,7 +419,7 @@ export function formatLeaseLog(rows: LeaseHistory[], format: ListFormat): string
       revoked_by: h.revokedBy ?? null,
       events: h.events.map((e) => ({ time: e.time, event: e.event, by: e.by, actor: e.actor, ...(e.expiresAt ? { expires_at: e.expiresAt } : {}) })),
     }));
-    return `${JSON.stringify(body, null, 2)}\n`;
+    return structured(body, format);
   }
   assertListFormat(format);
   if (rows.length === 0) return "No lease events.\n";
@@ -443,7 +449,7 @@ export function formatLeaseLog(rows: LeaseHistory[], format: ListFormat): string
  * (policy documents) compacted, other multi-line strings continued under the value column.
  */
 export function formatKeyValues(obj: Record<string, unknown>, format: ListFormat): string {
-  if (format === "json") return `${JSON.stringify(obj, null, 2)}\n`;
+  if (format !== "table") return structured(obj, format);
   assertListFormat(format);
   const keys = Object.keys(obj).sort();
   return keyValueTable(keys.map((key) => [key, displayValue(obj[key])]));
@@ -451,7 +457,7 @@ export function formatKeyValues(obj: Record<string, unknown>, format: ListFormat
 
 /** `role list`: json array, or `header`, a dashed rule and one name a line; empty: "No <header>." (pass a plural). */
 export function formatNameList(names: string[], format: ListFormat, header: string): string {
-  if (format === "json") return `${JSON.stringify(names, null, 2)}\n`;
+  if (format !== "table") return structured(names, format);
   assertListFormat(format);
   if (names.length === 0) return `No ${header.toLowerCase()}.\n`;
   return [header, "-".repeat(header.length), ...names].map((line) => `${line}\n`).join("");

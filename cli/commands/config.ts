@@ -1,7 +1,7 @@
 // `awslease config write|read|rotate-root`: Vault's config/root and config/lease.
 import type { CommandModule, Argv } from "yargs";
 import { context, fieldOption, formatOption, print, type GlobalArgs } from "./common";
-import { LIST_FORMATS } from "../output";
+import { LIST_FORMATS, type ListFormat } from "../output";
 import { readStdinSecret } from "./secretInput";
 import { localOnly } from "../serverClient";
 import { CONFIG_FIELDS } from "../../provider/configFields";
@@ -61,7 +61,7 @@ const read: CommandModule<GlobalArgs, ReadArgs> = {
     const { formatField, formatKeyValues } = await import("../output");
     const { config } = await requireMount(context(argv));
     const view = configView(config);
-    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as "table" | "json"));
+    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as ListFormat));
   },
 };
 

@@ -2,7 +2,7 @@
 import type { CommandModule, Argv } from "yargs";
 import { context, fieldOption, formatOption, parallelFlag, parallelOption, print, remote, revokeOne, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
-import { LIST_FORMATS } from "../output";
+import { LIST_FORMATS, structured, type ListFormat } from "../output";
 import { ValidationError } from "../../provider/errors";
 import type { UnreadableStack } from "../../service/ports";
 import { leaseSummary, type LeaseSummary } from "../../service/leaseRecord";
@@ -39,13 +39,13 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
       // Through the server: the ids its token may list, each looked up (Vault's API has no bulk read).
       const ids = (await server.leaseIds(`${ctx.mount}/`)).filter((id) => !argv.prefix || id.startsWith(argv.prefix));
       const rows = (await Promise.all(ids.map((id) => server.lookup(id)))).filter((r) => !argv.expired || r.expired);
-      print(formatLeaseList(rows, argv.format as "table" | "json"));
+      print(formatLeaseList(rows, argv.format as ListFormat));
       return;
     }
     const { list: listLeases } = await import("../../service/leases");
     const { records, unreadable, unfinished } = await listLeases(ctx, { prefix: argv.prefix, expired: argv.expired });
     warnUnreadable(unreadable);
-    if (unfinished.length > 0 && !argv.quiet && argv.format === "json") {
+    if (unfinished.length > 0 && !argv.quiet && argv.format !== "table") {
       process.stderr.write(
         `awslease: note: ${unfinished.length} lease stack(s) without a record (an issue still running, or one that was killed): ` +
           `\`awslease sweep\` cleans up those older than 5m\n`,
@@ -55,7 +55,7 @@ const list: CommandModule<GlobalArgs, ListArgs> = {
     print(
       formatLeaseList(
         records.map((r) => leaseSummary(r, ctx.now())),
-        argv.format as "table" | "json",
+        argv.format as ListFormat,
         new Date(),
         rows,
       ),
@@ -75,7 +75,7 @@ const lookup: CommandModule<GlobalArgs, IdArgs & { field?: string }> = {
   handler: async (argv) => {
     const { formatField, formatLookup, lookupBody } = await import("../output");
     const row = await lookupOne(argv, argv["lease-id"]);
-    print(argv.field !== undefined ? formatField(lookupBody(row), argv.field) : formatLookup(row, argv.format as "table" | "json"));
+    print(argv.field !== undefined ? formatField(lookupBody(row), argv.field) : formatLookup(row, argv.format as ListFormat));
   },
 };
 
@@ -95,7 +95,7 @@ const renew: CommandModule<GlobalArgs, RenewArgs> = {
     const renewLocally = async () => (await import("../../service/leases")).renew(context(argv), argv["lease-id"], argv.increment);
     const { warnings } = server ? await server.renew(argv["lease-id"], argv.increment) : await renewLocally();
     for (const w of warnings) process.stderr.write(`awslease: warning: ${w}\n`);
-    print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as "table" | "json"));
+    print(formatLookup(await lookupOne(argv, argv["lease-id"]), argv.format as ListFormat));
   },
 };
 
@@ -131,7 +131,7 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
       const id = argv["lease-id"] as string;
       const { outcome, warnings } = await revokeOne(argv, id, opts);
       report(id, outcome, warnings);
-      if (argv.format === "json") print(JSON.stringify({ lease_id: id, outcome, warnings }, null, 2));
+      if (argv.format !== "table") print(structured({ lease_id: id, outcome, warnings }, argv.format));
       return;
     }
     if (server) {
@@ -150,12 +150,11 @@ const revoke: CommandModule<GlobalArgs, RevokeArgs> = {
     });
     // Unreadable stacks cannot be matched against the prefix: reported, and the run fails.
     warnUnreadable(unreadable);
-    if (argv.format === "json") {
+    if (argv.format !== "table") {
       print(
-        JSON.stringify(
+        structured(
           results.map((r) => ({ lease_id: r.leaseId, outcome: r.outcome, warnings: r.warnings, ...(r.error ? { error: r.error } : {}) })),
-          null,
-          2,
+          argv.format,
         ),
       );
     }
@@ -175,7 +174,7 @@ const log: CommandModule<GlobalArgs, LogArgs> = {
     localOnly("lease log");
     const { readLeaseEvents, leaseHistories } = await import("../../service/leaseLog");
     const { formatLeaseLog } = await import("../output");
-    print(formatLeaseLog(leaseHistories(await readLeaseEvents(context(argv), { prefix: argv.prefix })), argv.format as "table" | "json"));
+    print(formatLeaseLog(leaseHistories(await readLeaseEvents(context(argv), { prefix: argv.prefix })), argv.format as ListFormat));
   },
 };
 

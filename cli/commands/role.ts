@@ -4,7 +4,7 @@ import { ROLE_FIELDS, vaultRoleView } from "../../provider/roleFields";
 import { CREDENTIAL_TYPES } from "../../provider/types";
 import { context, fieldOption, formatOption, print, readInputFile, remote, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
-import { LIST_FORMATS } from "../output";
+import { LIST_FORMATS, type ListFormat } from "../output";
 import type { RoleInput } from "../../provider/validation";
 
 /** One string flag per role field (ROLE_FIELDS), e.g. `--policy-arns`. */
@@ -95,7 +95,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
     const view = server
       ? ((await server.readRole(context(argv).mount, argv.name))?.data ?? {})
       : vaultRoleView((await (await import("../../service/mounts")).readRole(context(argv), argv.name)).settings);
-    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as "table" | "json"));
+    print(argv.field !== undefined ? formatField(view, argv.field) : formatKeyValues(view, argv.format as ListFormat));
   },
 };
 
@@ -108,7 +108,7 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
     const server = remote();
     const readLocally = async () => Object.keys((await (await import("../../service/mounts")).readMount(context(argv)))?.roles ?? {});
     const names = server ? await server.listRoles(context(argv).mount) : await readLocally();
-    print(formatNameList(names.sort(), argv.format as "table" | "json", "Keys"));
+    print(formatNameList(names.sort(), argv.format as ListFormat, "Keys"));
   },
 };
 

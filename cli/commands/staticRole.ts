@@ -4,7 +4,7 @@ import type { CommandModule, Argv, Options } from "yargs";
 import { STATIC_ROLE_FIELDS } from "../../provider/roleFields";
 import { context, fieldOption, formatOption, print, remote, shellOption, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
-import { ISSUE_FORMATS, LIST_FORMATS } from "../output";
+import { ISSUE_FORMATS, LIST_FORMATS, structured, type ListFormat } from "../output";
 import type { StaticRoleInput } from "../../provider/validation";
 
 type WriteArgs = GlobalArgs & { name: string } & Partial<Record<(typeof STATIC_ROLE_FIELDS)[number]["flag"], string>>;
@@ -41,7 +41,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
     const { formatKeyValues } = await import("../output");
     const server = remote();
     if (server) {
-      print(formatKeyValues((await server.readStaticRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as "table" | "json"));
+      print(formatKeyValues((await server.readStaticRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as ListFormat));
       return;
     }
     const { readStaticRole, vaultStaticRoleView } = await import("../../service/staticRoles");
@@ -53,7 +53,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
       next_rotation: record.expiration,
       retired_key: record.retiredKey ?? null,
     };
-    print(formatKeyValues(view, argv.format as "table" | "json"));
+    print(formatKeyValues(view, argv.format as ListFormat));
   },
 };
 
@@ -65,7 +65,7 @@ const list: CommandModule<GlobalArgs, GlobalArgs & { format: string }> = {
     const { formatNameList } = await import("../output");
     const server = remote();
     const names = server ? await server.listStaticRoles(context(argv).mount) : await (await import("../../service/staticRoles")).listStaticRoles(context(argv));
-    print(formatNameList(names, argv.format as "table" | "json", "Keys"));
+    print(formatNameList(names, argv.format as ListFormat, "Keys"));
   },
 };
 
@@ -110,16 +110,15 @@ const rotate: CommandModule<GlobalArgs, RotateArgs> = {
       return;
     }
     const results = await service.runDue(ctx);
-    if (argv.format === "json")
+    if (argv.format !== "table")
       print(
-        `${JSON.stringify(
+        structured(
           results.map((r) => ({ name: r.name, action: r.action, ok: !r.error, error: r.error ?? null })),
-          null,
-          2,
-        )}\n`,
+          argv.format,
+        ),
       );
     else for (const r of results) process.stderr.write(`awslease: ${r.name}: ${r.action} ${r.error ? `failed: ${r.error}` : "done"}\n`);
-    if (results.length === 0 && !argv.quiet && argv.format !== "json") process.stderr.write("awslease: nothing is due\n");
+    if (results.length === 0 && !argv.quiet && argv.format === "table") process.stderr.write("awslease: nothing is due\n");
     const failed = results.filter((r) => r.error);
     if (failed.length > 0) {
       const { EngineError } = await import("../../provider/errors");

@@ -1,7 +1,7 @@
 // `awslease sweep`: revoke expired leases; delete orphaned IAM users this mount tagged.
 import type { CommandModule, Argv } from "yargs";
 import { context, formatOption, parallelFlag, parallelOption, print, type GlobalArgs } from "./common";
-import { LIST_FORMATS } from "../output";
+import { LIST_FORMATS, structured } from "../output";
 import { localOnly } from "../serverClient";
 
 type SweepArgs = GlobalArgs & { "dry-run"?: boolean; "min-age"?: string; parallel?: number; format: string };
@@ -27,9 +27,9 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const minAgeMs = argv["min-age"] === undefined ? undefined : parseDuration(argv["min-age"], "--min-age") * 1000;
     const result = await sweep(context(argv), { dryRun: !!argv["dry-run"], minAgeMs, parallel: parallelOption(argv.parallel) });
     const verb = argv["dry-run"] ? "would revoke" : "revoked";
-    if (argv.format === "json") {
+    if (argv.format !== "table") {
       print(
-        JSON.stringify(
+        structured(
           {
             dry_run: !!argv["dry-run"],
             expired_leases: result.expiredLeases,
@@ -37,8 +37,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
             orphaned_users: result.orphanedUsers,
             failures: result.failures,
           },
-          null,
-          2,
+          argv.format,
         ),
       );
     } else {

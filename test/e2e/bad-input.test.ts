@@ -203,7 +203,7 @@ const cases = (): Case[] => [
     message: /^--role-session-name: "my session" must be 2-64/,
   },
   { name: "--mfa-code that is not 6 digits", args: ["issue", "r", "--mfa-code", "12ab"], code: 1, message: /^--mfa-code: must be 6 digits/ },
-  { name: "--format that does not exist", args: ["issue", "r", "--format", "yaml"], code: 1, message: /format.*yaml/ },
+  { name: "--format that does not exist", args: ["issue", "r", "--format", "xml"], code: 1, message: /format.*xml/ },
   // leases
   { name: "lookup of an unknown lease id", args: ["lease", "lookup", `${mount}/creds/r/${id24}`], code: 1, message: /^lease_id: no such lease/ },
   { name: "revoke of an unknown lease id", args: ["lease", "revoke", `${mount}/creds/r/${id24}`], code: 1, message: /^lease_id: no such lease/ },

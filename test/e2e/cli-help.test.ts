@@ -191,7 +191,7 @@ describe("usage and validation errors before the engine: exit 1, one line", () =
     ["unknown command", ["frobnicate"], /frobnicate/],
     ["missing role argument", ["issue"], /argument|role/i],
     ["missing subcommand", ["lease"], /argument|command/i],
-    ["invalid --format choice", ["issue", "dev", "--format", "yaml"], /format/],
+    ["invalid --format choice", ["issue", "dev", "--format", "xml"], /format/],
     ["malformed lease id", ["lease", "lookup", "not-a-lease-id"], /lease_id.*not-a-lease-id/],
     ["revoke without id or --prefix", ["lease", "revoke"], /lease-id|prefix/],
     ["exec without a command", ["exec", "dev"], /command/],

@@ -422,6 +422,17 @@ describe("--field (Vault's -field=): one value, raw", () => {
     expect(errorLines(bad.stderr)).toEqual([expect.stringMatching(/--field: no field "nope" here \(fields: .*access_key/)]);
     expect(JSON.parse(await ok(runner.run(["lease", "list", "--format", "json"])))).toHaveLength(before);
   });
+
+  it("--format yaml: the same answer as json, for issue, lookup and revoke", async () => {
+    const YAML = require("yaml") as typeof import("yaml");
+    const issued = YAML.parse((await issue(["dev", "--format", "yaml", "--no-wait", "--quiet"])).stdout);
+    expect(issued).toMatchObject({ lease_id: expect.stringMatching(/^aws\/creds\/dev\//), renewable: true, data: { access_key: expect.stringMatching(/^AKIA/) } });
+    remember(issued.lease_id, issued.data.secret_key);
+    const looked = YAML.parse(await ok(runner.run(["lease", "lookup", issued.lease_id, "--format", "yaml"])));
+    expect(looked).toEqual({ ...JSON.parse(await ok(runner.run(["lease", "lookup", issued.lease_id, "--format", "json"]))), ttl: expect.any(Number) });
+    const revoked = YAML.parse(await ok(runner.run(["lease", "revoke", issued.lease_id, "--format", "yaml", "--quiet"])));
+    expect(revoked).toEqual({ lease_id: issued.lease_id, outcome: "revoked", warnings: [] });
+  });
 });
 
 describe("exit codes and nothing left behind", () => {

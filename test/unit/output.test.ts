@@ -293,7 +293,7 @@ describe("formatIssued table", () => {
   });
 
   it("rejects an unknown format", () => {
-    expect(() => formatIssued(iamLease(), "yaml" as never)).toThrow(/unknown output format "yaml"/);
+    expect(() => formatIssued(iamLease(), "xml" as never)).toThrow(/unknown output format "xml"/);
   });
 });
 
@@ -631,7 +631,7 @@ describe("formatNameList", () => {
   });
 
   it("rejects an unknown format", () => {
-    expect(() => formatNameList([], "yaml" as never, "Roles")).toThrow(/unknown output format/);
+    expect(() => formatNameList([], "xml" as never, "Roles")).toThrow(/unknown output format/);
   });
 });
 
@@ -685,5 +685,24 @@ describe("--field (Vault's -field=)", () => {
   it("an unknown field is one validation error naming the fields there are", () => {
     expect(() => formatField(vaultSecretBody(iamLease()), "nope")).toThrow(/--field: no field "nope" here \(fields: access_key, .*lease_id.*secret_key/);
     expect(() => formatField({ a: 1 }, "data")).toThrow(/no field "data"/);
+  });
+});
+
+describe("--format yaml, wherever json is", () => {
+  const YAML = require("yaml") as typeof import("yaml");
+  it("issue, static-creds, lookup, key/values and name lists: YAML of exactly the JSON answer", () => {
+    const lease = stsLease({ secretKey: NASTY_SECRET });
+    expect(YAML.parse(formatIssued(lease, "yaml"))).toEqual(JSON.parse(formatIssued(lease, "json")));
+    const creds = { accessKey: "AKIASTATIC", secretKey: NASTY_SECRET, expiration: "2026-12-03T00:00:00Z" };
+    expect(YAML.parse(formatStaticCreds(creds, "yaml"))).toEqual(JSON.parse(formatStaticCreds(creds, "json")));
+    expect(YAML.parse(formatKeyValues({ a: "1", b: 2, c: null, d: ["x"] }, "yaml"))).toEqual({ a: "1", b: 2, c: null, d: ["x"] });
+    expect(YAML.parse(formatNameList(["r1", "true"], "yaml", "Keys"))).toEqual(["r1", "true"]);
+  });
+
+  it("strings YAML 1.1 or 1.2 would read as another type stay strings, for both parsers", () => {
+    const value = { yes: "yes", on: "on", num: "0123", nul: "null", date: "2026-12-03", n: 5, b: true };
+    const text = formatKeyValues(value, "yaml");
+    expect(YAML.parse(text, { version: "1.1" })).toEqual(value);
+    expect(YAML.parse(text, { version: "1.2" })).toEqual(value);
   });
 });

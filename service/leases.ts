@@ -64,7 +64,10 @@ export async function issue(ctx: ServiceContext, roleName: string, input: LeaseI
     // removes it. If even that fails, the lease stays listed for `lease revoke`.
     const cleaned = await ctx.engine.destroyStack(stackName, { cleanup: true }).then(
       () => "",
-      () => ` (cleanup failed: revoke what it left with \`awslease lease revoke ${leaseId}\`)`,
+      (cleanupErr: Error) => {
+        ctx.progress(`awslease: cleanup of ${stackName} failed: ${cleanupErr.message}`);
+        return ` (cleanup failed: revoke what it left with \`awslease lease revoke ${leaseId}\`)`;
+      },
     );
     throw new EngineError(`issue failed: ${(err as Error).message}${cleaned}`, { cause: err });
   }

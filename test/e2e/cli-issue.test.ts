@@ -426,7 +426,11 @@ describe("--field (Vault's -field=): one value, raw", () => {
   it("--format yaml: the same answer as json, for issue, lookup and revoke", async () => {
     const YAML = require("yaml") as typeof import("yaml");
     const issued = YAML.parse((await issue(["dev", "--format", "yaml", "--no-wait", "--quiet"])).stdout);
-    expect(issued).toMatchObject({ lease_id: expect.stringMatching(/^aws\/creds\/dev\//), renewable: true, data: { access_key: expect.stringMatching(/^AKIA/) } });
+    expect(issued).toMatchObject({
+      lease_id: expect.stringMatching(/^aws\/creds\/dev\//),
+      renewable: true,
+      data: { access_key: expect.stringMatching(/^AKIA/) },
+    });
     remember(issued.lease_id, issued.data.secret_key);
     const looked = YAML.parse(await ok(runner.run(["lease", "lookup", issued.lease_id, "--format", "yaml"])));
     expect(looked).toEqual({ ...JSON.parse(await ok(runner.run(["lease", "lookup", issued.lease_id, "--format", "json"]))), ttl: expect.any(Number) });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { moto, uniq } from "../support/aws";
+import { faultProxy } from "../support/faultProxy";
 import { allowPolicy, cliRunner, ok, startServer as startShared, taggedUsers, userExists, type Runner } from "../support/cli";
 
 const mount = uniq("two");
@@ -120,21 +121,27 @@ describe("two servers on one S3 backend", () => {
   });
 
   it("SIGTERM during an issue (no grace): the issue is rolled back, nothing is left, the server exits 0", async () => {
+    // The mount's IAM calls go through a proxy that holds CreateAccessKey, so the issue is
+    // surely mid-Create when the signal comes (an issue takes well under a second).
+    const proxy = await faultProxy(moto().endpoint);
+    proxy.add({ action: "CreateAccessKey", fault: "delay", delayMs: 3_000 });
+    await apiOk(servers[0].addr, "POST", `${mount}/config/root`, { iam_endpoint: proxy.url });
     const server = await startServer(runners[2], ["--shutdown-grace", "0s"]);
     const before = await taggedUsers({ mount, role: "ci" });
     const pending = api(server.addr, "POST", `${mount}/creds/ci`, { ttl: "1h" }).catch((err: Error) => ({ status: 0, body: { errors: [err.message] } }));
-    // Wait until the engine is at work on the issue (its lease stack exists), then stop the server.
-    await until(async () => /issuing iam_user credentials/.test(server.stderr()), "the issue to start", 30_000);
+    await proxy.waitFor("CreateAccessKey", 30_000);
     server.start.child.kill("SIGTERM");
+    proxy.clear();
     const answer = await pending;
     const result = await server.start.result;
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("server stopped");
     // The engine run was cancelled mid-issue and rolled back.
-    expect(answer).toEqual({ status: 500, body: { errors: ["issue failed: interrupted: the engine run was cancelled"] } });
+    expect(answer, result.stderr).toEqual({ status: 500, body: { errors: ["issue failed: interrupted: the engine run was cancelled"] } });
     expect(await taggedUsers({ mount, role: "ci" })).toEqual(before);
     const list = await runners[0].run(["lease", "list", "--format", "json"]);
     expect(JSON.parse(await ok(list))).toEqual([]);
     expect(list.stderr).not.toMatch(/without a record/);
+    await proxy.close();
   });
 });

@@ -10,6 +10,7 @@ import { formatDuration } from "../provider/duration";
 import type { IssuedLease } from "../provider/types";
 import type { LeaseHistory } from "../service/leaseLog";
 import { vaultSecretData, type LeaseSummary, type UnfinishedIssue } from "../service/leaseRecord";
+import { vaultStaticCredsData } from "../provider/roleFields";
 
 /** One issued lease, as the CLI has it after `issue`, plus the mount's region. */
 export type LeaseView = IssuedLease & { region?: string };
@@ -69,7 +70,7 @@ export function staticCredsBody(creds: { accessKey: string; secretKey: string; e
     lease_id: "",
     lease_duration: 0,
     renewable: false,
-    data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration },
+    data: vaultStaticCredsData(creds),
     warnings: null,
   };
 }
@@ -79,9 +80,8 @@ export function formatStaticCreds(
   format: Exclude<IssueFormat, "github">,
   opts: { profile?: string; shell?: Shell } = {},
 ): string {
-  const data = { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
   if (format === "json" || format === "yaml") return structured(staticCredsBody(creds), format);
-  if (format === "table") return keyValueTable(Object.entries(data));
+  if (format === "table") return keyValueTable(Object.entries(vaultStaticCredsData(creds)));
   const view: LeaseView = {
     leaseId: "",
     credentialType: "iam_user",

@@ -108,3 +108,13 @@ export const STATIC_ROLE_FIELDS = [
     description: "How often the key is rotated: seconds or a duration (24h); at least 1m",
   },
 ] as const satisfies readonly { key: keyof import("./validation").StaticRoleInput; vault: string; flag: string; description: string }[];
+
+/** Vault's static-creds/:name data (the server's answer and the CLI's json, yaml and table). */
+export function vaultStaticCredsData(creds: { accessKey: string; secretKey: string; expiration: string }): Record<string, string> {
+  return { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration };
+}
+
+/** Vault's static-roles/:name answer. */
+export function vaultStaticRoleView(record: { name: string; username: string; rotationPeriod: number; userId: string }): Record<string, unknown> {
+  return { name: record.name, username: record.username, rotation_period: formatDuration(record.rotationPeriod), id: record.userId };
+}

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { startMoto } from "./localMoto";
+import { motoConfigWriteArgs, startMoto } from "./localMoto";
 import { CLI, runCli } from "./cliRunner";
 import { descendantsOf } from "../service/pulumi/procfs";
 
@@ -145,24 +145,7 @@ async function main() {
   const env = { ...process.env, AWSLEASE_HOME: home, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex") };
   try {
     const { endpoint, region } = moto.info;
-    const setup = await runCli(
-      [
-        "config",
-        "write",
-        "--access-key",
-        moto.info.accessKey,
-        "--secret-key-stdin",
-        "--region",
-        region,
-        "--iam-endpoint",
-        endpoint,
-        "--sts-endpoint",
-        endpoint,
-        "-q",
-      ],
-      env,
-      moto.info.secretKey,
-    );
+    const setup = await runCli([...motoConfigWriteArgs(moto.info), "-q"], env, moto.info.secretKey);
     if (setup.code !== 0) throw new Error(setup.stderr);
     const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:ListUsers", Resource: "*" }] });
     await runCli(["role", "write", "bench", "--credential-type", "iam_user", "--policy-document", policy, "-q"], env);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { IAMClient, ListUsersCommand, CreateUserCommand } from "@aws-sdk/client-iam";
-import { startMoto } from "./localMoto";
+import { motoConfigWriteArgs, startMoto } from "./localMoto";
 import { runCli } from "./cliRunner";
 
 const POLICY = JSON.stringify({
@@ -51,26 +51,7 @@ async function main() {
   let failed = false;
   try {
     step("configure the mount with root credentials (secret read from stdin)");
-    await run(
-      [
-        "config",
-        "write",
-        "--access-key",
-        moto.info.accessKey,
-        "--secret-key-stdin",
-        "--region",
-        region,
-        "--iam-endpoint",
-        endpoint,
-        "--sts-endpoint",
-        endpoint,
-        "--lease",
-        "1h",
-        "--lease-max",
-        "24h",
-      ],
-      moto.info.secretKey,
-    );
+    await run([...motoConfigWriteArgs(moto.info), "--lease", "1h", "--lease-max", "24h"], moto.info.secretKey);
     process.stdout.write((await run(["config", "read"])).replace(/^/gm, "  "));
 
     step("declare a role: iam_user, may list users and nothing else");

@@ -14,6 +14,23 @@ export interface MotoInfo {
   accountId: string;
 }
 
+/** `awslease config write` for this moto (or another endpoint in front of it), with the secret key on stdin. */
+export function motoConfigWriteArgs(info: Pick<MotoInfo, "accessKey" | "region" | "endpoint">): string[] {
+  return [
+    "config",
+    "write",
+    "--access-key",
+    info.accessKey,
+    "--secret-key-stdin",
+    "--region",
+    info.region,
+    "--iam-endpoint",
+    info.endpoint,
+    "--sts-endpoint",
+    info.endpoint,
+  ];
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -7,7 +7,7 @@
 // servers on one backend may both run a due role: the engine's stack lock lets one
 // through, and the provider itself decides what is due, so a role is never rotated twice.
 import { listMounts } from "./mounts";
-import { listStaticRoles, readStaticRole, runDue } from "./staticRoles";
+import { readStaticRoles, runDueOf } from "./staticRoles";
 import { RETIRE_AFTER_SECONDS } from "../provider/staticRole";
 import type { ServiceContext } from "./context";
 import type { StaticRoleRecord } from "./ports";
@@ -65,7 +65,10 @@ export class StaticRoleSchedule {
     try {
       for (const mount of await listMounts(this.ctx)) {
         const ctx = { ...this.ctx, mount };
-        for (const r of await runDue(ctx)) {
+        // One read of the mount's static roles a pass: what is due, and then when the next run is.
+        const records = await readStaticRoles(ctx);
+        const results = await runDueOf(ctx, records);
+        for (const r of results) {
           if (r.error) {
             this.counts.failed++;
             next = Math.min(next, this.ctx.now() + this.retryMs);
@@ -75,10 +78,10 @@ export class StaticRoleSchedule {
             this.ctx.progress(`awslease: static role ${mount}/${r.name}: ${r.action === "rotate" ? "key rotated" : "retired key deleted"}`);
           }
         }
-        for (const name of await listStaticRoles(ctx)) {
-          const record = await readStaticRole(ctx, name).catch(() => undefined);
-          if (record) next = Math.min(next, nextRunAt(record));
-        }
+        // A role whose run failed comes back after retryMs (set above), not at its past due time.
+        const failed = new Set(results.filter((r) => r.error).map((r) => r.name));
+        const ran = new Map(results.filter((r) => r.record).map((r) => [r.name, r.record as StaticRoleRecord]));
+        for (const record of records) if (!failed.has(record.name)) next = Math.min(next, nextRunAt(ran.get(record.name) ?? record));
       }
     } catch (err) {
       this.ctx.progress(`awslease: static role schedule: ${(err as Error).message} (again in ${this.retryMs / 1000}s)`);

@@ -8,9 +8,9 @@ import { staticRoleStackName, parseStaticRoleStackName } from "../provider/names
 import { validateStaticRole, type StaticRoleInput } from "../provider/validation";
 import { staticRoleDue } from "../provider/staticRole";
 import { settleWithConcurrency } from "../provider/concurrency";
-import { formatDuration } from "../provider/duration";
 import type { ServiceContext } from "./context";
 import type { StaticRoleRecord } from "./ports";
+import type { MountSettings } from "../provider/types";
 import { requireMount } from "./mounts";
 
 /** static-creds: the current key, and when it is next rotated. */
@@ -29,13 +29,13 @@ function noSuchStaticRole(ctx: ServiceContext, name: string): ValidationError {
 const retryHint = (name: string) => `retry \`awslease static-role\` on "${name}" once it has finished`;
 
 /** The role as its stack records it; undefined when there is none. */
-async function recordOf(ctx: ServiceContext, name: string): Promise<StaticRoleRecord | undefined> {
+export async function findStaticRole(ctx: ServiceContext, name: string): Promise<StaticRoleRecord | undefined> {
   return (await ctx.store.readSecretOutput(staticRoleStackName(ctx.mount, name), "staticRole")) as StaticRoleRecord | undefined;
 }
 
 /** `static-role write`: creates the role (and its first key) or changes its period. Fields not given keep their value. */
 export async function writeStaticRole(ctx: ServiceContext, name: string, input: StaticRoleInput): Promise<StaticRoleRecord> {
-  const current = await recordOf(ctx, name);
+  const current = await findStaticRole(ctx, name);
   const merged: StaticRoleInput = {
     username: input.username ?? current?.username,
     rotationPeriod: input.rotationPeriod ?? current?.rotationPeriod,
@@ -67,7 +67,7 @@ export async function writeStaticRole(ctx: ServiceContext, name: string, input: 
 }
 
 export async function readStaticRole(ctx: ServiceContext, name: string): Promise<StaticRoleRecord> {
-  const record = await recordOf(ctx, name);
+  const record = await findStaticRole(ctx, name);
   if (!record) throw noSuchStaticRole(ctx, name);
   return record;
 }
@@ -106,11 +106,10 @@ export async function deleteStaticRole(ctx: ServiceContext, name: string): Promi
  * One engine run on a static role: `now` rotates its key whatever its schedule; without
  * it the run does what is due (rotate, or delete the retired key), if anything.
  */
-async function runOn(ctx: ServiceContext, record: StaticRoleRecord, opts: { now: boolean }): Promise<StaticRoleRecord> {
-  const mount = await requireMount(ctx);
+async function runOn(ctx: ServiceContext, mount: MountSettings, record: StaticRoleRecord, opts: { now: boolean }): Promise<StaticRoleRecord> {
   const stackName = staticRoleStackName(ctx.mount, record.name);
   const program = {
-    mount: mount.config.settings,
+    mount,
     name: record.name,
     input: { username: record.username, rotationPeriod: record.rotationPeriod },
     // The same rotation value as the last run, unless this one is to rotate.
@@ -126,8 +125,9 @@ async function runOn(ctx: ServiceContext, record: StaticRoleRecord, opts: { now:
 /** `static-role rotate NAME`: a new key now (the old one is retired, not yet deleted). */
 export async function rotateStaticRole(ctx: ServiceContext, name: string): Promise<StaticRoleRecord> {
   const record = await readStaticRole(ctx, name);
+  const mount = await requireMount(ctx);
   ctx.progress(`awslease: rotating the key of static role "${name}" (IAM user ${record.username})`);
-  return runOn(ctx, record, { now: true });
+  return runOn(ctx, mount.config.settings, record, { now: true });
 }
 
 export interface DueResult {
@@ -137,32 +137,34 @@ export interface DueResult {
   error?: string;
 }
 
-/** What is due on a role at `now` (see provider/staticRole.ts staticRoleDue). */
-export function dueAction(record: StaticRoleRecord, now: number): "rotate" | "retire" | undefined {
-  return staticRoleDue(record, now);
-}
-
 /**
  * `static-role rotate --due` (cron, scheduled CI) and the server's schedule: every role
  * of the mount whose rotation (or retired key's deletion) is due. A failure is reported
  * per role; the others go on.
  */
 export async function runDue(ctx: ServiceContext, opts: { parallel?: number } = {}): Promise<DueResult[]> {
+  return runDueOf(ctx, await readStaticRoles(ctx), opts);
+}
+
+/** Every static role of the mount, as the table records it. */
+export async function readStaticRoles(ctx: ServiceContext): Promise<StaticRoleRecord[]> {
   const names = await listStaticRoles(ctx);
-  const records = (await Promise.all(names.map((n) => recordOf(ctx, n)))).filter((r): r is StaticRoleRecord => !!r);
+  return (await Promise.all(names.map((n) => findStaticRole(ctx, n)))).filter((r): r is StaticRoleRecord => !!r);
+}
+
+/** runDue over records already read (the server's schedule reads them once per pass). */
+export async function runDueOf(ctx: ServiceContext, records: StaticRoleRecord[], opts: { parallel?: number } = {}): Promise<DueResult[]> {
   const due = records
-    .map((r) => ({ record: r, action: dueAction(r, ctx.now()) }))
+    .map((r) => ({ record: r, action: staticRoleDue(r, ctx.now()) }))
     .filter((d): d is { record: StaticRoleRecord; action: "rotate" | "retire" } => !!d.action);
-  const settled = await settleWithConcurrency(due, opts.parallel ?? 4, (d) => runOn(ctx, d.record, { now: false }));
+  if (due.length === 0) return [];
+  // The mount is read once for every run of the pass.
+  const mount = (await requireMount(ctx)).config.settings;
+  const settled = await settleWithConcurrency(due, opts.parallel ?? 4, (d) => runOn(ctx, mount, d.record, { now: false }));
   return due.map((d, i) => {
     const s = settled[i];
     return s.status === "fulfilled"
       ? { name: d.record.name, action: d.action, record: s.value }
       : { name: d.record.name, action: d.action, error: (s.reason as Error).message };
   });
-}
-
-/** Vault's static-roles/:name answer. */
-export function vaultStaticRoleView(record: StaticRoleRecord): Record<string, unknown> {
-  return { name: record.name, username: record.username, rotation_period: formatDuration(record.rotationPeriod), id: record.userId };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { ServiceContext, ServiceOptions } from "../../service/context";
 import { ValidationError } from "../../provider/errors";
+import { SHELLS } from "../output";
 
 /** The global flags: the service options a user can give (not the server's warm provider). */
 export interface GlobalArgs extends Omit<ServiceOptions, "warmProvider"> {
@@ -54,7 +55,7 @@ export const fieldOption = { type: "string", describe: "Print only this field's 
 /** `--shell` for `--format env`. */
 export const shellOption = {
   type: "string",
-  choices: ["posix", "fish", "powershell"],
+  choices: [...SHELLS],
   default: "posix",
   describe: "The shell --format env writes for",
 } as const;

@@ -1,7 +1,7 @@
 // `awslease static-role write|read|list|delete|rotate` and `awslease static-creds`:
 // Vault's static-roles/:name and static-creds/:name (see service/staticRoles.ts).
 import type { CommandModule, Argv, Options } from "yargs";
-import { STATIC_ROLE_FIELDS } from "../../provider/roleFields";
+import { STATIC_ROLE_FIELDS, vaultStaticRoleView } from "../../provider/roleFields";
 import { context, fieldOption, formatOption, print, remote, shellOption, type GlobalArgs } from "./common";
 import { localOnly } from "../serverClient";
 import { ISSUE_FORMATS, LIST_FORMATS, structured, type ListFormat } from "../output";
@@ -44,7 +44,7 @@ const read: CommandModule<GlobalArgs, NameArgs> = {
       print(formatKeyValues((await server.readStaticRole(context(argv).mount, argv.name))?.data ?? {}, argv.format as ListFormat));
       return;
     }
-    const { readStaticRole, vaultStaticRoleView } = await import("../../service/staticRoles");
+    const { readStaticRole } = await import("../../service/staticRoles");
     const record = await readStaticRole(context(argv), argv.name);
     const view = {
       ...vaultStaticRoleView(record),

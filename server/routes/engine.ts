@@ -1,8 +1,9 @@
 // Vault's AWS secrets engine paths under a mount: config/root, config/lease,
 // config/rotate-root, roles, creds and sts, static-roles and static-creds.
 import { roleFromVaultJson, mountConfigFromVaultJson, staticRoleFromVaultJson, type LeaseInput } from "../../provider/validation";
-import { deleteStaticRole, listStaticRoles, readStaticRole, staticCreds, vaultStaticRoleView, writeStaticRole } from "../../service/staticRoles";
-import { vaultRoleView } from "../../provider/roleFields";
+import { deleteStaticRole, findStaticRole, listStaticRoles, staticCreds, writeStaticRole } from "../../service/staticRoles";
+import { staticRoleStackName } from "../../provider/names";
+import { vaultRoleView, vaultStaticCredsData, vaultStaticRoleView } from "../../provider/roleFields";
 import { configView, deleteRole, readMount, requireMount, rotateRoot, writeConfig, writeRole } from "../../service/mounts";
 import { issue } from "../../service/leases";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, issueOrReuse } from "../../service/reuse";
@@ -18,8 +19,9 @@ async function roleExists(r: RouteRequest): Promise<boolean> {
   return !!(await readMount(r.ctx))?.roles[r.params.name];
 }
 
-async function staticRoleExists(r: RouteRequest): Promise<boolean> {
-  return (await listStaticRoles(r.ctx)).includes(r.params.name);
+/** One stack check, not a listing of the mount's static roles. */
+function staticRoleExists(r: RouteRequest): Promise<boolean> {
+  return r.ctx.store.stackExists(staticRoleStackName(r.ctx.mount, r.params.name));
 }
 
 /** Vault answers a read of something that is not there with a bare 404. */
@@ -124,8 +126,9 @@ export const engineRoutes: Route[] = [
     exists: staticRoleExists,
     handlers: {
       read: async (r) => {
-        if (!(await staticRoleExists(r))) throw missing();
-        return { data: vaultStaticRoleView(await readStaticRole(r.ctx, r.params.name)) };
+        const record = await findStaticRole(r.ctx, r.params.name);
+        if (!record) throw missing();
+        return { data: vaultStaticRoleView(record) };
       },
       update: async (r) => {
         await writeStaticRole(r.ctx, r.params.name, staticRoleFromVaultJson(r.body));
@@ -143,8 +146,7 @@ export const engineRoutes: Route[] = [
     handlers: {
       read: async (r) => {
         if (!(await staticRoleExists(r))) throw missing();
-        const creds = await staticCreds(r.ctx, r.params.name);
-        return { data: { access_key: creds.accessKey, secret_key: creds.secretKey, expiration: creds.expiration } };
+        return { data: vaultStaticCredsData(await staticCreds(r.ctx, r.params.name)) };
       },
     },
   },

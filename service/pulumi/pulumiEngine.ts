@@ -83,14 +83,19 @@ function settingsEnv(mount: MountSettings | undefined): Record<string, string> {
 export function pulumiEngine(at: EngineLocation): Engine {
   const engineOutput = at.debug ? (o: string) => process.stderr.write(o) : undefined;
 
-  /** `pulumi up` of an existing stack's inline program, which hands its result over as the engine resolves it. */
-  async function upWithResult<T>(stackName: string, program: (done: (result: T) => void) => PulumiFn, lock: LockPolicy | undefined, what: string): Promise<T> {
+  /** `pulumi up` of a stack's inline program (a new stack with `create`), which hands its result over as the engine resolves it. */
+  async function upWithResult<T>(
+    stackName: string,
+    program: (done: (result: T) => void) => PulumiFn,
+    opts: { lock?: LockPolicy; create?: boolean },
+    what: string,
+  ): Promise<T> {
     let result: T | undefined;
     await withProvider(at, () =>
       withWorkspace(
         at,
         program((r) => (result = r)),
-        (ws) => onStack(ws, at, stackName, lock, () => upInline(ws, stackName, { create: false, onOutput: engineOutput })),
+        (ws) => onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: !!opts.create, onOutput: engineOutput })),
       ),
     );
     if (result === undefined) throw new EngineError(`the update of stack ${stackName} finished without ${what}`);
@@ -110,19 +115,8 @@ export function pulumiEngine(at: EngineLocation): Engine {
       return { config: outs.engine as MountConfig | undefined, roles: (outs.roles ?? {}) as MountState["roles"] };
     },
 
-    async applyMount(mount: string, desired: DesiredMount, opts) {
-      let state: MountState | undefined;
-      const stackName = controlStackName(mount);
-      await withProvider(at, () =>
-        withWorkspace(
-          at,
-          mountProgram(mount, desired, (s) => (state = s)),
-          (ws) => onStack(ws, at, stackName, opts.lock, () => upInline(ws, stackName, { create: opts.create, onOutput: engineOutput })),
-        ),
-      );
-      if (!state) throw new EngineError("the control stack update finished without outputs");
-      return state;
-    },
+    applyMount: (mount: string, desired: DesiredMount, opts) =>
+      upWithResult<MountState>(controlStackName(mount), (done) => mountProgram(mount, desired, done), opts, "its outputs"),
 
     async initStack(stackName) {
       // A lease or static role stack is written directly, like its mount's control stack, where it can be (newStack.ts).
@@ -138,9 +132,9 @@ export function pulumiEngine(at: EngineLocation): Engine {
       await withWorkspace(at, undefined, (ws) => onStack(ws, at, stackName, undefined, () => initStack(ws, at, stackName)));
     },
 
-    upLease: (stackName, program, opts) => upWithResult(stackName, (done) => leaseProgram(program, done), opts.lock, "a lease"),
+    upLease: (stackName, program, opts) => upWithResult(stackName, (done) => leaseProgram(program, done), opts, "a lease"),
 
-    upStaticRole: (stackName, program, opts) => upWithResult(stackName, (done) => staticRoleProgram(program, done), opts.lock, "the static role's record"),
+    upStaticRole: (stackName, program, opts) => upWithResult(stackName, (done) => staticRoleProgram(program, done), opts, "the static role's record"),
 
     async destroyStack(stackName, opts) {
       const env = settingsEnv(opts.mount);

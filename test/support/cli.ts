@@ -14,6 +14,7 @@ export const PASSPHRASE = "e2e-cli-passphrase";
 
 /** Tags the provider puts on every IAM user it creates. */
 import { TAG_EXPIRES_AT, TAG_LEASE_ID, TAG_MOUNT, TAG_ROLE, TAG_TABLE } from "../../provider/aws/iamUser";
+import { motoConfigWriteArgs } from "../../scripts/localMoto";
 export { TAG_EXPIRES_AT, TAG_LEASE_ID, TAG_MOUNT, TAG_ROLE, TAG_TABLE };
 
 /** The id of the runner's lease table (`config read`): every user it issues carries it as TAG_TABLE. */
@@ -141,19 +142,7 @@ export async function configureMount(runner: Runner, opts: { accessKey?: string;
 
 /** `config write` for this run's moto (or another endpoint) with the given access key (default the root user's); the secret goes on stdin. */
 export function configWriteArgs(accessKey = moto().accessKey, endpoint = moto().endpoint): string[] {
-  return [
-    "config",
-    "write",
-    "--access-key",
-    accessKey,
-    "--secret-key-stdin",
-    "--region",
-    moto().region,
-    "--iam-endpoint",
-    endpoint,
-    "--sts-endpoint",
-    endpoint,
-  ];
+  return motoConfigWriteArgs({ accessKey, endpoint, region: moto().region });
 }
 
 /** An IAM policy document allowing exactly these actions. */

@@ -266,7 +266,8 @@ export function githubActions(
   lease: LeaseView,
   env: { GITHUB_ENV?: string; GITHUB_OUTPUT?: string },
   fs: GithubFs = nodeFs,
-  randomDelimiter: () => string = () => `ghadelimiter_${randomUUID()}`,
+  randomDelimiter: () => string = randomFileCommandDelimiter,
+  outputs: (lease: LeaseView) => Array<[string, string]> = credentialOutputs,
 ): string {
   const envFile = env.GITHUB_ENV;
   if (!envFile) throw new Error("--format github needs $GITHUB_ENV (run inside GitHub Actions)");
@@ -276,16 +277,12 @@ export function githubActions(
   if (!lease.sessionToken) envVars.splice(2, 0, ["AWS_SESSION_TOKEN", ""]);
   envVars.push(["AWSLEASE_LEASE_ID", lease.leaseId]);
 
-  const outputs: Array<[string, string]> = [
-    ["lease-id", lease.leaseId],
-    ["aws-access-key-id", lease.accessKey],
-    ["aws-secret-access-key", lease.secretKey],
-  ];
-  if (lease.sessionToken) outputs.push(["aws-session-token", lease.sessionToken]);
-  outputs.push(["aws-expiration", lease.expiresAt]);
-
   const envText = envVars.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("");
-  const outputText = outputFile ? outputs.map(([name, value]) => fileCommandEntry(name, value, randomDelimiter)).join("") : "";
+  const outputText = outputFile
+    ? outputs(lease)
+        .map(([name, value]) => fileCommandEntry(name, value, randomDelimiter))
+        .join("")
+    : "";
 
   fs.appendFileSync(envFile, envText, { encoding: "utf8" });
   if (outputFile) fs.appendFileSync(outputFile, outputText, { encoding: "utf8" });
@@ -299,8 +296,24 @@ export function githubActions(
   return `${lines.join("\n")}\n`;
 }
 
-// @actions/core prepareKeyValueMessage + issueFileCommand.
-function fileCommandEntry(name: string, value: string, randomDelimiter: () => string): string {
+/** `--format github`'s step outputs: the lease id, the credentials and their expiry. */
+export function credentialOutputs(lease: LeaseView): Array<[string, string]> {
+  const outputs: Array<[string, string]> = [
+    ["lease-id", lease.leaseId],
+    ["aws-access-key-id", lease.accessKey],
+    ["aws-secret-access-key", lease.secretKey],
+  ];
+  if (lease.sessionToken) outputs.push(["aws-session-token", lease.sessionToken]);
+  outputs.push(["aws-expiration", lease.expiresAt]);
+  return outputs;
+}
+
+export function randomFileCommandDelimiter(): string {
+  return `ghadelimiter_${randomUUID()}`;
+}
+
+/** One `NAME<<DELIM\nvalue\nDELIM\n` entry (@actions/core prepareKeyValueMessage + issueFileCommand). */
+export function fileCommandEntry(name: string, value: string, randomDelimiter: () => string): string {
   const delimiter = randomDelimiter();
   if (name.includes(delimiter)) throw new Error(`--format github: name ${name} contains the file-command delimiter`);
   // Name the variable, never the value: it may be a secret.
@@ -308,8 +321,8 @@ function fileCommandEntry(name: string, value: string, randomDelimiter: () => st
   return `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
 }
 
-// @actions/core escapeData: workflow command data escapes %, CR and LF.
-function escapeCommandData(value: string): string {
+/** Workflow command data escapes %, CR and LF (@actions/core escapeData). */
+export function escapeCommandData(value: string): string {
   return value.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
 

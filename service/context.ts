@@ -26,6 +26,8 @@ export interface ServiceOptions {
   mount?: string;
   secretsProvider?: string;
   quiet?: boolean;
+  /** Where progress lines go (default stderr; nowhere when quiet). */
+  progress?: (line: string) => void;
   debug?: boolean;
   /** The server's long-running provider process (service/pulumi/warmProvider.ts). */
   warmProvider?: import("./pulumi/warmProvider").WarmProvider;
@@ -40,7 +42,7 @@ export function serviceContext(opts: ServiceOptions, env: NodeJS.ProcessEnv = pr
     home,
     backend: opts.backend ?? env.AWSLEASE_BACKEND ?? `file://${join(home, "state")}`,
     secretsProvider: opts.secretsProvider ?? env.AWSLEASE_SECRETS_PROVIDER,
-    progress: opts.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
+    progress: opts.quiet ? () => {} : (opts.progress ?? ((line) => process.stderr.write(`${line}\n`))),
     debug: !!opts.debug,
     warmProvider: opts.warmProvider,
   };

@@ -13,7 +13,7 @@ import type { LeaseRecord } from "./ports";
 
 export type LeaseEventKind = "issued" | "renewed" | "revoked" | "cleaned-up" | "irrevocable";
 /** Who caused the event: the `lease` commands, `sweep`, `credential-process` replacing a lease, a server request, or the server's expiration manager. */
-export type LeaseActor = "cli" | "sweep" | "credential-process" | "server" | "expiration";
+export type LeaseActor = "cli" | "sweep" | "credential-process" | "server" | "expiration" | "github-action";
 
 /** The non-secret facts of a lease the log keeps: part of its record. */
 export type LeaseLogFacts = Pick<LeaseRecord, "leaseId"> &

@@ -17,6 +17,22 @@ export const PROJECT = "awslease";
 /** The awslease package root: the engine runs the provider here so it resolves itself. */
 export const PACKAGE_ROOT = resolve(__dirname, "../../..");
 
+let programDir = PACKAGE_ROOT;
+
+/**
+ * The Pulumi project's `main`, where the engine starts the dynamic provider: it must
+ * resolve `@pulumi/pulumi/cmd/dynamic-provider` and `awslease/provider-runtime`. The
+ * package root, except in the GitHub Action's bundle, which has no node_modules and
+ * makes a directory that resolves both to itself (action/programRoot.ts).
+ */
+export function programRoot(): string {
+  return programDir;
+}
+
+export function setProgramRoot(dir: string): void {
+  programDir = dir;
+}
+
 /** Where the engine keeps state and how it reports: what every engine run needs. */
 export interface EngineLocation {
   home: string;
@@ -114,10 +130,10 @@ export async function withWorkspace<T>(ctx: EngineLocation, program: automationT
         pulumiCommand: pulumiCommandWithoutVersionRun(pulumiBinary()),
         envVars: env,
         secretsProvider: ctx.secretsProvider,
-        projectSettings: { name: PROJECT, runtime: "nodejs", main: PACKAGE_ROOT },
+        projectSettings: { name: PROJECT, runtime: "nodejs", main: programRoot() },
       });
     } else {
-      writeFileSync(join(workDir, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\nmain: ${JSON.stringify(PACKAGE_ROOT)}\n`);
+      writeFileSync(join(workDir, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\nmain: ${JSON.stringify(programRoot())}\n`);
     }
     return await fn({ workDir, env, automation });
   } finally {

@@ -3,7 +3,7 @@
 import yargs from "yargs";
 import { reportError } from "./errors";
 import { awsleaseVersion } from "../provider/version";
-import { ownerOnlyFiles } from "./commands/common";
+import { ownerOnlyFiles, stopProgress } from "./commands/common";
 import { exitCodeForSignal, installInterruptHandlers, interruption } from "../service/pulumi/interrupts";
 import { configCommand } from "./commands/config";
 import { roleCommand } from "./commands/role";
@@ -103,10 +103,12 @@ export async function main(rawArgs: string[]): Promise<void> {
   try {
     await buildCli(args).parseAsync();
   } catch (err) {
+    stopProgress();
     const signal = interruption();
     process.exitCode = signal ? exitCodeForSignal(signal) : reportError(err, debug);
     if (signal) process.stderr.write(`awslease: interrupted (${signal}): ${(err as Error).message?.split("\n")[0] ?? ""}\n`);
     return;
   }
+  stopProgress();
   if (process.exitCode === undefined) process.exitCode = 0;
 }

@@ -28,6 +28,8 @@ export interface ServiceOptions {
   quiet?: boolean;
   /** Where progress lines go (default stderr; nowhere when quiet). */
   progress?: (line: string) => void;
+  /** The engine's current step, for a spinner (cli/progress.ts). */
+  status?: (step: string) => void;
   debug?: boolean;
   /** The server's long-running provider process (service/pulumi/warmProvider.ts). */
   warmProvider?: import("./pulumi/warmProvider").WarmProvider;
@@ -44,6 +46,7 @@ export function serviceContext(opts: ServiceOptions, env: NodeJS.ProcessEnv = pr
     secretsProvider: opts.secretsProvider ?? env.AWSLEASE_SECRETS_PROVIDER,
     progress: opts.quiet ? () => {} : (opts.progress ?? ((line) => process.stderr.write(`${line}\n`))),
     debug: !!opts.debug,
+    status: opts.quiet ? undefined : opts.status,
     warmProvider: opts.warmProvider,
   };
   return { ...location, mount, engine: pulumiEngine(location), store: pulumiLeaseStore(location), aws: withAwsClients, now: Date.now };

@@ -9,10 +9,23 @@ export interface GlobalArgs extends Omit<ServiceOptions, "warmProvider"> {
   "secrets-provider"?: string;
 }
 
-export function context(argv: GlobalArgs, extra: Pick<ServiceOptions, "warmProvider"> = {}): ServiceContext {
+let progress: import("../progress").Progress | undefined;
+
+/**
+ * The service context of a command. Its progress goes to a spinner when stderr is a
+ * terminal (cli/progress.ts), except for the server, whose progress lines are its log.
+ */
+export function context(argv: GlobalArgs, extra: Pick<ServiceOptions, "warmProvider"> & { logLines?: boolean } = {}): ServiceContext {
   const { serviceContext } = require("../../service/context") as typeof import("../../service/context");
+  if (!progress && !extra.logLines) progress = (require("../progress") as typeof import("../progress")).progressOn(process.stderr);
+  const shown = extra.logLines ? {} : { progress: (line: string) => progress!.line(line), status: (step: string) => progress!.status(step) };
   // Not argv.warmProvider: that is the server's --warm-provider flag, a boolean.
-  return serviceContext({ ...argv, warmProvider: extra.warmProvider, secretsProvider: argv["secrets-provider"] });
+  return serviceContext({ ...argv, ...shown, warmProvider: extra.warmProvider, secretsProvider: argv["secrets-provider"] });
+}
+
+/** Clears the spinner, if one is drawn: before the command's output, or a child that shares the terminal. */
+export function stopProgress(): void {
+  progress?.stop();
 }
 
 /** The awslease server to go through (AWSLEASE_ADDR), or undefined to run on the engine here. */
@@ -35,6 +48,7 @@ export async function revokeOne(
 
 /** Writes the command's requested output; nothing else goes to stdout. */
 export function print(text: string): void {
+  stopProgress();
   process.stdout.write(text.endsWith("\n") || text === "" ? text : `${text}\n`);
 }
 

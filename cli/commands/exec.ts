@@ -2,7 +2,7 @@
 // always revoke afterwards (even when CMD fails or is interrupted), exit with CMD's code.
 import { spawn } from "node:child_process";
 import type { CommandModule, Argv } from "yargs";
-import { revokeOne, withUserUmask, type GlobalArgs } from "./common";
+import { revokeOne, stopProgress, withUserUmask, type GlobalArgs } from "./common";
 import { issueFromArgs, issueOptions, type IssueArgs } from "./issue";
 import { ValidationError } from "../../provider/errors";
 import { exitCodeForSignal, forwardSignalsTo } from "../../service/pulumi/interrupts";
@@ -80,6 +80,7 @@ export const execCommand: CommandModule<GlobalArgs, IssueArgs & { "--"?: string[
     let code: number;
     try {
       code = await new Promise<number>((resolve) => {
+        stopProgress();
         const child = withUserUmask(() => spawn(command[0], command.slice(1), { env, stdio: "inherit" }));
         // While the child runs, signals are its business (it decides how to stop).
         forwardSignalsTo((sig) => child.kill(sig));

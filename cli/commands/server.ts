@@ -106,7 +106,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
 
     // The server holds the passphrase (or secrets provider): refuse to start without it.
     const { engineEnv } = await import("../../service/pulumi/automation");
-    engineEnv(context(argv));
+    engineEnv(context(argv, { logLines: true }));
     const { startWarmProvider, warmProviderSupported } = await import("../../service/pulumi/warmProvider");
     const log = (line: string) => process.stderr.write(`${line}\n`);
     if (argv["warm-provider"] && !warmProviderSupported())
@@ -114,7 +114,7 @@ export const serverCommand: CommandModule<GlobalArgs, ServerArgs> = {
     const warmProvider = argv["warm-provider"] && warmProviderSupported() ? await startWarmProvider({ log }) : undefined;
     const warm = warmProvider?.status();
     if (warm) log(`awslease: warm provider (pid ${warm.pid}, 127.0.0.1:${warm.port}): engine runs attach to it`);
-    const ctx = context(argv, { warmProvider });
+    const ctx = context(argv, { warmProvider, logLines: true });
     await ctx.store.ready();
     const { bootstrapRootToken } = await import("../../service/auth/tokens");
     const root = await bootstrapRootToken(ctx, process.env.AWSLEASE_ROOT_TOKEN || undefined);

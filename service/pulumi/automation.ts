@@ -42,6 +42,8 @@ export interface EngineLocation {
   progress: (line: string) => void;
   /** Engine output goes to stderr too. */
   debug: boolean;
+  /** The engine's current step (e.g. "creating AwsLease"), for a spinner; never printed as a line. */
+  status?: (step: string) => void;
   /** The server's long-running provider process, which its runs attach to (warmProvider.ts). */
   warmProvider?: WarmProvider;
 }

@@ -80,8 +80,32 @@ function settingsEnv(mount: MountSettings | undefined): Record<string, string> {
   return mount ? { [MOUNT_SETTINGS_ENV]: JSON.stringify(mount) } : {};
 }
 
+/**
+ * The engine's current step from its output (`pulumi up`'s resource lines), e.g.
+ * ` +  pulumi-nodejs:dynamic/awslease:AwsLease lease creating (0s)` → `creating AwsLease`.
+ * The stack resource itself is not a step.
+ */
+export function engineStep(outputLine: string): string | undefined {
+  const m = /^\s*[-+~*<>]+\s+(\S+)\s+\S+\s+(creating|updating|deleting|reading|refreshing|replacing)\b/.exec(outputLine);
+  if (!m || m[1] === "pulumi:pulumi:Stack") return undefined;
+  return `${m[2]} ${m[1].split(/[:/]/).pop()}`;
+}
+
+/** Where a run's output goes: all of it to stderr with --debug; else its resource steps to the status (a spinner). */
+function outputSink(at: EngineLocation): ((out: string) => void) | undefined {
+  if (at.debug) return (o) => void process.stderr.write(o);
+  const status = at.status;
+  if (!status) return undefined;
+  return (out) => {
+    for (const line of out.split("\n")) {
+      const step = engineStep(line);
+      if (step) status(step);
+    }
+  };
+}
+
 export function pulumiEngine(at: EngineLocation): Engine {
-  const engineOutput = at.debug ? (o: string) => process.stderr.write(o) : undefined;
+  const engineOutput = outputSink(at);
 
   /** `pulumi up` of a stack's inline program (a new stack with `create`), which hands its result over as the engine resolves it. */
   async function upWithResult<T>(

@@ -149,6 +149,30 @@ describe("issue --format json (iam_user)", () => {
     // iam_user default TTL: the engine's lease (768h).
     expect(quiet.lease_duration).toBe(768 * 3600);
   });
+
+  it("on a terminal (a pty from script(1)): a spinner on stderr with the step and the engine's step, cleared before the output; piped: plain lines", async () => {
+    // stdout to a file, stderr to the pty: script(1) records what the terminal got.
+    const out = join(files, "pty-issue.json");
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(cliEntry)} issue dev --format json > ${JSON.stringify(out)}`;
+    const r = await run("script", ["-qec", cmd, "/dev/null"], { cwd: repoRoot, env: { ...runner.env, TERM: "xterm-256color" } });
+    const issued = JSON.parse(readFileSync(out, "utf8"));
+    remember(issued.lease_id, issued.data.secret_key);
+    const terminal = r.stdout;
+    // eslint-disable-next-line no-control-regex -- terminal escape codes are what this checks
+    expect(terminal).toMatch(/\r\x1b\[2K\x1b\[36m[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]\x1b\[39m issuing iam_user credentials for role "dev"/);
+    expect(terminal).toContain("· creating AwsLease");
+    // The last thing drawn is the clear: no spinner left on the screen.
+    expect(terminal.endsWith("\r\x1b[2K")).toBe(true);
+    expect(terminal).not.toContain(issued.data.secret_key);
+    // The same issue with stderr piped: the plain progress line, no escape codes.
+    expect(stderr).not.toContain("\x1b");
+    // NO_COLOR: the spinner stays, the colour goes.
+    const plain = await run("script", ["-qec", cmd, "/dev/null"], { cwd: repoRoot, env: { ...runner.env, TERM: "xterm-256color", NO_COLOR: "1" } });
+    remember(JSON.parse(readFileSync(out, "utf8")).lease_id, JSON.parse(readFileSync(out, "utf8")).data.secret_key);
+    // eslint-disable-next-line no-control-regex -- terminal escape codes are what this checks
+    expect(plain.stdout).toMatch(/\r\x1b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] issuing/);
+    expect(plain.stdout).not.toContain("\x1b[36m");
+  });
 });
 
 describe("issue for an assumed_role role (STS)", () => {

@@ -61,6 +61,15 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     kind: "string",
     description: "Vault-style username template",
   },
+  {
+    key: "stsRevocation",
+    vault: "sts_revocation",
+    flag: "sts-revocation",
+    endpoint: "root",
+    kind: "string",
+    description:
+      "How revoke ends assumed_role and federation_token leases: deny (an inline Deny for the session on its role or user; default) or none (they stay valid until expiry)",
+  },
   { key: "lease", vault: "lease", flag: "lease", endpoint: "lease", kind: "duration", description: "Default TTL of iam_user leases" },
   { key: "leaseMax", vault: "lease_max", flag: "lease-max", endpoint: "lease", kind: "duration", description: "Maximum TTL of iam_user leases" },
 ];

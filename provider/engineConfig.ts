@@ -26,6 +26,12 @@ export interface AwsEngineConfigArgs {
   maxRetries?: pulumi.Input<number>;
   /** Vault-style username template (Go template subset). */
   usernameTemplate?: pulumi.Input<string>;
+  /**
+   * How revoke ends assumed_role and federation_token leases: "deny" (default) puts a
+   * Deny for the session into an inline policy of its role or IAM user; "none" leaves
+   * them valid until expiry (for accounts where awslease must not change role policies).
+   */
+  stsRevocation?: pulumi.Input<string>;
   /** Default / maximum TTL of iam_user leases: seconds or a duration ("768h"). */
   lease?: pulumi.Input<string | number>;
   leaseMax?: pulumi.Input<string | number>;

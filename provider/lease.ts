@@ -3,7 +3,7 @@
 // the lease table: `pulumi destroy` revokes.
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./shim";
-import type { CredentialType, MountIdentity, MountSettings, IssuedLease, RoleSettings } from "./types";
+import type { CredentialType, MountIdentity, MountSettings, IssuedLease, RoleSettings, SessionRevocation } from "./types";
 import { MOUNT_SETTINGS_ENV } from "./types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "./validation";
 import { checkFailures, hasUnknowns, plain } from "./checks";
@@ -70,6 +70,8 @@ export class AwsLease extends pulumi.dynamic.Resource {
   declare readonly sessionToken: pulumi.Output<string | undefined>;
   declare readonly arn: pulumi.Output<string | undefined>;
   declare readonly username: pulumi.Output<string | undefined>;
+  /** assumed_role, federation_token: the session's aws:userid and the role or user a revoke denies it on. */
+  declare readonly sessionRevocation: pulumi.Output<SessionRevocation | undefined>;
   declare readonly issuedAt: pulumi.Output<string>;
   declare readonly expiresAt: pulumi.Output<string>;
   declare readonly leaseDuration: pulumi.Output<number>;
@@ -102,6 +104,7 @@ export class AwsLease extends pulumi.dynamic.Resource {
         sessionToken: undefined,
         arn: undefined,
         username: undefined,
+        sessionRevocation: undefined,
         issuedAt: undefined,
         expiresAt: undefined,
         leaseDuration: undefined,
@@ -258,7 +261,7 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
     const status = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().checkLease(clients, state));
     // Gone: `pulumi refresh` drops it. An expired STS lease leaves nothing to revoke.
     // An expired iam_user lease stays listed: its user still has to be deleted.
-    if (status === "gone" || (status === "expired" && !rulesOf(state.credentialType).revocable)) return { id: "" };
+    if (status === "gone" || (status === "expired" && rulesOf(state.credentialType).revoke !== "delete-user")) return { id: "" };
     return { id, props: state };
   },
 
@@ -282,7 +285,8 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
   },
 
   async delete(_id, state) {
-    const { message } = await withAwsClients(effectiveEngine(state.engine), (clients) => aws().revokeLease(clients, state));
+    const engine = effectiveEngine(state.engine);
+    const { message } = await withAwsClients(engine, (clients) => aws().revokeLease(clients, state, engine));
     // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
     // above all that STS credentials stay valid until their expiry. No secret in it.
     console.log(`awslease: ${state.leaseId}: ${message}`);

@@ -28,6 +28,26 @@ export interface MountSettings {
    * touches the users of another table on the same account and mount name.
    */
   tableId?: string;
+  /**
+   * How a revoke ends an assumed_role or federation_token lease: "deny" (default) puts
+   * a Deny for the session's aws:userid into an inline policy of the role or IAM user
+   * behind it (aws/sessionDeny.ts); "none" leaves the credentials valid until expiry.
+   */
+  stsRevocation?: StsRevocation;
+}
+
+export const STS_REVOCATION_MODES = ["deny", "none"] as const;
+export type StsRevocation = (typeof STS_REVOCATION_MODES)[number];
+
+/**
+ * Where a revoke denies an STS session: the role it assumed, or the IAM user that
+ * called GetFederationToken; sessionId is the session's aws:userid
+ * (`<RoleId>:<session name>`, `<account>:<federated name>`).
+ */
+export interface SessionRevocation {
+  principal: "role" | "user";
+  name: string;
+  sessionId: string;
 }
 
 /**
@@ -85,6 +105,8 @@ export interface IssuedLease {
   arn?: string;
   /** IAM user name (iam_user) or the STS session / federation name. */
   username?: string;
+  /** assumed_role, federation_token: whom a revoke denies the session on (not in leases issued before awslease 0.2). */
+  sessionRevocation?: SessionRevocation;
   issuedAt: string;
   expiresAt: string;
   leaseDuration: number;

@@ -2,8 +2,8 @@
 // the provider's `check` and the CLI share. Pure functions: no AWS calls, no I/O.
 // Every failure names the camelCase field the user wrote; all failures of one input
 // are collected into a single ValidationError.
-import { CREDENTIAL_TYPES } from "./types";
-import type { CredentialType, MountSettings, LeaseRequest, RoleSettings } from "./types";
+import { CREDENTIAL_TYPES, STS_REVOCATION_MODES } from "./types";
+import type { CredentialType, MountSettings, LeaseRequest, RoleSettings, StsRevocation } from "./types";
 import { formatDuration, parseDuration } from "./duration";
 import { ValidationError, quoteValue } from "./errors";
 import type { ValidationFailure } from "./errors";
@@ -23,6 +23,7 @@ export interface EngineConfigInput {
   stsRegion?: string;
   maxRetries?: number;
   usernameTemplate?: string;
+  stsRevocation?: string;
   lease?: string | number;
   leaseMax?: string | number;
 }
@@ -230,6 +231,11 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   const usernameTemplate = present(input.usernameTemplate) === undefined ? undefined : input.usernameTemplate;
   if (usernameTemplate !== undefined) failures.attempt(() => parseUsernameTemplate(usernameTemplate));
 
+  const stsRevocation = present(input.stsRevocation);
+  if (stsRevocation !== undefined && !(STS_REVOCATION_MODES as readonly string[]).includes(stsRevocation)) {
+    failures.add("stsRevocation", `${quoteValue(stsRevocation)} must be one of ${STS_REVOCATION_MODES.join(", ")}`);
+  }
+
   const lease =
     input.lease === undefined || input.lease === "" ? DEFAULT_LEASE_SECONDS : failures.attempt(() => parseDuration(input.lease as string | number, "lease"));
   const leaseMax =
@@ -257,6 +263,7 @@ export function validateEngineConfig(input: EngineConfigInput, defaults: { mount
   // Kept even without stsEndpoint (Vault accepts it); the STS client uses it only with an endpoint.
   if (stsRegion) settings.stsRegion = stsRegion;
   if (usernameTemplate !== undefined) settings.usernameTemplate = usernameTemplate;
+  if (stsRevocation !== undefined) settings.stsRevocation = stsRevocation as StsRevocation;
   return settings;
 }
 

@@ -29,7 +29,7 @@ export const UI_SECURITY_HEADERS = {
 /** What the forms need of the field tables, by Vault name. */
 function fieldsJson(): string {
   return JSON.stringify({
-    credentialTypes: CREDENTIAL_TYPES.map((t) => ({ name: t, renewable: CREDENTIAL_TYPE_RULES[t].renewable, revocable: CREDENTIAL_TYPE_RULES[t].revocable })),
+    credentialTypes: CREDENTIAL_TYPES.map((t) => ({ name: t, renewable: CREDENTIAL_TYPE_RULES[t].renewable, revoke: CREDENTIAL_TYPE_RULES[t].revoke })),
     roleFields: ROLE_FIELDS.map((f) => ({ key: f.key, vault: f.vault, kind: f.kind, types: f.types, description: f.description })),
     configFields: CONFIG_FIELDS.map((f) => ({
       key: f.key,

@@ -231,6 +231,7 @@ export class ExpirationManager {
         const result = await sweep({ ...this.ctx, mount }, { dryRun: false, skipExpired: true });
         for (const u of result.orphanedUsers) this.ctx.progress(`awslease: sweep: deleted orphaned IAM user ${u} (mount ${mount})`);
         for (const s of result.abandonedIssues) this.ctx.progress(`awslease: sweep: cleaned up unfinished issue ${s}`);
+        for (const d of result.prunedDenies) this.ctx.progress(`awslease: sweep: dropped expired session denies of ${d} (mount ${mount})`);
         for (const f of result.failures) this.ctx.progress(`awslease: sweep: ${f}`);
       } catch (err) {
         // A mount without root config has nothing to sweep.

@@ -3,7 +3,10 @@ import type { IssuedLease } from "../provider/types";
 import type { LeaseProgram, LeaseRecord, LeaseStack } from "./ports";
 
 /** The non-secret outputs of an AwsLease a record is built from. */
-export type LeaseFacts = Pick<IssuedLease, "leaseId" | "credentialType" | "issuedAt" | "expiresAt" | "leaseDuration" | "renewable" | "username" | "arn">;
+export type LeaseFacts = Pick<
+  IssuedLease,
+  "leaseId" | "credentialType" | "issuedAt" | "expiresAt" | "leaseDuration" | "renewable" | "username" | "arn" | "sessionRevocation"
+>;
 
 /** The record a lease stack exports: its facts and what renew needs, never a secret (not even the MFA code). */
 export function leaseRecord(facts: LeaseFacts, program: LeaseProgram): LeaseRecord {
@@ -16,6 +19,7 @@ export function leaseRecord(facts: LeaseFacts, program: LeaseProgram): LeaseReco
     renewable: facts.renewable,
     username: facts.username,
     arn: facts.arn,
+    ...(facts.sessionRevocation ? { sessionRevocation: facts.sessionRevocation } : {}),
     mount: program.mount.mount,
     role: program.role.name,
     roleSettings: program.role,
@@ -25,10 +29,10 @@ export function leaseRecord(facts: LeaseFacts, program: LeaseProgram): LeaseReco
 }
 
 /** A row of `lease list` / `lease lookup`: the record without the role and request. */
-export type LeaseSummary = Omit<LeaseRecord, "roleSettings" | "request" | "reuseKey"> & { expired: boolean };
+export type LeaseSummary = Omit<LeaseRecord, "roleSettings" | "request" | "reuseKey" | "sessionRevocation"> & { expired: boolean };
 
 export function leaseSummary(r: LeaseRecord, now: number): LeaseSummary {
-  const { roleSettings: _role, request: _request, reuseKey: _reuse, ...facts } = r;
+  const { roleSettings: _role, request: _request, reuseKey: _reuse, sessionRevocation: _revocation, ...facts } = r;
   return { ...facts, expired: Date.parse(r.expiresAt) <= now };
 }
 

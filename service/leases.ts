@@ -1,13 +1,13 @@
 // Leases: each lease is its own stack. issue = `pulumi up` of a one-AwsLease program,
 // renew = `up` with a new renewal token, revoke = `pulumi destroy` and the stack
 // removed; list and lookup read the stacks' (non-secret) records.
-import type { CredentialType, IssuedLease, RoleSettings } from "../provider/types";
+import type { CredentialType, IssuedLease, MountSettings, RoleSettings } from "../provider/types";
 import { validateLease, checkIssueRequest, type LeaseInput } from "../provider/validation";
 import { EngineError, StackLockedError, ValidationError } from "../provider/errors";
 import { controlStackName, leaseIdFor, leaseStackName, leaseKeyOf, parseLeaseId, randomLeaseKey } from "../provider/names";
 import { settleWithConcurrency } from "../provider/concurrency";
 import { parseDuration } from "../provider/duration";
-import { rulesOf } from "../provider/credentialTypes";
+import { revokeLeavesValid } from "../provider/credentialTypes";
 import type { ServiceContext } from "./context";
 import type { ConfiguredMount, LeaseRecord, LeaseStack, LeaseTable, UnreadableStack } from "./ports";
 import { mountOrError, readMount, requireMount } from "./mounts";
@@ -182,16 +182,16 @@ export async function revoke(ctx: ServiceContext, leaseId: string, opts: RevokeO
   } catch (err) {
     throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`, { cause: err });
   }
-  return revoked(ctx, rec, opts.by);
+  return revoked(ctx, rec, mount, opts.by);
 }
 
 /** A revoke's result, once it is logged (and an irrevocable mark is cleared: it is revoked after all). */
-async function revoked(ctx: ServiceContext, rec: LeaseRecord, by: LeaseActor = "cli"): Promise<RevokeResult> {
+async function revoked(ctx: ServiceContext, rec: LeaseRecord, mount: ConfiguredMount, by: LeaseActor = "cli"): Promise<RevokeResult> {
   const scoped = { ...ctx, mount: rec.mount };
   // The record read for a single revoke does not say whether it was marked: clear it anyway.
   await clearIrrevocable(scoped, parseLeaseId(rec.leaseId).key).catch(() => undefined);
   const logWarnings = await logLeaseEvents(scoped, [{ ...logFacts(rec, rec.role), event: "revoked", by }]);
-  return { outcome: "revoked", warnings: [...revokeWarnings(rec), ...logWarnings] };
+  return { outcome: "revoked", warnings: [...revokeWarnings(rec, mount.config.settings, ctx.now()), ...logWarnings] };
 }
 
 /**
@@ -208,7 +208,9 @@ export async function revokeDirect(ctx: ServiceContext, mount: ConfiguredMount, 
   const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).key);
   ctx.progress(`awslease: revoking ${rec.leaseId}`);
   try {
-    await ctx.aws(mount.config.settings, (clients) => revokeLease(clients, { ...rec, credentialType: rec.credentialType as CredentialType }));
+    await ctx.aws(mount.config.settings, (clients) =>
+      revokeLease(clients, { ...rec, credentialType: rec.credentialType as CredentialType }, mount.config.settings, () => new Date(ctx.now())),
+    );
   } catch (err) {
     throw new EngineError(`revoke of ${rec.leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`, { cause: err });
   }
@@ -220,7 +222,7 @@ export async function revokeDirect(ctx: ServiceContext, mount: ConfiguredMount, 
       { cause: err },
     );
   }
-  return revoked(ctx, rec, opts.by);
+  return revoked(ctx, rec, mount, opts.by);
 }
 
 /** Engine runs at once in bulk revokes and sweeps: each is a `pulumi` plus a provider process. */
@@ -258,10 +260,11 @@ export async function revokeByPrefix(
   return { results: settled.map((r) => (r as PromiseFulfilledResult<BulkRevokeResult>).value), unreadable };
 }
 
-/** What a revoke leaves valid: STS credentials cannot be revoked one by one in AWS. */
-function revokeWarnings(rec: LeaseRecord): string[] {
-  if (rulesOf(rec.credentialType as CredentialType).revocable) return [];
-  return [`${rec.leaseId}: ${rec.credentialType} credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${rec.expiresAt}`];
+/** What a revoke leaves valid, and why (provider/credentialTypes.ts revokeLeavesValid). */
+function revokeWarnings(rec: LeaseRecord, mount: Pick<MountSettings, "stsRevocation">, now: number): string[] {
+  const gap = revokeLeavesValid(rec, mount);
+  if (!gap || Date.parse(rec.expiresAt) <= now) return [];
+  return [`${rec.leaseId}: ${rec.credentialType} credentials stay valid until their AWS expiry at ${rec.expiresAt}: ${gap}`];
 }
 
 /**

@@ -40,7 +40,12 @@ export async function readRole(ctx: ServiceContext, name: string): Promise<{ inp
  */
 export function configView(config: MountConfig, endpoint?: "root" | "lease"): Record<string, unknown> {
   const s = config.settings;
-  const values: Record<string, unknown> = { ...s, lease: formatDuration(s.leaseSeconds), leaseMax: formatDuration(s.leaseMaxSeconds) };
+  const values: Record<string, unknown> = {
+    ...s,
+    stsRevocation: s.stsRevocation ?? "deny",
+    lease: formatDuration(s.leaseSeconds),
+    leaseMax: formatDuration(s.leaseMaxSeconds),
+  };
   const fields = CONFIG_FIELDS.filter((f) => !f.secret && (!endpoint || f.endpoint === endpoint));
   const view: Record<string, unknown> = Object.fromEntries(fields.map((f) => [f.vault, values[f.key] ?? null]));
   if (endpoint) return view;

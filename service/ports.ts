@@ -3,7 +3,7 @@
 // awslease's own files), AWS clients and a clock. The CLI passes the real ones
 // (context.ts serviceContext); unit tests pass in-memory ones (test/unit/support).
 import type { AwsClients } from "../provider/aws/clients";
-import type { IssuedLease, MountSettings, RoleSettings } from "../provider/types";
+import type { IssuedLease, MountSettings, RoleSettings, SessionRevocation } from "../provider/types";
 import type { EngineConfigInput, LeaseInput, RoleInput, StaticRoleInput } from "../provider/validation";
 import type { BackendStore } from "./store/backendStore";
 
@@ -51,6 +51,8 @@ export interface LeaseRecord {
   /** The IAM user (iam_user), or the STS session / federation name. */
   username?: string;
   arn?: string;
+  /** assumed_role, federation_token: where a revoke denies the session (provider/aws/sessionDeny.ts). */
+  sessionRevocation?: SessionRevocation;
   /** The role as it was at issue: renew keeps the lease what it is. */
   roleSettings: RoleSettings;
   request: LeaseInput;

@@ -105,7 +105,8 @@ async function reuseOrIssue(ctx: ServiceContext, roleName: string, input: LeaseI
   );
   // The leases this one replaces: iam_user users are deleted now (whoever still holds
   // their keys refreshes within the window); a failure is a warning, sweep retries.
-  const replaced = mine.filter((r) => rulesOf(r.credentialType as CredentialType).revocable && !live.includes(r));
+  // STS sessions are left to expire: denying them would cut off holders mid-window.
+  const replaced = mine.filter((r) => rulesOf(r.credentialType as CredentialType).revoke === "delete-user" && !live.includes(r));
   await Promise.all(
     replaced.map((r) =>
       revokeDirect(ctx, mount!, r, { by: opts.by }).catch((err) => warnings.push(`replaced lease ${r.leaseId} was not revoked: ${(err as Error).message}`)),

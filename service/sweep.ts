@@ -1,10 +1,12 @@
 // `sweep`: the lease table's cleanup. Revokes expired leases, cleans up the stacks of
-// issues that never finished together with their users, and deletes IAM users this
-// table tagged whose lease has no stack.
+// issues that never finished together with their users, deletes IAM users this
+// table tagged whose lease has no stack, and drops the Denies of revoked STS sessions
+// that have expired since (provider/aws/sessionDeny.ts).
 import { leaseKeyOf, parseLeaseStackName } from "../provider/names";
 import { settleWithConcurrency } from "../provider/concurrency";
 import type { ServiceContext } from "./context";
-import type { LeaseRecord } from "./ports";
+import type { ConfiguredMount, LeaseRecord } from "./ports";
+import type { Target } from "../provider/aws/sessionDeny";
 import { requireMount } from "./mounts";
 import { DEFAULT_PARALLEL, readTable, revokeAbandoned, revokeDirect } from "./leases";
 import { recordOf } from "./leaseRecord";
@@ -14,6 +16,8 @@ export interface SweepResult {
   /** Stacks of issues that never finished, cleaned up with their tagged users. */
   abandonedIssues: string[];
   orphanedUsers: string[];
+  /** Principals whose awslease-revoked-sessions policy lost expired statements: `role NAME: N`. */
+  prunedDenies: string[];
   failures: string[];
 }
 
@@ -41,7 +45,7 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const [mount, table] = await Promise.all([requireMount(ctx), readTable(ctx)]);
   const settings = mount.config.settings;
-  const result: SweepResult = { expiredLeases: [], abandonedIssues: [], orphanedUsers: [], failures: [] };
+  const result: SweepResult = { expiredLeases: [], abandonedIssues: [], orphanedUsers: [], prunedDenies: [], failures: [] };
   for (const bad of table.unreadable) result.failures.push(`${bad.stackName}: unreadable, left alone (${bad.error})`);
   const now = ctx.now();
   const oldEnough = (time: string | undefined) => time === undefined || now - Date.parse(time) >= minAge;
@@ -109,5 +113,35 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
       (u) => revokeIamUser(clients, u.username),
     ),
   );
+  if (!opts.dryRun && settings.stsRevocation !== "none") await pruneDenies(ctx, mount, table.stacks.map(recordOf), result);
   return result;
+}
+
+/**
+ * Where revokes may have denied sessions: the roles the mount's assumed_role roles
+ * assume, the root IAM user (federation tokens), and whatever a listed lease names.
+ */
+export function denyTargets(mount: ConfiguredMount, records: Array<LeaseRecord | undefined>): Target[] {
+  const targets = new Map<string, Target>();
+  const add = (t: Target) => targets.set(`${t.principal}/${t.name}`, t);
+  for (const { settings: role } of Object.values(mount.roles)) {
+    if (role.credentialType === "assumed_role") for (const arn of role.roleArns) add({ principal: "role", name: arn.split("/").pop()! });
+    if (role.credentialType === "federation_token" && /:user\//.test(mount.config.callerArn))
+      add({ principal: "user", name: mount.config.callerArn.split("/").pop()! });
+  }
+  for (const r of records) if (r?.sessionRevocation) add({ principal: r.sessionRevocation.principal, name: r.sessionRevocation.name });
+  return [...targets.values()];
+}
+
+async function pruneDenies(ctx: ServiceContext, mount: ConfiguredMount, records: Array<LeaseRecord | undefined>, result: SweepResult): Promise<void> {
+  const { pruneRevokedSessions } = await import("../provider/aws/sessionDeny");
+  const settings = mount.config.settings;
+  for (const target of denyTargets(mount, records)) {
+    try {
+      const dropped = await ctx.aws(settings, (clients) => pruneRevokedSessions(clients, target, new Date(ctx.now())));
+      if (dropped > 0) result.prunedDenies.push(`${target.principal} ${target.name}: ${dropped}`);
+    } catch (err) {
+      result.failures.push(`revoked-session denies of ${target.principal} ${target.name}: ${(err as Error).message}`);
+    }
+  }
 }

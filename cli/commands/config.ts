@@ -10,7 +10,7 @@ import type { EngineConfigInput } from "../../provider/validation";
 /** One flag per config field (CONFIG_FIELDS), plus --secret-key-stdin. */
 type WriteArgs = GlobalArgs & { "secret-key-stdin"?: boolean } & Record<string, string | number | boolean | undefined>;
 
-const DEFAULTS: Record<string, string> = { lease: "768h", "lease-max": "768h" };
+const DEFAULTS: Record<string, string> = { lease: "768h", "lease-max": "768h", "sts-revocation": "deny" };
 
 const write: CommandModule<GlobalArgs, WriteArgs> = {
   command: "write",

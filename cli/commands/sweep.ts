@@ -35,6 +35,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
             expired_leases: result.expiredLeases,
             abandoned_issues: result.abandonedIssues,
             orphaned_users: result.orphanedUsers,
+            pruned_denies: result.prunedDenies,
             failures: result.failures,
           },
           argv.format,
@@ -45,6 +46,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
         ...result.expiredLeases.map((id) => `${verb} expired lease  ${id}`),
         ...result.abandonedIssues.map((s) => `${verb} unfinished issue  ${s}`),
         ...result.orphanedUsers.map((u) => `${verb} orphaned user  ${u}`),
+        ...result.prunedDenies.map((d) => `dropped expired session denies  ${d}`),
       ];
       print(lines.length ? lines.join("\n") : "Nothing to sweep.");
     }

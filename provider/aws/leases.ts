@@ -1,7 +1,7 @@
 // The lease operations the resources and the CLI call: issue, revoke, renew and
 // check, dispatched by credential type to the IAM-user or STS code.
 import { formatDuration, isoSeconds, wholeSeconds } from "../duration";
-import type { CredentialType, MountSettings, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import type { CredentialType, MountSettings, IssuedLease, LeaseRequest, RoleSettings, SessionRevocation } from "../types";
 import { renderUsername } from "../usernameTemplate";
 import { checkIssueRequest, leaseSecondsOrDefault, resolveTtl } from "../validation";
 import { ValidationError } from "../errors";
@@ -9,7 +9,8 @@ import { checkIamUser, issueIamUser, renewIamUser, revokeIamUser } from "./iamUs
 import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts";
 import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseKey } from "../names";
-import { rulesOf } from "../credentialTypes";
+import { revokeLeavesValid, rulesOf } from "../credentialTypes";
+import { denySession } from "./sessionDeny";
 
 interface IssueContext {
   leaseId: string;
@@ -67,6 +68,7 @@ export async function issueLease(
 export interface LeaseRef {
   credentialType: CredentialType;
   username?: string;
+  sessionRevocation?: SessionRevocation;
 }
 
 function iamUsername(lease: LeaseRef): string {
@@ -76,15 +78,31 @@ function iamUsername(lease: LeaseRef): string {
 
 /**
  * Revokes a lease. iam_user: deletes the user and all it holds (a user already gone
- * is success). STS credentials cannot be revoked one by one: nothing is deleted and
- * the message says when they expire.
+ * is success). assumed_role, federation_token: denies the session on its role or user
+ * (sessionDeny.ts), unless it has expired already or the mount opts out. Otherwise
+ * nothing can be done in AWS, and the message says why and when the credentials expire.
  */
-export async function revokeLease(clients: Pick<AwsClients, "iam">, lease: LeaseRef & { expiresAt?: string }): Promise<{ revoked: boolean; message: string }> {
-  if (!rulesOf(lease.credentialType).revocable) {
-    return {
-      revoked: false,
-      message: `STS credentials cannot be revoked individually; they expire at ${lease.expiresAt ?? "the end of their AWS lifetime"}`,
-    };
+export async function revokeLease(
+  clients: Pick<AwsClients, "iam">,
+  lease: LeaseRef & { expiresAt?: string },
+  mount: Pick<MountSettings, "stsRevocation"> = {},
+  now: () => Date = () => new Date(),
+): Promise<{ revoked: boolean; message: string }> {
+  const how = rulesOf(lease.credentialType).revoke;
+  if (how !== "delete-user") {
+    const gap = revokeLeavesValid(lease, mount);
+    const expiresAt = lease.expiresAt ? new Date(lease.expiresAt) : undefined;
+    if (gap)
+      return { revoked: false, message: `the credentials stay valid until they expire at ${lease.expiresAt ?? "the end of their AWS lifetime"} (${gap})` };
+    if (expiresAt && expiresAt.getTime() <= now().getTime()) return { revoked: true, message: `the session expired at ${lease.expiresAt}` };
+    const target = lease.sessionRevocation!;
+    const { how: denied } = await denySession(clients, target, expiresAt ?? new Date(now().getTime() + 129_600_000), now);
+    return denied === "denied"
+      ? { revoked: true, message: `denied session ${target.sessionId} on ${target.principal} ${target.name}` }
+      : {
+          revoked: true,
+          message: `denied every session of ${target.principal} ${target.name} issued before now: its inline policies are at IAM's size limit`,
+        };
   }
   const username = iamUsername(lease);
   const { existed } = await revokeIamUser(clients, username);
@@ -156,8 +174,8 @@ export async function checkLease(
   lease: LeaseRef & { accessKey: string; expiresAt: string },
   now: Date = new Date(),
 ): Promise<"ok" | "gone" | "expired"> {
-  // A revocable lease has something in AWS (its IAM user) that can be gone.
-  if (rulesOf(lease.credentialType).revocable) {
+  // An iam_user lease has something in AWS (its IAM user) that can be gone.
+  if (rulesOf(lease.credentialType).revoke === "delete-user") {
     const status = await checkIamUser(clients, iamUsername(lease), lease.accessKey);
     if (status === "gone") return "gone";
   }

@@ -1,10 +1,11 @@
 // The STS credential types (Vault's assumed_role, federation_token and session_token)
-// and the engine's own caller identity. STS leases are not renewable and cannot be
-// revoked one by one: they end when AWS expires them.
+// and the engine's own caller identity. STS leases are not renewable. An assumed_role
+// or federation_token lease records its session's aws:userid and the role or user
+// behind it, so that revoke can deny that session (sessionDeny.ts).
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetFederationTokenCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
 import { isoSeconds } from "../duration";
 import { ValidationError } from "../errors";
-import type { CredentialType, IssuedLease, LeaseRequest, RoleSettings } from "../types";
+import type { CredentialType, IssuedLease, LeaseRequest, RoleSettings, SessionRevocation } from "../types";
 import type { AwsClients } from "./clients";
 import { AwsCallError, call } from "./errors";
 import { sessionPolicy } from "./groupPolicies";
@@ -40,6 +41,7 @@ function leaseFrom(
   opts: StsIssueOptions,
   arn: string | undefined,
   username: string | undefined,
+  sessionRevocation?: SessionRevocation,
 ): IssuedLease {
   const expiration = new Date(credentials.Expiration);
   const leaseDuration = Math.max(0, Math.floor(expiration.getTime() / 1000) - Math.floor(opts.now.getTime() / 1000));
@@ -51,6 +53,7 @@ function leaseFrom(
     sessionToken: credentials.SessionToken,
     ...(arn ? { arn } : {}),
     ...(username ? { username } : {}),
+    ...(sessionRevocation ? { sessionRevocation } : {}),
     issuedAt: isoSeconds(opts.now),
     expiresAt: isoSeconds(expiration),
     leaseDuration,
@@ -86,7 +89,10 @@ export async function issueAssumedRole(clients: AwsClients, role: RoleSettings, 
   // new IAM access keys, which IAM replicates with a delay. STS credentials are usable
   // the moment STS returns them (and emulators cannot check the STS keys they make).
   const credentials = usableCredentials("sts:AssumeRole", response.Credentials);
-  return leaseFrom("assumed_role", credentials, opts, response.AssumedRoleUser?.Arn, opts.sessionName);
+  // AssumedRoleId is the session's aws:userid, `<RoleId>:<session name>`; RoleName is the ARN's last part.
+  const sessionId = response.AssumedRoleUser?.AssumedRoleId;
+  const revocation: SessionRevocation | undefined = sessionId ? { principal: "role", name: opts.roleArn.split("/").pop()!, sessionId } : undefined;
+  return leaseFrom("assumed_role", credentials, opts, response.AssumedRoleUser?.Arn, opts.sessionName, revocation);
 }
 
 /**
@@ -103,18 +109,25 @@ export async function issueFederationToken(clients: AwsClients, role: RoleSettin
     );
   }
   const { sts } = clients;
-  const response = await call("sts:GetFederationToken", () =>
-    sts.send(
-      new GetFederationTokenCommand({
-        Name: opts.sessionName,
-        DurationSeconds: opts.ttlSeconds,
-        ...sessionPolicyParams(policy, policyArns),
-      }),
+  // Who calls GetFederationToken (an IAM user) is where a revoke denies the session: asked at the same time.
+  const [response, caller] = await Promise.all([
+    call("sts:GetFederationToken", () =>
+      sts.send(
+        new GetFederationTokenCommand({
+          Name: opts.sessionName,
+          DurationSeconds: opts.ttlSeconds,
+          ...sessionPolicyParams(policy, policyArns),
+        }),
+      ),
     ),
-  );
+    callerIdentity(clients).catch(() => undefined),
+  ]);
   // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetFederationToken", response.Credentials);
-  return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName);
+  const sessionId = response.FederatedUser?.FederatedUserId;
+  const user = caller && /^arn:[^:]+:iam::\d+:user\//.test(caller.arn) ? caller.arn.split("/").pop() : undefined;
+  const revocation: SessionRevocation | undefined = sessionId && user ? { principal: "user", name: user, sessionId } : undefined;
+  return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName, revocation);
 }
 
 /** sts:GetSessionToken, with the role's MFA device and the request's code when the role has one. */

@@ -427,7 +427,7 @@ async function leasesPage(mount, my = ticket()) {
     body.replaceChildren(...rows.filter((r) => !filter.value || r.id.startsWith(filter.value) || r.id.split("/")[2] === filter.value).map((r) => {
       const left = Math.max(0, Math.floor((Date.parse(r.expire_time) - now) / 1000));
       const status = r.irrevocable ? "irrevocable" : left === 0 ? "expired" : left < 300 ? "expiring" : "active";
-      const sts = r.credential_type && r.credential_type !== "iam_user";
+      const type = r.credential_type || "";
       return h("tr", { "data-lease": r.id },
         h("td", {}, h("code", { text: r.id })),
         h("td", { text: r.id.split("/")[2] }),
@@ -438,7 +438,7 @@ async function leasesPage(mount, my = ticket()) {
         h("td", { class: `status-${status}`, text: status, title: r.irrevocable || undefined }),
         h("td", {},
           r.renewable && allowed("sys/leases/renew", "update") ? h("button", { type: "button", class: "secondary", "aria-label": `Renew ${r.id}`, onclick: () => renewLease(mount, r.id) }, "Renew") : null,
-          allowed("sys/leases/revoke", "update") ? h("button", { type: "button", class: "danger", "aria-label": `Revoke ${r.id}`, onclick: () => revokeLease(mount, r.id, sts) }, "Revoke") : null));
+          allowed("sys/leases/revoke", "update") ? h("button", { type: "button", class: "danger", "aria-label": `Revoke ${r.id}`, onclick: () => revokeLease(mount, r.id, type) }, "Revoke") : null));
     }));
   };
   filter.addEventListener("input", draw);
@@ -475,8 +475,15 @@ async function renewLease(mount, id) {
   }
 }
 
-async function revokeLease(mount, id, sts) {
-  const note = sts ? " STS credentials cannot be revoked in AWS: they stay valid until AWS expires them." : " Its IAM user is deleted.";
+const REVOKE_NOTES = {
+  iam_user: " Its IAM user is deleted.",
+  assumed_role: " Its session is denied in AWS (unless the mount's sts_revocation is none).",
+  federation_token: " Its session is denied in AWS (unless the mount's sts_revocation is none).",
+  session_token: " Session tokens cannot be denied in AWS: they stay valid until AWS expires them.",
+};
+
+async function revokeLease(mount, id, type) {
+  const note = REVOKE_NOTES[type] ?? "";
   if (!confirm(`Revoke ${id}?${note}`)) return;
   try {
     const r = await api("PUT", "sys/leases/revoke", { lease_id: id });

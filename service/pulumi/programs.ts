@@ -48,6 +48,7 @@ export function leaseProgram(args: LeaseProgram, onLease: (lease: IssuedLease) =
         renewable: lease.renewable,
         username: lease.username,
         arn: lease.arn,
+        sessionRevocation: lease.sessionRevocation,
       })
       .apply((facts) => leaseRecord(facts, args));
     // A lease that may be handed out again (credential-process) keeps its credentials

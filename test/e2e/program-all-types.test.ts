@@ -200,14 +200,19 @@ describe("examples/all-types: one lease of each credential type", () => {
     await project.pulumi(["preview", "--expect-no-changes", "--non-interactive"]);
   });
 
-  it("destroy deletes the IAM user; STS leases leave nothing to delete and the assumed role is untouched", async () => {
+  it("destroy deletes the IAM user, denies the assumed-role and federated sessions where they come from; a session token outlives it", async () => {
     const username = outputs.iamUser.arn!.split("/").pop()!;
+    const { assumedRole, federationToken, sessionToken } = outputs;
     const destroyed = await project.destroy();
-    // Revoke says what it did, and that STS credentials outlive it.
+    // Revoke says what it did for each.
     expect(destroyed).toContain(`awslease: ${outputs.iamUser.leaseId}: deleted IAM user ${username}`);
-    for (const sts of [outputs.assumedRole, outputs.federationToken, outputs.sessionToken]) {
-      expect(destroyed).toContain(`awslease: ${sts.leaseId}: STS credentials cannot be revoked individually; they expire at ${sts.expiresAt}`);
-    }
+    expect(destroyed).toMatch(new RegExp(`awslease: ${assumedRole.leaseId}: denied session AROA[A-Z0-9]+:awslease-example on role ${roleName}`));
+    expect(destroyed).toContain(
+      `awslease: ${federationToken.leaseId}: denied session ${moto().accountId}:${federationToken.arn!.split("/").pop()} on user root`,
+    );
+    expect(destroyed).toContain(
+      `awslease: ${sessionToken.leaseId}: the credentials stay valid until they expire at ${sessionToken.expiresAt} (a session_token session cannot be told apart from its caller in AWS policies)`,
+    );
     const state = await project.exportStack();
     expect(state.deployment.resources ?? []).toEqual([]);
 
@@ -215,9 +220,9 @@ describe("examples/all-types: one lease of each credential type", () => {
     const key = clients(outputs.iamUser.accessKey, outputs.iamUser.secretKey);
     expect(await errorName(key.sts.send(new GetCallerIdentityCommand({})))).toBe("InvalidClientTokenId");
     await expect(root().send(new GetRoleCommand({ RoleName: roleName }))).resolves.toHaveProperty("Role");
-    // As in Vault, STS credentials cannot be revoked one by one: they last until their AWS expiry.
-    const { assumedRole } = outputs;
+    // Unlike Vault, the revoked role session is refused what its role allows (GetCallerIdentity never is, in AWS too).
     const session = clients(assumedRole.accessKey, assumedRole.secretKey, assumedRole.sessionToken);
+    expect(await errorName(session.iam.send(new ListUsersCommand({})))).toBe("AccessDenied");
     await expect(session.sts.send(new GetCallerIdentityCommand({}))).resolves.toHaveProperty("Arn", assumedRole.arn);
   });
 });

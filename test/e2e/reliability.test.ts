@@ -358,14 +358,18 @@ describe("STS leases and small things", () => {
     roleArn = await createAssumableRole(["iam:ListUsers"]);
   });
 
-  it("revoking an assumed_role lease warns, on stderr and in --format json, that the credentials stay valid until their AWS expiry", async () => {
-    await ok(runner.run(["role", "write", "ar", "--credential-type", "assumed_role", "--role-arns", roleArn]));
-    const lease = await issue(runner, "ar", ["--ttl", "15m"]);
+  it("revoking a session_token lease warns, on stderr and in --format json, that the credentials stay valid until their AWS expiry, and why; an assumed_role one does not", async () => {
+    await ok(runner.run(["role", "write", "st0", "--credential-type", "session_token"]));
+    const lease = await issue(runner, "st0", ["--ttl", "15m"]);
     const r = await runner.run(["lease", "revoke", lease.lease_id, "--format", "json", "--quiet"]);
     expect(r.code).toBe(0);
-    const warning = `${lease.lease_id}: assumed_role credentials cannot be revoked in AWS; they stay valid until their AWS expiry at ${lease.expires_at}`;
+    const warning = `${lease.lease_id}: session_token credentials stay valid until their AWS expiry at ${lease.expires_at}: a session_token session cannot be told apart from its caller in AWS policies`;
     expect(JSON.parse(r.stdout)).toEqual({ lease_id: lease.lease_id, outcome: "revoked", warnings: [warning] });
     expect(errorLines(r.stderr)).toEqual([`awslease: warning: ${warning}`]);
+    await ok(runner.run(["role", "write", "ar", "--credential-type", "assumed_role", "--role-arns", roleArn]));
+    const denied = await issue(runner, "ar", ["--ttl", "15m"]);
+    const quiet = await runner.run(["lease", "revoke", denied.lease_id, "--format", "json", "--quiet"]);
+    expect(JSON.parse(quiet.stdout)).toEqual({ lease_id: denied.lease_id, outcome: "revoked", warnings: [] });
   });
 
   it("session_token issues on the emulator without --no-wait (STS types are usable at once; no wait)", async () => {

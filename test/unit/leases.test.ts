@@ -141,12 +141,49 @@ describe("revokeLease", () => {
     });
   });
 
-  it("STS: nothing to delete; the message says when they expire", async () => {
-    await expect(revokeLease(clientsFor(engine), { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" })).resolves.toEqual({
-      revoked: false,
-      message: "STS credentials cannot be revoked individually; they expire at 2030-01-02T04:04:05Z",
-    });
+  it("STS without a recorded session, or with sts_revocation none, or session_token: no AWS call; the message says when and why they stay valid", async () => {
+    const revocation = { principal: "role" as const, name: "deploy", sessionId: "AROADEPLOY:sess" };
+    const cases: Array<[Parameters<typeof revokeLease>[1], Parameters<typeof revokeLease>[2], string]> = [
+      [
+        { credentialType: "assumed_role", username: "sess", expiresAt: "2030-01-02T04:04:05Z" },
+        {},
+        "the lease was issued before awslease recorded session ids",
+      ],
+      [
+        { credentialType: "assumed_role", sessionRevocation: revocation, expiresAt: "2030-01-02T04:04:05Z" },
+        { stsRevocation: "none" },
+        "the mount's sts_revocation is none",
+      ],
+      [
+        { credentialType: "session_token", expiresAt: "2030-01-02T04:04:05Z" },
+        {},
+        "a session_token session cannot be told apart from its caller in AWS policies",
+      ],
+    ];
+    for (const [lease, mount, why] of cases) {
+      await expect(revokeLease(clientsFor(engine), lease, mount)).resolves.toEqual({
+        revoked: false,
+        message: `the credentials stay valid until they expire at 2030-01-02T04:04:05Z (${why})`,
+      });
+    }
     expect(iam.mock.calls()).toHaveLength(0);
+  });
+
+  it("STS with a recorded session: a Deny for its aws:userid on the role; an expired session needs none", async () => {
+    iam.roles.set("deploy", new Map());
+    const sessionRevocation = { principal: "role" as const, name: "deploy", sessionId: "AROADEPLOY:sess" };
+    const now = () => new Date("2030-01-02T03:00:00Z");
+    await expect(
+      revokeLease(clientsFor(engine), { credentialType: "assumed_role", sessionRevocation, expiresAt: "2030-01-02T04:04:05Z" }, {}, now),
+    ).resolves.toEqual({ revoked: true, message: "denied session AROADEPLOY:sess on role deploy" });
+    expect(JSON.parse(iam.roles.get("deploy")!.get("awslease-revoked-sessions")!).Statement[0].Condition.StringEquals).toEqual({
+      "aws:userid": ["AROADEPLOY:sess"],
+    });
+    const calls = iam.mock.calls().length;
+    await expect(
+      revokeLease(clientsFor(engine), { credentialType: "assumed_role", sessionRevocation, expiresAt: "2030-01-02T02:00:00Z" }, {}, now),
+    ).resolves.toEqual({ revoked: true, message: "the session expired at 2030-01-02T02:00:00Z" });
+    expect(iam.mock.calls()).toHaveLength(calls);
   });
 });
 

@@ -131,12 +131,12 @@ describe("renew and revoke", () => {
     await expect(renew(ctx, lease.leaseId, "-5m")).rejects.toThrow(ValidationError);
   });
 
-  it("STS leases are not renewable, and their revoke warns that AWS keeps them valid", async () => {
+  it("STS leases are not renewable, and revoking one with no recorded session warns that AWS keeps it valid", async () => {
     const { lease } = await issue(ctx, "ops", { ttl: "1h" });
     await expect(renew(ctx, lease.leaseId, "2h")).rejects.toThrow(/is not renewable \(federation_token\)/);
     const { outcome, warnings } = await revoke(ctx, lease.leaseId);
     expect(outcome).toBe("revoked");
-    expect(warnings.join()).toMatch(/cannot be revoked in AWS; they stay valid until their AWS expiry/);
+    expect(warnings.join()).toMatch(/credentials stay valid until their AWS expiry at .*: the lease was issued before awslease recorded session ids/);
   });
 
   it("a failed revoke leaves the lease listed for a retry", async () => {
@@ -213,6 +213,7 @@ describe("sweep", () => {
       expiredLeases: [expired.leaseId],
       abandonedIssues: ["lease-aws-DDDDDDDDDDDDDDDDDDDDDDDD (IAM user killed-issue)"],
       orphanedUsers: ["orphan-old"],
+      prunedDenies: [],
       failures: [],
     });
     expect([...iam.users.keys()].sort()).toEqual(["foreign", live.username!, "orphan-young"].sort());

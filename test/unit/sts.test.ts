@@ -115,6 +115,8 @@ describe("issueAssumedRole", () => {
       sessionToken: "new-token",
       arn: "arn:aws:sts::123456789012:assumed-role/deploy/vault-1714564800-abc",
       username: "vault-1714564800-abc",
+      // What a revoke denies: AssumedRoleId is the session's aws:userid; the role is the ARN's name.
+      sessionRevocation: { principal: "role", name: "deploy", sessionId: "AROA:x" },
       issuedAt: "2024-05-01T12:00:00Z",
       expiresAt: "2024-05-01T12:15:00Z",
       leaseDuration: 900,
@@ -249,7 +251,24 @@ describe("issueFederationToken", () => {
       opts({ sessionName: "vault-fed" }),
     );
     expect(lease.accessKey).toBe("ASIANEWNEWNEW");
-    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
+    // The one GetCallerIdentity is the root's (who issues, for revoke), not a probe of the new keys;
+    // when it fails, the lease is still issued, just without a session a revoke could deny.
+    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
+    expect(lease.sessionRevocation).toBeUndefined();
+  });
+
+  it("records the session's aws:userid and the IAM user that issued it, for revoke to deny it there", async () => {
+    sts.on(GetFederationTokenCommand).resolves({
+      Credentials: credentials,
+      FederatedUser: { Arn: "arn:aws:sts::123456789012:federated-user/vault-fed", FederatedUserId: "123456789012:vault-fed" },
+    });
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/ops/awslease-root", UserId: "AIDAROOT" });
+    const fed = role({ credentialType: "federation_token", policyDocument: readBucket });
+    const lease = await issueFederationToken(clientsFor(engine), fed, request, opts({ sessionName: "vault-fed" }));
+    expect(lease.sessionRevocation).toEqual({ principal: "user", name: "awslease-root", sessionId: "123456789012:vault-fed" });
+    // The account's root user (or a role) cannot carry a user policy: nothing to deny on.
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:root", UserId: "123456789012" });
+    expect((await issueFederationToken(clientsFor(engine), fed, request, opts({ sessionName: "vault-fed" }))).sessionRevocation).toBeUndefined();
   });
 });
 

@@ -16,6 +16,11 @@ import {
   DeleteSSHPublicKeyCommand,
   DeleteUserCommand,
   DeleteUserPolicyCommand,
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  LimitExceededException,
+  PutRolePolicyCommand,
   DetachUserPolicyCommand,
   EntityAlreadyExistsException,
   GetUserCommand,
@@ -75,6 +80,10 @@ export class FakeIam {
   readonly failing = new Map<IamCommandName, Error>();
   /** Command name -> handler that replaces the fake's behaviour (e.g. to emulate moto). */
   readonly overrides = new Map<IamCommandName, (input: any) => unknown>();
+  /** Role name -> its inline policies (name -> document); a role not here does not exist. */
+  readonly roles = new Map<string, Map<string, string>>();
+  /** IAM's quota on a principal's inline policies, in characters without whitespace (role 10,240, user 2,048). */
+  inlineQuota = { role: 10_240, user: 2_048 };
   pageSize = 1;
   /** Mutations that took effect, e.g. "DetachUserPolicy <arn>" or "DeleteUser" (failed calls are not listed). */
   readonly applied: string[] = [];
@@ -124,6 +133,20 @@ export class FakeIam {
       .map((c) => (c.args[0] as { input: unknown }).input);
   }
 
+  private role(name: string): Map<string, string> {
+    const inline = this.roles.get(name);
+    if (!inline) throw noSuchEntity(`The role with name ${name} cannot be found.`);
+    return inline;
+  }
+
+  /** IAM counts a principal's inline policies together, whitespace not counted. */
+  private checkQuota(inline: Map<string, string>, name: string, doc: string, quota: number, who: string): void {
+    const size = (d: string) => d.replace(/\s/g, "").length;
+    const total = [...inline].filter(([n]) => n !== name).reduce((sum, [, d]) => sum + size(d), 0) + size(doc);
+    if (total > quota)
+      throw new LimitExceededException({ message: `Maximum policy size of ${quota} bytes exceeded for ${who}`, $metadata: { httpStatusCode: 409 } });
+  }
+
   private page<T>(items: T[], marker: string | undefined) {
     const start = marker ? Number(marker) : 0;
     const end = start + this.pageSize;
@@ -165,7 +188,30 @@ export class FakeIam {
       return {};
     });
     this.handle("PutUserPolicy", PutUserPolicyCommand, (i) => {
-      this.user(i.UserName).inline.set(i.PolicyName, i.PolicyDocument);
+      const u = this.user(i.UserName);
+      this.checkQuota(u.inline, i.PolicyName, i.PolicyDocument, this.inlineQuota.user, `user ${i.UserName}`);
+      u.inline.set(i.PolicyName, i.PolicyDocument);
+      return {};
+    });
+    this.handle("GetUserPolicy", GetUserPolicyCommand, (i) => {
+      const doc = this.user(i.UserName).inline.get(i.PolicyName);
+      if (doc === undefined) throw noSuchEntity(`The user policy with name ${i.PolicyName} cannot be found.`);
+      // IAM answers with the document URL-encoded.
+      return { UserName: i.UserName, PolicyName: i.PolicyName, PolicyDocument: encodeURIComponent(doc) };
+    });
+    this.handle("PutRolePolicy", PutRolePolicyCommand, (i) => {
+      const inline = this.role(i.RoleName);
+      this.checkQuota(inline, i.PolicyName, i.PolicyDocument, this.inlineQuota.role, `role ${i.RoleName}`);
+      inline.set(i.PolicyName, i.PolicyDocument);
+      return {};
+    });
+    this.handle("GetRolePolicy", GetRolePolicyCommand, (i) => {
+      const doc = this.role(i.RoleName).get(i.PolicyName);
+      if (doc === undefined) throw noSuchEntity(`The role policy with name ${i.PolicyName} cannot be found.`);
+      return { RoleName: i.RoleName, PolicyName: i.PolicyName, PolicyDocument: encodeURIComponent(doc) };
+    });
+    this.handle("DeleteRolePolicy", DeleteRolePolicyCommand, (i) => {
+      if (!this.role(i.RoleName).delete(i.PolicyName)) throw noSuchEntity(`The role policy with name ${i.PolicyName} cannot be found.`);
       return {};
     });
     this.handle("AddUserToGroup", AddUserToGroupCommand, (i) => {

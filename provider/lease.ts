@@ -286,9 +286,11 @@ export const leaseOperations: pulumi.dynamic.ResourceProvider<LeaseInputs, Lease
 
   async delete(_id, state) {
     const engine = effectiveEngine(state.engine);
-    const { message } = await withAwsClients(engine, (clients) => aws().revokeLease(clients, state, engine));
+    const { message, warning } = await withAwsClients(engine, (clients) => aws().revokeLease(clients, state, engine));
     // The engine shows a provider's stdout in the run's diagnostics: say what revoke did,
-    // above all that STS credentials stay valid until their expiry. No secret in it.
+    // e.g. that STS credentials stay valid until their expiry. No secret in it. A warning
+    // line is read back by the CLI and the server (providerWarnings) and shown to the user.
     console.log(`awslease: ${state.leaseId}: ${message}`);
+    if (warning) console.log(`awslease: ${state.leaseId}: warning: ${warning}`);
   },
 };

@@ -177,21 +177,31 @@ export async function revoke(ctx: ServiceContext, leaseId: string, opts: RevokeO
   }
   const stackName = leaseStackName(mountName, key);
   ctx.progress(`awslease: revoking ${leaseId} (pulumi destroy ${stackName})`);
+  let providerWarnings: string[];
   try {
-    await ctx.engine.destroyStack(stackName, { mount: mount.config.settings, lock: { breakLock: opts.breakLock, retryHint: retryWithBreakLock(leaseId) } });
+    ({ warnings: providerWarnings } = await ctx.engine.destroyStack(stackName, {
+      mount: mount.config.settings,
+      lock: { breakLock: opts.breakLock, retryHint: retryWithBreakLock(leaseId) },
+    }));
   } catch (err) {
     throw new EngineError(`revoke of ${leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`, { cause: err });
   }
-  return revoked(ctx, rec, mount, opts.by);
+  return revoked(ctx, rec, mount, opts.by, providerWarnings);
 }
 
 /** A revoke's result, once it is logged (and an irrevocable mark is cleared: it is revoked after all). */
-async function revoked(ctx: ServiceContext, rec: LeaseRecord, mount: ConfiguredMount, by: LeaseActor = "cli"): Promise<RevokeResult> {
+async function revoked(
+  ctx: ServiceContext,
+  rec: LeaseRecord,
+  mount: ConfiguredMount,
+  by: LeaseActor = "cli",
+  awsWarnings: string[] = [],
+): Promise<RevokeResult> {
   const scoped = { ...ctx, mount: rec.mount };
   // The record read for a single revoke does not say whether it was marked: clear it anyway.
   await clearIrrevocable(scoped, parseLeaseId(rec.leaseId).key).catch(() => undefined);
   const logWarnings = await logLeaseEvents(scoped, [{ ...logFacts(rec, rec.role), event: "revoked", by }]);
-  return { outcome: "revoked", warnings: [...revokeWarnings(rec, mount.config.settings, ctx.now()), ...logWarnings] };
+  return { outcome: "revoked", warnings: [...revokeWarnings(rec, mount.config.settings, ctx.now()), ...awsWarnings, ...logWarnings] };
 }
 
 /**
@@ -207,10 +217,12 @@ export async function revokeDirect(ctx: ServiceContext, mount: ConfiguredMount, 
   const { revokeLease } = await import("../provider/aws/leases");
   const stackName = leaseStackName(rec.mount, parseLeaseId(rec.leaseId).key);
   ctx.progress(`awslease: revoking ${rec.leaseId}`);
+  let awsWarnings: string[];
   try {
-    await ctx.aws(mount.config.settings, (clients) =>
+    const { warning } = await ctx.aws(mount.config.settings, (clients) =>
       revokeLease(clients, { ...rec, credentialType: rec.credentialType as CredentialType }, mount.config.settings, () => new Date(ctx.now())),
     );
+    awsWarnings = warning ? [`${rec.leaseId}: ${warning}`] : [];
   } catch (err) {
     throw new EngineError(`revoke of ${rec.leaseId} failed (the lease stays listed; retry): ${(err as Error).message}`, { cause: err });
   }
@@ -222,7 +234,7 @@ export async function revokeDirect(ctx: ServiceContext, mount: ConfiguredMount, 
       { cause: err },
     );
   }
-  return revoked(ctx, rec, mount, opts.by);
+  return revoked(ctx, rec, mount, opts.by, awsWarnings);
 }
 
 /** Engine runs at once in bulk revokes and sweeps: each is a `pulumi` plus a provider process. */

@@ -155,7 +155,8 @@ export interface Engine {
    * `keepStack`). `mount`: the mount's current root settings (rotated keys) for the
    * provider. `cleanup`: runs even after an interrupt.
    */
-  destroyStack(stackName: string, opts: { mount?: MountSettings; keepStack?: boolean; cleanup?: boolean; lock?: LockPolicy }): Promise<void>;
+  /** Returns the warnings the provider printed (e.g. a revoke that denied every older session of a role). */
+  destroyStack(stackName: string, opts: { mount?: MountSettings; keepStack?: boolean; cleanup?: boolean; lock?: LockPolicy }): Promise<{ warnings: string[] }>;
   /** Removes a stack; `force` even if it still holds resources (their AWS side is gone). */
   removeStack(stackName: string, opts: { force?: boolean; lock?: LockPolicy }): Promise<void>;
 }

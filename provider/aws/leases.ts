@@ -87,7 +87,7 @@ export async function revokeLease(
   lease: LeaseRef & { expiresAt?: string },
   mount: Pick<MountSettings, "stsRevocation"> = {},
   now: () => Date = () => new Date(),
-): Promise<{ revoked: boolean; message: string }> {
+): Promise<{ revoked: boolean; message: string; warning?: string }> {
   const how = rulesOf(lease.credentialType).revoke;
   if (how !== "delete-user") {
     const gap = revokeLeavesValid(lease, mount);
@@ -101,7 +101,8 @@ export async function revokeLease(
       ? { revoked: true, message: `denied session ${target.sessionId} on ${target.principal} ${target.name}` }
       : {
           revoked: true,
-          message: `denied every session of ${target.principal} ${target.name} issued before now: its inline policies are at IAM's size limit`,
+          message: `denied session ${target.sessionId} on ${target.principal} ${target.name}`,
+          warning: `every session of ${target.principal} ${target.name} issued before now is denied (AWS's "revoke older sessions"): its inline policies reached IAM's size limit`,
         };
   }
   const username = iamUsername(lease);

@@ -235,9 +235,23 @@ export async function upInline(ws: Workspace, stackName: string, opts: { create:
  * `pulumi destroy`, then the stack removed with everything the backend kept of it
  * (see removeStack). No program is needed.
  */
-export async function destroyStack(ws: Workspace, stackName: string, extraEnv: Record<string, string> = {}, opts: { cleanup?: boolean } = {}): Promise<void> {
-  await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], extraEnv, opts);
+export async function destroyStack(
+  ws: Workspace,
+  stackName: string,
+  extraEnv: Record<string, string> = {},
+  opts: { cleanup?: boolean } = {},
+): Promise<CommandResult> {
+  const result = await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], extraEnv, opts);
   await removeStack(ws, stackName);
+  return result;
+}
+
+/**
+ * The warnings a provider printed in a run's output (`awslease: <resource>: warning: ...`,
+ * e.g. a revoke that had to deny every older session of a role).
+ */
+export function providerWarnings(output: string): string[] {
+  return [...output.matchAll(/awslease: (\S+): warning: (.+)$/gm)].map((m) => `${m[1]}: ${m[2].trim()}`);
 }
 
 /** `pulumi stack init` (with the secrets provider, if one is set). */

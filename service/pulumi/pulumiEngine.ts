@@ -11,6 +11,7 @@ import type { PulumiFn } from "@pulumi/pulumi/automation";
 import {
   destroyStack,
   engineErrorLine,
+  providerWarnings,
   initStack,
   listStacks,
   removeStack,
@@ -164,14 +165,16 @@ export function pulumiEngine(at: EngineLocation): Engine {
       const env = settingsEnv(opts.mount);
       // A warm provider never sees the run's environment: it is told the settings first.
       if (opts.mount) await at.warmProvider?.useMountSettings(opts.mount);
-      await withProvider(at, () =>
+      const result = await withProvider(at, () =>
         withWorkspace(at, undefined, (ws) =>
-          onStack(ws, at, stackName, opts.lock, async () => {
-            if (opts.keepStack) await runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], env, { cleanup: opts.cleanup });
-            else await destroyStack(ws, stackName, env, { cleanup: opts.cleanup });
-          }),
+          onStack(ws, at, stackName, opts.lock, () =>
+            opts.keepStack
+              ? runPulumi(ws, ["destroy", "--yes", "--skip-preview", "--stack", stackName], env, { cleanup: opts.cleanup })
+              : destroyStack(ws, stackName, env, { cleanup: opts.cleanup }),
+          ),
         ),
       );
+      return { warnings: providerWarnings(result.stdout) };
     },
 
     async removeStack(stackName, opts) {

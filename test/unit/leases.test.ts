@@ -169,6 +169,23 @@ describe("revokeLease", () => {
     expect(iam.mock.calls()).toHaveLength(0);
   });
 
+  it("STS at IAM's quota: the older-sessions fallback comes with a warning for the user", async () => {
+    iam.roles.set("deploy", new Map());
+    iam.inlineQuota.role = 200; // the older-sessions document is 192 characters; a session's own, 248
+    const sessionRevocation = { principal: "role" as const, name: "deploy", sessionId: "AROADEPLOY:sess" };
+    const result = await revokeLease(
+      clientsFor(engine),
+      { credentialType: "assumed_role", sessionRevocation, expiresAt: "2030-01-02T04:04:05Z" },
+      {},
+      () => new Date("2030-01-02T03:00:00Z"),
+    );
+    expect(result).toEqual({
+      revoked: true,
+      message: "denied session AROADEPLOY:sess on role deploy",
+      warning: `every session of role deploy issued before now is denied (AWS's "revoke older sessions"): its inline policies reached IAM's size limit`,
+    });
+  });
+
   it("STS with a recorded session: a Deny for its aws:userid on the role; an expired session needs none", async () => {
     iam.roles.set("deploy", new Map());
     const sessionRevocation = { principal: "role" as const, name: "deploy", sessionId: "AROADEPLOY:sess" };

@@ -116,3 +116,20 @@ describe("engineStep", () => {
     expect(engineStep("    + 2 created")).toBeUndefined();
   });
 });
+
+describe("providerWarnings", () => {
+  it("reads the provider's warning lines out of a destroy's output (Diagnostics), and nothing else", async () => {
+    const { providerWarnings } = await import("../../service/pulumi/automation");
+    const output = [
+      "Destroying (lease-aws-abc):",
+      " -  pulumi-nodejs:dynamic/awslease:AwsLease lease deleting (0s) ",
+      "Diagnostics:",
+      "  pulumi-nodejs:dynamic/awslease:AwsLease (lease):",
+      "    awslease: aws/sts/deploy/abc: denied session AROA1:s on role deploy",
+      "    awslease: aws/sts/deploy/abc: warning: every session of role deploy issued before now is denied",
+      "Resources:",
+    ].join("\n");
+    expect(providerWarnings(output)).toEqual(["aws/sts/deploy/abc: every session of role deploy issued before now is denied"]);
+    expect(providerWarnings("awslease: x: deleted IAM user u\n")).toEqual([]);
+  });
+});

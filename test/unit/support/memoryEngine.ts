@@ -133,7 +133,7 @@ export class MemoryEngine implements Engine, LeaseStore {
     return lease;
   }
 
-  async destroyStack(stackName: string, opts: { keepStack?: boolean }): Promise<void> {
+  async destroyStack(stackName: string, opts: { keepStack?: boolean }): Promise<{ warnings: string[] }> {
     this.run("destroyStack", stackName);
     const stack = this.stacks.get(stackName);
     if (!stack) throw new EngineError(`no stack named ${stackName}`);
@@ -142,6 +142,7 @@ export class MemoryEngine implements Engine, LeaseStore {
     stack.record = undefined;
     stack.credentials = undefined;
     if (!opts.keepStack) this.stacks.delete(stackName);
+    return { warnings: [] };
   }
 
   async removeStack(stackName: string, opts: { force?: boolean }): Promise<void> {

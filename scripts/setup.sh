@@ -9,6 +9,7 @@
 #   5. the AWS CLI v1 (pip install awscli when missing), for the credential_process tests
 #   6. Chromium (apt-get install chromium when missing), for the web UI's browser tests
 #   7. fish (apt-get install fish when missing), to run `--format env --shell fish` output
+#   8. script(1) (util-linux's bsdutils, when missing), to run the CLI on a pty (the spinner test)
 set -euo pipefail
 source "$(dirname "$0")/tools-env.sh"
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -91,5 +92,13 @@ if ! command -v fish >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   $sudo_cmd apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends fish >&2
+fi
+# 8. script(1), which gives the CLI a terminal in the spinner's e2e test (Debian: bsdutils)
+if ! command -v script >/dev/null 2>&1; then
+  say "installing script(1) (bsdutils) with apt-get"
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends bsdutils >&2
 fi
 say "ready: node $(node --version), pulumi $("$pulumi_bin/pulumi" version), moto $(python3 -c 'import moto; print(moto.__version__)')"

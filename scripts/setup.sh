@@ -77,28 +77,18 @@ if ! python3 -c 'import awscli' 2>/dev/null; then
   say "installing awscli with pip"
   python3 -m pip install --quiet 'awscli>=1.30,<2' >&2
 fi
-# 6. Chromium (Debian's package) for the web UI's browser tests (playwright-core drives it)
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  say "installing chromium with apt-get"
-  sudo_cmd=""
+# 6-8. Test tools from Debian's packages, each installed only when its command is missing.
+apt_install() { # package
+  local sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  say "installing $1 with apt-get"
   $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium >&2
-fi
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$1" >&2
+}
+# 6. Chromium for the web UI's browser tests (playwright-core drives it)
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then apt_install chromium; fi
 # 7. fish, whose `source` the env output for fish is tested with
-if ! command -v fish >/dev/null 2>&1; then
-  say "installing fish with apt-get"
-  sudo_cmd=""
-  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends fish >&2
-fi
-# 8. script(1), which gives the CLI a terminal in the spinner's e2e test (Debian: bsdutils)
-if ! command -v script >/dev/null 2>&1; then
-  say "installing script(1) (bsdutils) with apt-get"
-  sudo_cmd=""
-  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends bsdutils >&2
-fi
+if ! command -v fish >/dev/null 2>&1; then apt_install fish; fi
+# 8. script(1), which gives the CLI a terminal in the spinner's e2e test
+if ! command -v script >/dev/null 2>&1; then apt_install bsdutils; fi
 say "ready: node $(node --version), pulumi $("$pulumi_bin/pulumi" version), moto $(python3 -c 'import moto; print(moto.__version__)')"

@@ -1,6 +1,7 @@
 // One role and one lease of each of the four credential types of Vault's AWS secrets
-// engine. `pulumi up` issues them, `pulumi destroy` revokes what can be revoked (the
-// IAM user; STS credentials end at their AWS expiry).
+// engine. `pulumi up` issues them, `pulumi destroy` revokes them: the IAM user is
+// deleted, the assumed-role and federated sessions are denied in AWS, and the session
+// token (which no policy can tell apart from its caller) ends at its AWS expiry.
 //
 //   pulumi config set assumeRoleArn arn:aws:iam::123456789012:role/deployer   # must trust the engine's user
 //   pulumi config set rootAccessKey AKIA...      # optional: else the AWS SDK default chain

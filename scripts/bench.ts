@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { motoConfigWriteArgs, startMoto } from "./localMoto";
+import { motoConfigWriteArgs, startMoto, type MotoInfo } from "./localMoto";
 import { CLI, runCli } from "./cliRunner";
 import { descendantsOf } from "../service/pulumi/procfs";
 
@@ -63,6 +63,45 @@ function timedCommand(command: string, args: string[], env: NodeJS.ProcessEnv): 
       else resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, peakMiB: peak / 1024, stdout });
     });
   });
+}
+
+/** An IAM role the moto root user may assume (allowing iam:ListUsers), for the assumed_role rows; returns its ARN. */
+async function assumableRole(info: MotoInfo): Promise<string> {
+  const { IAMClient, CreateRoleCommand } = await import("@aws-sdk/client-iam");
+  const iam = new IAMClient({ endpoint: info.endpoint, region: info.region, credentials: { accessKeyId: info.accessKey, secretAccessKey: info.secretKey } });
+  const trust = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${info.accountId}:user/root` }, Action: "sts:AssumeRole" }],
+  };
+  const role = await iam.send(new CreateRoleCommand({ RoleName: `bench-${randomBytes(4).toString("hex")}`, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  iam.destroy();
+  return role.Role!.Arn!;
+}
+
+/**
+ * The assumed_role rows: issue, and revoke with the session denied on the role
+ * (sts_revocation deny: GetRolePolicy, PutRolePolicy, GetRolePolicy) against the same
+ * revoke with sts_revocation none (nothing to do in AWS): the cost of real revocation.
+ */
+async function stsRows(env: NodeJS.ProcessEnv, info: MotoInfo) {
+  const must = async (args: string[]) => {
+    const r = await runCli(args, env);
+    if (r.code !== 0) throw new Error(`awslease ${args.join(" ")}: ${r.stderr.trim()}`);
+  };
+  const roleArn = await assumableRole(info);
+  await must(["role", "write", "sts", "--credential-type", "assumed_role", "--role-arns", roleArn, "-q"]);
+  const issues: Sample[] = [];
+  const revokes: Record<"deny" | "none", Sample[]> = { deny: [], none: [] };
+  for (const mode of ["deny", "none"] as const) {
+    await must(["config", "write", "--sts-revocation", mode, "-q"]);
+    for (let i = 0; i < ROUNDS; i++) {
+      const s = await timed(["issue", "sts", "--ttl", "15m", "--format", "json", "-q"], env);
+      issues.push(s);
+      revokes[mode].push(await timed(["lease", "revoke", JSON.parse(s.stdout).lease_id, "-q"], env));
+    }
+  }
+  await must(["config", "write", "--sts-revocation", "deny", "-q"]);
+  return { issues, revokes };
 }
 
 /** Requests at once in the server's load row. */
@@ -136,7 +175,7 @@ function row(name: string, samples: Sample[]): string {
   // HTTP rows measure no process tree; times under a second are in milliseconds.
   const time = (v: number) => (v < 1000 ? `${v.toFixed(0)} ms` : `${(v / 1000).toFixed(2)} s`);
   const rss = Math.max(...mem) > 0 ? `   peak RSS max ${Math.max(...mem).toFixed(0)} MiB` : "";
-  return `${name.padEnd(40)} n=${String(samples.length).padEnd(3)} p50 ${time(pct(ms, 50))}   p90 ${time(pct(ms, 90))}${rss}`;
+  return `${name.padEnd(50)} n=${String(samples.length).padEnd(3)} p50 ${time(pct(ms, 50))}   p90 ${time(pct(ms, 90))}${rss}`;
 }
 
 async function main() {
@@ -225,6 +264,7 @@ async function main() {
     const logEvents = (JSON.parse(log[0].stdout) as { events: unknown[] }[]).reduce((n, l) => n + l.events.length, 0);
 
     const server = await serverRows(env, JSON.parse(later[0].stdout).lease_id);
+    const sts = await stsRows(env, moto.info);
 
     const p50 = (xs: Sample[]) =>
       pct(
@@ -242,6 +282,9 @@ async function main() {
     console.log(row("aws sts get-caller-identity, 2nd", awsSecond));
     console.log(row("credential-process (reuse)", direct));
     console.log(row(`lease log (${logEvents} events)`, log));
+    console.log(row("issue (assumed_role)", sts.issues));
+    console.log(row("lease revoke (assumed_role, session denied)", sts.revokes.deny));
+    console.log(row("lease revoke (assumed_role, sts_revocation none)", sts.revokes.none));
     console.log(`credential_process: ${ROUNDS * 2} aws calls in ${ROUNDS} sessions issued ${issuedByAws} leases (${arns.size} distinct IAM users)`);
     console.log(`issue p50 with ${LARGE}+ leases / empty table: ${(p50(later) / p50(issues)).toFixed(2)}x`);
     console.log(`lease list p50 with ${LARGE} leases / ${SMALL} leases: ${(p50(listLarge) / p50(listSmall)).toFixed(2)}x`);

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { ListUsersCommand } from "@aws-sdk/client-iam";
 import { clients, createAssumableRole, errorName } from "../support/aws";
 import { commOf, descendantsOf } from "../../service/pulumi/procfs";
-import { allowPolicy, cliRunner, configureMount, ok, PASSPHRASE, repoRoot, startServer, taggedUsers, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, configureMount, ok, PASSPHRASE, repoRoot, serverApi, startServer, taggedUsers, type Runner } from "../support/cli";
 
 const MOUNT = "aws";
 let runner: Runner;
@@ -248,20 +248,11 @@ describe("the action in server mode (server-address and token)", () => {
   it("issues and revokes through awslease server with a scoped token: no pulumi and no passphrase on the runner", async () => {
     const server = await startServer(runner, []);
     try {
-      const rootToken = /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(server.stdout())?.[1] ?? "";
-      const api = async (method: string, path: string, body?: unknown, token = rootToken) => {
-        const res = await fetch(`${server.addr}/v1/${path}`, {
-          method,
-          headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        expect(res.ok, `${method} ${path}: ${res.status}`).toBe(true);
-        return (await res.json().catch(() => ({}))) as { auth?: { client_token: string } };
-      };
+      const api = serverApi(server);
       const policy = (paths: Record<string, string[]>) =>
         JSON.stringify({ path: Object.fromEntries(Object.entries(paths).map(([p, capabilities]) => [p, { capabilities }])) });
       await api("PUT", "sys/policies/acl/ci-only", { policy: policy({ [`${MOUNT}/creds/ci`]: ["read", "update"], "sys/leases/revoke": ["update"] }) });
-      const token = (await api("POST", "auth/token/create", { policies: ["ci-only"], ttl: "1h" })).auth!.client_token;
+      const token = (await api<{ auth: { client_token: string } }>("POST", "auth/token/create", { policies: ["ci-only"], ttl: "1h" })).auth.client_token;
       const inputs = { role: "ci", "server-address": server.addr, token };
       const runnerEnv = { pulumi: false, env: { PULUMI_CONFIG_PASSPHRASE: undefined } } as const;
 
@@ -280,7 +271,7 @@ describe("the action in server mode (server-address and token)", () => {
 
       // A token without revoke rights: post fails, says how to finish, and the lease stays listed.
       await api("PUT", "sys/policies/acl/issue-only", { policy: policy({ [`${MOUNT}/creds/ci`]: ["read", "update"] }) });
-      const issueOnly = (await api("POST", "auth/token/create", { policies: ["issue-only"], ttl: "1h" })).auth!.client_token;
+      const issueOnly = (await api<{ auth: { client_token: string } }>("POST", "auth/token/create", { policies: ["issue-only"], ttl: "1h" })).auth.client_token;
       const narrow = { ...inputs, token: issueOnly };
       const kept = succeeded(await step("main", narrow, runnerEnv));
       const refused = await step("post", narrow, { ...runnerEnv, state: kept.state });

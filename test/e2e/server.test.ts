@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ListUsersCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { clients, moto, uniq, errorName } from "../support/aws";
-import { allowPolicy, cliRunner, ok, rootClients, startServer, taggedUsers, userExists, type Runner } from "../support/cli";
+import { allowPolicy, cliRunner, ok, rootClients, startServer, taggedUsers, userExists, type Runner, rootTokenOf } from "../support/cli";
 
 // node-vault has no type declarations; the calls used here are its documented API.
 const nodeVault = require("node-vault") as (opts: { endpoint: string; token?: string; apiVersion?: string }) => VaultClient;
@@ -83,7 +83,7 @@ beforeAll(async () => {
   const started = await startServer(runner, ["--audit-log", join(runner.home, "audit.jsonl"), "--expiration-rescan", "1s"]);
   server = started.start;
   addr = started.addr;
-  rootToken = /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(started.stdout())?.[1] ?? "";
+  rootToken = rootTokenOf(started);
   root = client(rootToken);
 }, 90_000);
 

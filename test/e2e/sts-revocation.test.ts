@@ -17,7 +17,7 @@ import {
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import { clients, createAssumableRole, errorName, moto, uniq, allowPolicy } from "../support/aws";
-import { cliRunner, configureMount, configWriteArgs, expectOneLineError, ok, startServer, type Runner } from "../support/cli";
+import { cliRunner, configureMount, configWriteArgs, expectOneLineError, ok, serverApi, startServer, type Runner } from "../support/cli";
 
 interface Issued {
   lease_id: string;
@@ -149,16 +149,9 @@ describe("through awslease server", () => {
   it("PUT sys/leases/revoke denies the session (the server's engine run, on its warm provider)", async () => {
     const server = await startServer(runner, []);
     try {
-      const token = /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(server.stdout())?.[1] ?? "";
-      const api = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${server.addr}/v1/${path}`, {
-          method,
-          headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        expect(res.status, `${method} ${path}`).toBeLessThan(300);
-        return (await res.json().catch(() => ({}))) as { lease_id: string; data: Issued["data"]; warnings?: string[] | null };
-      };
+      const call = serverApi(server);
+      type Answer = { lease_id: string; data: Issued["data"]; warnings?: string[] | null };
+      const api = (method: string, path: string, body?: unknown) => call<Answer>(method, path, body);
       const issued = await api("POST", "aws/creds/deploy", { ttl: "15m" });
       const other = await api("POST", "aws/creds/deploy", { ttl: "15m" });
       const lease = { lease_id: issued.lease_id, data: issued.data };

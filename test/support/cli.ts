@@ -309,3 +309,22 @@ export async function startServer(runner: Runner, args: string[] = [], opts: Run
   }
   return { start, addr: /listening on (http:\/\/\S+)/.exec(stderr)![1], stdout: () => stdout, stderr: () => stderr };
 }
+
+/** The root token a server started by startServer printed once. */
+export function rootTokenOf(server: { stdout: () => string }): string {
+  return /Root token \(shown once; only its hash is stored\): (hvs\.\S+)/.exec(server.stdout())?.[1] ?? "";
+}
+
+/** A JSON call to a started server's Vault API (as the root token unless another is given) that must succeed. */
+export function serverApi(server: { addr: string; stdout: () => string }) {
+  const rootToken = rootTokenOf(server);
+  return async <T = Record<string, any>>(method: string, path: string, body?: unknown, token = rootToken): Promise<T> => {
+    const res = await fetch(`${server.addr}/v1/${path}`, {
+      method,
+      headers: { "X-Vault-Token": token, "Content-Type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json().catch(() => ({}))) as T;
+  };
+}

@@ -61,8 +61,11 @@ export function leaseRoute(env: RunnerEnv, progress: (line: string) => void): Le
       throw new ValidationError(failures.map((f) => ({ field: SERVER_FIELDS[f.field] ?? f.field, reason: f.reason.replace(/AWSLEASE_TOKEN/g, "token") })));
     }
   }
+  const { serviceContext } = require("../service/context") as typeof import("../service/context");
+  const { pulumiBinary, secretsConfigured } = require("../service/pulumi/automation") as typeof import("../service/pulumi/automation");
   const secretsProvider = input(env, "secrets-provider") || undefined;
-  if (!secretsProvider && !env.AWSLEASE_SECRETS_PROVIDER && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+  const ctx = serviceContext({ mount: input(env, "mount") || "aws", backend: input(env, "backend") || undefined, secretsProvider, progress }, env);
+  if (!secretsConfigured(ctx, env)) {
     throw new ValidationError([
       {
         field: "PULUMI_CONFIG_PASSPHRASE",
@@ -71,7 +74,6 @@ export function leaseRoute(env: RunnerEnv, progress: (line: string) => void): Le
       },
     ]);
   }
-  const { pulumiBinary } = require("../service/pulumi/automation") as typeof import("../service/pulumi/automation");
   try {
     pulumiBinary(env);
   } catch {
@@ -82,7 +84,5 @@ export function leaseRoute(env: RunnerEnv, progress: (line: string) => void): Le
       },
     ]);
   }
-  const { serviceContext } = require("../service/context") as typeof import("../service/context");
-  const ctx = serviceContext({ mount: input(env, "mount") || "aws", backend: input(env, "backend") || undefined, secretsProvider, progress }, env);
   return { kind: "engine", ctx };
 }

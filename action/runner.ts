@@ -29,7 +29,6 @@ export const command = {
   mask: (value: string) => `::add-mask::${escapeCommandData(value)}`,
   error: (message: string) => `::error::${escapeCommandData(message)}`,
   warning: (message: string) => `::warning::${escapeCommandData(message)}`,
-  notice: (message: string) => `::notice::${escapeCommandData(message)}`,
   group: (title: string) => `::group::${escapeCommandData(title)}`,
   endGroup: () => "::endgroup::",
 };

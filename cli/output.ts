@@ -297,7 +297,7 @@ export function githubActions(
 }
 
 /** `--format github`'s step outputs: the lease id, the credentials and their expiry. */
-export function credentialOutputs(lease: LeaseView): Array<[string, string]> {
+function credentialOutputs(lease: LeaseView): Array<[string, string]> {
   const outputs: Array<[string, string]> = [
     ["lease-id", lease.leaseId],
     ["aws-access-key-id", lease.accessKey],

@@ -101,3 +101,13 @@ export function parseStaticRoleStackName(stackName: string): { mount: string; na
 export function mountOfStack(stackName: string): string | undefined {
   return parseLeaseStackName(stackName)?.mount ?? parseStaticRoleStackName(stackName)?.mount;
 }
+
+/** The name a role ARN ends in (`arn:aws:iam::ACCOUNT:role/path/NAME`), as PutRolePolicy takes it. */
+export function roleNameOfArn(arn: string): string {
+  return arn.split("/").pop()!;
+}
+
+/** The IAM user an ARN names, or undefined for any other identity (the account root, a role session). */
+export function iamUserNameOfArn(arn: string): string | undefined {
+  return /^arn:[^:]+:iam::\d+:user\//.test(arn) ? arn.split("/").pop() : undefined;
+}

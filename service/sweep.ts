@@ -2,7 +2,7 @@
 // issues that never finished together with their users, deletes IAM users this
 // table tagged whose lease has no stack, and drops the Denies of revoked STS sessions
 // that have expired since (provider/aws/sessionDeny.ts).
-import { leaseKeyOf, parseLeaseStackName } from "../provider/names";
+import { iamUserNameOfArn, leaseKeyOf, parseLeaseStackName, roleNameOfArn } from "../provider/names";
 import { settleWithConcurrency } from "../provider/concurrency";
 import type { ServiceContext } from "./context";
 import type { ConfiguredMount, LeaseRecord } from "./ports";
@@ -124,10 +124,10 @@ export async function sweep(ctx: ServiceContext, opts: SweepOptions): Promise<Sw
 export function denyTargets(mount: ConfiguredMount, records: Array<LeaseRecord | undefined>): Target[] {
   const targets = new Map<string, Target>();
   const add = (t: Target) => targets.set(`${t.principal}/${t.name}`, t);
+  const rootUser = iamUserNameOfArn(mount.config.callerArn);
   for (const { settings: role } of Object.values(mount.roles)) {
-    if (role.credentialType === "assumed_role") for (const arn of role.roleArns) add({ principal: "role", name: arn.split("/").pop()! });
-    if (role.credentialType === "federation_token" && /:user\//.test(mount.config.callerArn))
-      add({ principal: "user", name: mount.config.callerArn.split("/").pop()! });
+    if (role.credentialType === "assumed_role") for (const arn of role.roleArns) add({ principal: "role", name: roleNameOfArn(arn) });
+    if (role.credentialType === "federation_token" && rootUser) add({ principal: "user", name: rootUser });
   }
   for (const r of records) if (r?.sessionRevocation) add({ principal: r.sessionRevocation.principal, name: r.sessionRevocation.name });
   return [...targets.values()];

@@ -10,7 +10,7 @@ import { issueAssumedRole, issueFederationToken, issueSessionToken } from "./sts
 import type { AwsClients } from "./clients";
 import { leaseIdFor, randomLeaseKey } from "../names";
 import { revokeLeavesValid, rulesOf } from "../credentialTypes";
-import { denySession } from "./sessionDeny";
+import { denySession, LONGEST_SESSION_SECONDS } from "./sessionDeny";
 
 interface IssueContext {
   leaseId: string;
@@ -96,7 +96,9 @@ export async function revokeLease(
       return { revoked: false, message: `the credentials stay valid until they expire at ${lease.expiresAt ?? "the end of their AWS lifetime"} (${gap})` };
     if (expiresAt && expiresAt.getTime() <= now().getTime()) return { revoked: true, message: `the session expired at ${lease.expiresAt}` };
     const target = lease.sessionRevocation!;
-    const { how: denied } = await denySession(clients, target, expiresAt ?? new Date(now().getTime() + 129_600_000), now);
+    // Unknown expiry: keep the Deny as long as any session on that principal can last.
+    const until = expiresAt ?? new Date(now().getTime() + LONGEST_SESSION_SECONDS[target.principal] * 1000);
+    const { how: denied } = await denySession(clients, target, until, now);
     return denied === "denied"
       ? { revoked: true, message: `denied session ${target.sessionId} on ${target.principal} ${target.name}` }
       : {

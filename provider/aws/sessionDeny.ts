@@ -33,15 +33,15 @@ import { isoSeconds } from "../duration";
 
 export const REVOKED_SESSIONS_POLICY = "awslease-revoked-sessions";
 /** AWS: the inline policies of a role total at most 10,240 characters; of a user, 2,048 (whitespace not counted). */
-export const INLINE_POLICIES_MAX: Record<SessionRevocation["principal"], number> = { role: 10_240, user: 2_048 };
+const INLINE_POLICIES_MAX: Record<SessionRevocation["principal"], number> = { role: 10_240, user: 2_048 };
 /** Revokes within one window share a statement. */
-export const WINDOW_SECONDS = 60;
+const WINDOW_SECONDS = 60;
 /** Our clock against AWS's: a statement's TokenIssueTime bound is at least this far past the revoke. */
-export const CLOCK_SLACK_SECONDS = 60;
+const CLOCK_SLACK_SECONDS = 60;
 /** The longest STS session on each principal (AssumeRole 12 h, GetFederationToken 36 h): how long "older sessions" stays. */
-const LONGEST_SESSION_SECONDS: Record<SessionRevocation["principal"], number> = { role: 43_200, user: 129_600 };
+export const LONGEST_SESSION_SECONDS: Record<SessionRevocation["principal"], number> = { role: 43_200, user: 129_600 };
 
-export interface Statement {
+interface Statement {
   Sid?: string;
   Effect: string;
   Action: string | string[];
@@ -49,7 +49,7 @@ export interface Statement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-export interface PolicyDocument {
+interface PolicyDocument {
   Version: "2012-10-17";
   Statement: Statement[];
 }
@@ -62,7 +62,7 @@ export interface Target {
   name: string;
 }
 
-export interface DenyResult {
+interface DenyResult {
   /** "denied": the session's own Deny; "older-sessions": every session issued before now is denied (the quota was reached). */
   how: "denied" | "older-sessions";
   document: PolicyDocument;
@@ -71,7 +71,7 @@ export interface DenyResult {
 const epoch = (ms: number) => Math.floor(ms / 1000);
 
 /** The statements that outlived every session in them are dropped; statements not awslease's are kept as they are. */
-export function pruned(doc: PolicyDocument, now: Date): PolicyDocument {
+function pruned(doc: PolicyDocument, now: Date): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: doc.Statement.filter((s) => {
@@ -97,7 +97,7 @@ function idsOf(s: Statement): string[] {
 }
 
 /** The document with a Deny for sessionId added (to this minute's statement), expired statements dropped. */
-export function withSessionDenied(doc: PolicyDocument, sessionId: string, expiresAt: Date, now: Date): PolicyDocument {
+function withSessionDenied(doc: PolicyDocument, sessionId: string, expiresAt: Date, now: Date): PolicyDocument {
   const windowEnd = Math.ceil((epoch(now.getTime()) + CLOCK_SLACK_SECONDS) / WINDOW_SECONDS) * WINDOW_SECONDS;
   const pruneAfter = epoch(expiresAt.getTime()) + CLOCK_SLACK_SECONDS;
   const kept = pruned(doc, now);
@@ -111,7 +111,7 @@ export function withSessionDenied(doc: PolicyDocument, sessionId: string, expire
 }
 
 /** All of awslease's id statements as one: the latest window, the latest prune time, every id. */
-export function compacted(doc: PolicyDocument): PolicyDocument {
+function compacted(doc: PolicyDocument): PolicyDocument {
   const ours = doc.Statement.filter((s) => SID.exec(s.Sid ?? "")?.[1] !== undefined);
   if (ours.length < 2) return doc;
   const windowEnd = Math.max(...ours.map((s) => Number(SID.exec(s.Sid!)![1])));
@@ -121,7 +121,7 @@ export function compacted(doc: PolicyDocument): PolicyDocument {
 }
 
 /** AWS's "revoke older sessions": Deny every session of the principal issued before now, kept until the longest session ends. */
-export function olderSessionsDenied(doc: PolicyDocument, principal: Target["principal"], now: Date): PolicyDocument {
+function olderSessionsDenied(doc: PolicyDocument, principal: Target["principal"], now: Date): PolicyDocument {
   const others = doc.Statement.filter((s) => !SID.test(s.Sid ?? ""));
   const pruneAfter = epoch(now.getTime()) + LONGEST_SESSION_SECONDS[principal] + CLOCK_SLACK_SECONDS;
   const statement: Statement = {
@@ -135,12 +135,12 @@ export function olderSessionsDenied(doc: PolicyDocument, principal: Target["prin
 }
 
 /** Its size as IAM counts it (no whitespace: JSON.stringify writes none). */
-export function policySize(doc: PolicyDocument): number {
+function policySize(doc: PolicyDocument): number {
   return JSON.stringify(doc).length;
 }
 
 /** Does the document deny this session (its own id, or every session issued before now)? */
-export function denies(doc: PolicyDocument, sessionId: string): boolean {
+function denies(doc: PolicyDocument, sessionId: string): boolean {
   return doc.Statement.some((s) => {
     const m = SID.exec(s.Sid ?? "");
     return m && (m[1] === undefined || idsOf(s).includes(sessionId));

@@ -9,6 +9,7 @@ import type { CredentialType, IssuedLease, LeaseRequest, RoleSettings, SessionRe
 import type { AwsClients } from "./clients";
 import { AwsCallError, call } from "./errors";
 import { sessionPolicy } from "./groupPolicies";
+import { iamUserNameOfArn, roleNameOfArn } from "../names";
 
 export interface StsIssueOptions {
   leaseId: string;
@@ -91,7 +92,7 @@ export async function issueAssumedRole(clients: AwsClients, role: RoleSettings, 
   const credentials = usableCredentials("sts:AssumeRole", response.Credentials);
   // AssumedRoleId is the session's aws:userid, `<RoleId>:<session name>`; RoleName is the ARN's last part.
   const sessionId = response.AssumedRoleUser?.AssumedRoleId;
-  const revocation: SessionRevocation | undefined = sessionId ? { principal: "role", name: opts.roleArn.split("/").pop()!, sessionId } : undefined;
+  const revocation: SessionRevocation | undefined = sessionId ? { principal: "role", name: roleNameOfArn(opts.roleArn), sessionId } : undefined;
   return leaseFrom("assumed_role", credentials, opts, response.AssumedRoleUser?.Arn, opts.sessionName, revocation);
 }
 
@@ -125,7 +126,7 @@ export async function issueFederationToken(clients: AwsClients, role: RoleSettin
   // No usability wait (see issueAssumedRole).
   const credentials = usableCredentials("sts:GetFederationToken", response.Credentials);
   const sessionId = response.FederatedUser?.FederatedUserId;
-  const user = caller && /^arn:[^:]+:iam::\d+:user\//.test(caller.arn) ? caller.arn.split("/").pop() : undefined;
+  const user = caller && iamUserNameOfArn(caller.arn);
   const revocation: SessionRevocation | undefined = sessionId && user ? { principal: "user", name: user, sessionId } : undefined;
   return leaseFrom("federation_token", credentials, opts, response.FederatedUser?.Arn, opts.sessionName, revocation);
 }

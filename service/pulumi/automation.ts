@@ -48,9 +48,14 @@ export interface EngineLocation {
   warmProvider?: WarmProvider;
 }
 
+/** Can the lease table's secrets be read: a secrets provider, or a passphrase (or its file)? */
+export function secretsConfigured(ctx: Pick<EngineLocation, "secretsProvider">, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!ctx.secretsProvider || env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
+}
+
 /** Environment for every engine run: offline, private PULUMI_HOME, the chosen backend. */
 export function engineEnv(ctx: EngineLocation, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  if (!ctx.secretsProvider && env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+  if (!secretsConfigured(ctx, env)) {
     throw new ValidationError([
       {
         field: "secrets",
